@@ -1,0 +1,79 @@
+package cqlseq
+
+import (
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/cqlseq/cqlseq/internal/engine"
+)
+
+// An Option configures Stream and Pages. Options are plain values: build
+// them once and pass them to any number of streams, from any goroutine.
+// Invalid values are reported as the stream's first and only element,
+// before any query is sent, in an error that matches ErrInvalidArgument.
+type Option = engine.Option
+
+// PageInfo describes a page the stream has finished reading; it is what the
+// WithPageCallback function receives.
+type PageInfo = engine.PageInfo
+
+// DefaultPrefetch is the prefetch fraction used unless WithPrefetch says
+// otherwise. It is the drivers' own default.
+const DefaultPrefetch = engine.DefaultPrefetch
+
+// WithFetchSize sets the page size: the number of rows Cassandra returns per
+// request. It must be greater than zero. Without it the stream uses the page
+// size of the query given to FromQuery, or else the session's
+// (ClusterConfig.PageSize, 5000 by default).
+func WithFetchSize(n int) Option {
+	return engine.Func(func(c *engine.Config) { c.SetFetchSize(n) })
+}
+
+// WithPageCallback calls fn each time the stream has finished reading a page,
+// on the goroutine that ranges over the stream. Use it to report progress.
+// In Stream, fn runs after the page's last row was yielded; in Pages, before
+// the page is yielded. Pages without rows are not reported.
+func WithPageCallback(fn func(PageInfo)) Option {
+	return engine.Func(func(c *engine.Config) { c.PageCallback = fn })
+}
+
+// WithMaxPages stops the stream after n pages with rows; 0, the default,
+// means no limit. No page beyond the limit is requested, not even by
+// prefetching. n must not be negative.
+func WithMaxPages(n int) Option {
+	return engine.Func(func(c *engine.Config) { c.MaxPages = n })
+}
+
+// WithPrefetch sets when the next page is requested, as a fraction of the
+// current page still to be read: with p = 0.25 (DefaultPrefetch) the next
+// page is requested once three quarters of the current one were read, so
+// the network works while the loop does. 1 requests it as soon as a page
+// arrives; 0 turns prefetching off, and a page is requested only when the
+// loop needs its first row. In Pages, any p > 0 requests the next page when
+// a page is yielded. At most one page is prefetched. p must be in [0, 1].
+func WithPrefetch(p float64) Option {
+	return engine.Func(func(c *engine.Config) { c.Prefetch = p })
+}
+
+// WithPageState resumes the query right after the page whose Page.PageState
+// was saved: the stream yields exactly the rows that followed that page. The
+// statement and its bound values must be the same as when the state was
+// saved. A nil or empty state starts from the beginning.
+func WithPageState(state []byte) Option {
+	return engine.Func(func(c *engine.Config) { c.PageState = state })
+}
+
+// WithConsistency sets the consistency level of every page request. Without
+// it the query's (or the session's) consistency is used.
+func WithConsistency(c gocql.Consistency) Option {
+	return engine.Func(func(cfg *engine.Config) {
+		cfg.Consistency, cfg.HasConsistency = uint16(c), true
+	})
+}
+
+// WithStrict makes a result column that maps to no field of the row struct
+// an error, reported before the first row. Without it such columns are
+// ignored, as gocqlx does. The column "[applied]" of a conditional statement
+// is always allowed.
+func WithStrict() Option {
+	return engine.Func(func(c *engine.Config) { c.Strict = true })
+}

@@ -1,0 +1,83 @@
+package cqlseq
+
+import (
+	"context"
+	"strings"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/cqlseq/cqlseq/internal/engine"
+)
+
+// A Statement is the query that Stream and Pages run: a CQL statement with
+// its bound values (CQL), or a query the caller already configured with the
+// driver (FromQuery). The zero Statement is empty and is rejected.
+type Statement struct {
+	cql    string
+	values []any
+	query  *gocql.Query
+}
+
+// CQL returns a Statement for stmt with the values bound to its markers, as
+// session.Query(stmt, values...) would build it.
+func CQL(stmt string, values ...any) Statement {
+	return Statement{cql: stmt, values: values}
+}
+
+// FromQuery returns a Statement that runs q with every setting the caller
+// gave it (consistency, retry policy, observer, idempotence, page size ...).
+// q is copied when Stream or Pages is called and never modified: a query
+// shared with other goroutines, or run again later, keeps its settings. q runs
+// on the session that created it; the session argument of Stream and Pages
+// may then be nil.
+func FromQuery(q *gocql.Query) Statement {
+	return Statement{query: q}
+}
+
+// String returns the CQL text of the statement.
+func (s Statement) String() string {
+	if s.query != nil {
+		return s.query.Statement()
+	}
+	return s.cql
+}
+
+// prepare checks the arguments of Stream and Pages and builds the source and
+// configuration of one stream. It sends nothing to Cassandra.
+func prepare(ctx context.Context, session *gocql.Session, st Statement, opts []Option) (*source, engine.Config, error) {
+	var none engine.Config
+	if ctx == nil {
+		return nil, none, engine.Invalid("nil context")
+	}
+	cfg, err := engine.Resolve(opts)
+	if err != nil {
+		return nil, none, err
+	}
+	if cfg.HasConsistency && gocql.Consistency(cfg.Consistency) > gocql.LocalOne {
+		return nil, none, engine.Invalid("unknown consistency %d", cfg.Consistency)
+	}
+	var src source
+	switch {
+	case st.query != nil:
+		if strings.TrimSpace(st.query.Statement()) == "" {
+			return nil, none, engine.Invalid("empty statement")
+		}
+		src.base = *st.query // a copy: the caller's query is never modified
+	case strings.TrimSpace(st.cql) == "":
+		return nil, none, engine.Invalid("empty statement")
+	case session == nil:
+		return nil, none, engine.Invalid("nil session")
+	default:
+		src.base = *session.Query(st.cql, st.values...)
+	}
+	if cfg.FetchSize > 0 {
+		src.base.PageSize(cfg.FetchSize)
+	}
+	if cfg.HasConsistency {
+		src.base.Consistency(gocql.Consistency(cfg.Consistency))
+	}
+	// cqlseq pages and prefetches itself; the driver's automatic paging is
+	// turned off on every page request (see source.Fetch).
+	src.base.Prefetch(0)
+	return &src, cfg, nil
+}

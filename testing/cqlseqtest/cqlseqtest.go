@@ -1,0 +1,236 @@
+// Package cqlseqtest connects tests, benchmarks and examples to Cassandra:
+// the hosts listed in CQLSEQ_HOSTS, or else the local node that
+// testing/cassandra/cassandra.sh starts on 127.0.0.1. It creates isolated
+// keyspaces and seeds tables quickly with concurrent writes.
+//
+// A test that cannot reach Cassandra fails with a message that says how to
+// start the local node; it is skipped only under go test -short, and never
+// when the environment variable CI is "true".
+package cqlseqtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+)
+
+// HostsEnv names the environment variable that lists the hosts of a
+// cluster to use instead of the local node: host or host:port, separated by
+// commas.
+const HostsEnv = "CQLSEQ_HOSTS"
+
+// PortEnv names the environment variable with the native port of the local
+// node (9042 by default); testing/cassandra/cassandra.sh reads it too.
+const PortEnv = "CQLSEQ_CASSANDRA_PORT"
+
+// Hosts returns the hosts to connect to: those in CQLSEQ_HOSTS, or else the
+// local node.
+func Hosts() []string {
+	if v := strings.TrimSpace(os.Getenv(HostsEnv)); v != "" {
+		var hosts []string
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				hosts = append(hosts, h)
+			}
+		}
+		return hosts
+	}
+	port := os.Getenv(PortEnv)
+	if port == "" {
+		port = "9042"
+	}
+	return []string{net.JoinHostPort("127.0.0.1", port)}
+}
+
+// Cluster returns a cluster configuration for Hosts with settings that suit
+// tests on one small node: protocol 5 and timeouts long enough for a busy
+// machine, short enough that a stopped node fails a test instead of hanging it.
+func Cluster() *gocql.ClusterConfig {
+	c := gocql.NewCluster(Hosts()...)
+	c.Timeout = 20 * time.Second
+	c.ConnectTimeout = 10 * time.Second
+	c.Consistency = gocql.One
+	c.NumConns = 2
+	return c
+}
+
+// Connect opens a session to Hosts, checking that the cluster answers.
+func Connect(ctx context.Context) (*gocql.Session, error) {
+	s, err := Cluster().CreateSession()
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	var v string
+	if err := s.Query("SELECT release_version FROM system.local").ScanContext(ctx, &v); err != nil {
+		s.Close()
+		return nil, unreachable(err)
+	}
+	return s, nil
+}
+
+func unreachable(err error) error {
+	where := "the local node"
+	hint := "start it with: testing/cassandra/cassandra.sh start (or set " + HostsEnv + ")"
+	if os.Getenv(HostsEnv) != "" {
+		where, hint = HostsEnv+"="+os.Getenv(HostsEnv), "check that those hosts are up"
+	}
+	return fmt.Errorf("cqlseqtest: cannot reach Cassandra at %s (%s): %w; %s",
+		strings.Join(Hosts(), ","), where, err, hint)
+}
+
+var shared struct {
+	sync.Mutex
+	s *gocql.Session
+}
+
+// Session returns a session shared by the tests of this process, connecting
+// on first use. If Cassandra cannot be reached the test fails (or, under
+// go test -short and outside CI, is skipped). Close it at the end of
+// TestMain with Close, or use Main.
+func Session(tb testing.TB) *gocql.Session {
+	tb.Helper()
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.s != nil && !shared.s.Closed() {
+		return shared.s
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := Connect(ctx)
+	if err != nil {
+		if testing.Short() && os.Getenv("CI") != "true" {
+			tb.Skipf("integration test skipped in short mode: %v", err)
+		}
+		tb.Fatal(err)
+	}
+	shared.s = s
+	return s
+}
+
+// Close closes the shared session, if one was opened.
+func Close() {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.s != nil {
+		shared.s.Close()
+		shared.s = nil
+	}
+}
+
+// M is what testing.M and goleak.VerifyTestMain have in common.
+type M interface{ Run() int }
+
+type closing struct{ m M }
+
+func (c closing) Run() int {
+	defer Close()
+	return c.m.Run()
+}
+
+// Main wraps m so that the shared session is closed when the tests are done:
+// goleak.VerifyTestMain(cqlseqtest.Main(m)) then sees no driver goroutines.
+func Main(m M) M { return closing{m} }
+
+// Keyspace creates a keyspace with a random name for one test and drops it
+// when the test ends. Qualify table names with it: ks + ".users".
+func Keyspace(tb testing.TB, s *gocql.Session) string {
+	tb.Helper()
+	ks, err := CreateKeyspace(context.Background(), s, "t")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := DropKeyspace(context.Background(), s, ks); err != nil {
+			tb.Errorf("cqlseqtest: %v", err)
+		}
+	})
+	return ks
+}
+
+// CreateKeyspace creates a keyspace named prefix plus a random suffix, with
+// replication factor 1, and returns its name.
+func CreateKeyspace(ctx context.Context, s *gocql.Session, prefix string) (string, error) {
+	var b [6]byte
+	rand.Read(b[:])
+	ks := prefix + "_" + hex.EncodeToString(b[:])
+	return ks, CreateNamedKeyspace(ctx, s, ks)
+}
+
+// CreateNamedKeyspace creates keyspace ks if it does not exist, with
+// replication factor 1.
+func CreateNamedKeyspace(ctx context.Context, s *gocql.Session, ks string) error {
+	err := s.Query("CREATE KEYSPACE IF NOT EXISTS " + ks +
+		" WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").ExecContext(ctx)
+	if err != nil {
+		return fmt.Errorf("cqlseqtest: creating keyspace %s: %w", ks, err)
+	}
+	return nil
+}
+
+// DropKeyspace drops keyspace ks.
+func DropKeyspace(ctx context.Context, s *gocql.Session, ks string) error {
+	if err := s.Query("DROP KEYSPACE IF EXISTS " + ks).ExecContext(ctx); err != nil {
+		return fmt.Errorf("dropping keyspace %s: %w", ks, err)
+	}
+	return nil
+}
+
+// Exec runs each statement in order and fails the test at the first error.
+func Exec(tb testing.TB, s *gocql.Session, stmts ...string) {
+	tb.Helper()
+	for _, st := range stmts {
+		if err := s.Query(st).Exec(); err != nil {
+			tb.Fatalf("cqlseqtest: %s: %v", st, err)
+		}
+	}
+}
+
+// Seed writes n rows with insert, a statement with markers, taking the
+// values of row i from values(i). It runs workers writers at once (16 if
+// workers <= 0) and returns the first error, after which it stops writing.
+func Seed(ctx context.Context, s *gocql.Session, insert string, n int, workers int, values func(i int) []any) error {
+	if workers <= 0 {
+		workers = 16
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q := s.Query(insert).Idempotent(true)
+			for i := range next {
+				if err := q.Bind(values(i)...).ExecContext(ctx); err != nil {
+					cancel(fmt.Errorf("cqlseqtest: seeding row %d: %w", i, err))
+					return
+				}
+			}
+		}()
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,86 @@
+package cqlseqtest_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+
+	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(cqlseqtest.Main(m))
+}
+
+// TestRoundTripPaging is the harness's own proof that the node works: write
+// 10,000 rows concurrently, read them back with the plain v2 driver at page
+// size 100, and get exactly those rows in exactly 100 pages.
+func TestRoundTripPaging(t *testing.T) {
+	const n, pageSize = 10_000, 100
+	s := cqlseqtest.Session(t)
+	ks := cqlseqtest.Keyspace(t, s)
+	cqlseqtest.Exec(t, s, "CREATE TABLE "+ks+".rows (id int PRIMARY KEY, name text)")
+
+	ctx := context.Background()
+	err := cqlseqtest.Seed(ctx, s, "INSERT INTO "+ks+".rows (id, name) VALUES (?, ?)", n, 0,
+		func(i int) []any { return []any{i, fmt.Sprint("row-", i)} })
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	got := make(map[int]string, n)
+	pages := 0
+	var state []byte
+	for {
+		it := s.Query("SELECT id, name FROM "+ks+".rows").PageSize(pageSize).PageState(state).Iter()
+		var (
+			id   int
+			name string
+		)
+		rows := 0
+		for it.Scan(&id, &name) {
+			if _, dup := got[id]; dup {
+				t.Fatalf("row %d read twice", id)
+			}
+			got[id] = name
+			rows++
+		}
+		state = it.PageState()
+		if err := it.Close(); err != nil {
+			t.Fatalf("page %d: %v", pages+1, err)
+		}
+		if rows > 0 {
+			pages++
+		}
+		if len(state) == 0 {
+			break
+		}
+	}
+	want := make(map[int]string, n)
+	for i := range n {
+		want[i] = fmt.Sprint("row-", i)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("rows read back (-want +got):\n%s", diff)
+	}
+	if pages != n/pageSize {
+		t.Fatalf("read %d rows in %d pages, want %d pages", len(got), pages, n/pageSize)
+	}
+	t.Logf("wrote %d rows to %s.rows, read all %d back in %d pages of %d through the v2 driver (hosts %v)",
+		n, ks, len(got), pages, pageSize, cqlseqtest.Hosts())
+}
+
+func TestHostsFromEnvironment(t *testing.T) {
+	t.Setenv(cqlseqtest.HostsEnv, " 10.0.0.1:9042, 10.0.0.2 ,")
+	if diff := cmp.Diff([]string{"10.0.0.1:9042", "10.0.0.2"}, cqlseqtest.Hosts()); diff != "" {
+		t.Errorf("Hosts() (-want +got):\n%s", diff)
+	}
+	t.Setenv(cqlseqtest.HostsEnv, "")
+	t.Setenv(cqlseqtest.PortEnv, "19042")
+	if diff := cmp.Diff([]string{"127.0.0.1:19042"}, cqlseqtest.Hosts()); diff != "" {
+		t.Errorf("Hosts() (-want +got):\n%s", diff)
+	}
+}
