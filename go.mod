@@ -9,4 +9,4 @@ require (
 	go.uber.org/goleak v1.3.0
 )
 
-require gopkg.in/inf.v0 v0.9.1 // indirect
+require gopkg.in/inf.v0 v0.9.1

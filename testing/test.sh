@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The one command that runs every test of cqlseq, integration tests included,
+# against a real Apache Cassandra:
+#
+#   testing/test.sh [go test flags...]
+#
+# Unless CQLSEQ_HOSTS names a cluster of your own, it starts (or reuses) the
+# local node with testing/cassandra/cassandra.sh, which fetches Cassandra from
+# Maven Central on first use. Then it checks formatting and vet, and runs
+# go test in every module of the repository. Extra arguments go to go test
+# (for example -run TestStream). CI runs exactly this (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+started=$(date +%s)
+
+say() { printf '== %s\n' "$*"; }
+
+command -v go >/dev/null || { echo "test.sh: Go is not installed (https://go.dev/dl/); cqlseq needs Go 1.24 or newer" >&2; exit 1; }
+
+if [[ -z ${CQLSEQ_HOSTS:-} ]]; then
+	say "starting (or reusing) the local Cassandra node"
+	testing/cassandra/cassandra.sh start
+else
+	say "using the cluster in CQLSEQ_HOSTS=$CQLSEQ_HOSTS"
+fi
+
+# Every directory with a go.mod is a module to test: the core and the
+# nested modules (front ends, examples, benchmarks) that keep their
+# dependencies out of the core's go.mod.
+mapfile -t modules < <(git ls-files --cached --others --exclude-standard '*go.mod' | xargs -n1 dirname | sort)
+
+say "gofmt and go vet"
+unformatted=$(gofmt -l $(printf '%s ' "${modules[@]}"))
+if [[ -n $unformatted ]]; then
+	echo "test.sh: these files need gofmt -w:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+for m in "${modules[@]}"; do
+	(cd "$m" && go vet ./...)
+done
+
+status=0
+for m in "${modules[@]}"; do
+	say "go test in module ./$m"
+	(cd "$m" && go test -count=1 -timeout 30m -v "$@" ./...) || status=$?
+	[[ $status == 0 ]] || break
+done
+
+if [[ $status != 0 && -z ${CQLSEQ_HOSTS:-} ]] && ! testing/cassandra/cassandra.sh status >/dev/null 2>&1; then
+	echo >&2
+	echo "test.sh: the local Cassandra node is not running: it stopped (or never started) during the tests." >&2
+	echo "test.sh: its last log lines:" >&2
+	testing/cassandra/cassandra.sh logs 30 >&2 || true
+fi
+say "done in $(($(date +%s) - started))s: $([[ $status == 0 ]] && echo PASS || echo "FAIL (exit $status)")"
+exit "$status"
