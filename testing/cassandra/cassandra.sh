@@ -37,7 +37,11 @@ STDOUT_LOG=$LOG_DIR/stdout.log
 READY_LINE="Starting listening for CQL clients"
 
 say() { printf 'cassandra.sh: %s\n' "$*"; }
-err() { printf 'cassandra.sh: ERROR: %b\n' "$*" >&2; }
+# Messages are built from several arguments; "\n" in them starts a new line (without the joining space).
+err() {
+	local msg="$*"
+	printf 'cassandra.sh: ERROR: %b\n' "${msg//\\n /\\n}" >&2
+}
 die() { err "$*"; exit 1; }
 
 # The node's own words are usually the only useful part of a failure, so failures print them.
@@ -145,7 +149,7 @@ check_port_free() {
 	holder=$(port_holder "$port")
 	[[ -z $holder ]] && return 0
 	die "$what port $port is already in use by something that is not this script's node:\n$holder\n" \
-		"Stop that process, or choose another port with $var=<port>."
+		"Stop that process, or choose another port with $var=<port>${4:-}."
 }
 
 # ---------------------------------------------------------------- prerequisites
@@ -183,6 +187,7 @@ fetch_jars() {
 		die "Maven (mvn) not found; it is needed once to fetch Cassandra's jars from Maven Central (Debian: apt-get install maven)."
 	mkdir -p "$STATE_DIR/lib" "$LOG_DIR"
 	local tmp t0 mvn_log=$LOG_DIR/mvn.log n
+	rm -rf "$STATE_DIR/lib/.fetch-$VERSION".* # left by an interrupted fetch; we hold the lock
 	tmp=$(mktemp -d "$STATE_DIR/lib/.fetch-$VERSION.XXXXXX")
 	t0=$(now)
 	local args=(-B -f "$SCRIPT_DIR/pom.xml" "-Dcassandra.version=$VERSION"
@@ -453,7 +458,7 @@ cmd_start() {
 	fetch_jars
 	check_port_free "$NATIVE_PORT" "native (CQL)" CQLSEQ_CASSANDRA_PORT
 	check_port_free "$STORAGE_PORT" "storage (internode)" CQLSEQ_CASSANDRA_STORAGE_PORT
-	((JMX_PORT > 0)) && check_port_free "$JMX_PORT" "JMX" CQLSEQ_CASSANDRA_JMX_PORT
+	((JMX_PORT > 0)) && check_port_free "$JMX_PORT" "JMX" CQLSEQ_CASSANDRA_JMX_PORT " (0 turns JMX off)"
 	write_conf
 	jvm_options
 

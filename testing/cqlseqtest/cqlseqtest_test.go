@@ -35,7 +35,7 @@ func TestRoundTripPaging(t *testing.T) {
 	pages := 0
 	var state []byte
 	for {
-		it := s.Query("SELECT id, name FROM "+ks+".rows").PageSize(pageSize).PageState(state).Iter()
+		it := s.Query("SELECT id, name FROM " + ks + ".rows").PageSize(pageSize).PageState(state).Iter()
 		var (
 			id   int
 			name string

@@ -1,0 +1,74 @@
+// Package cqlseq turns Cassandra query results into Go iterators.
+//
+//	for u, err := range cqlseq.Stream[User](ctx, session, cqlseq.CQL("SELECT id, name FROM users")) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(u.ID, u.Name)
+//	}
+//
+// Stream yields typed rows one at a time; Pages yields them a page at a time,
+// with each page's number, the rows read so far and the paging state that
+// resumes right after it. Both drive Cassandra's paging on demand: a page is
+// requested when the loop needs it (or, with prefetching, a little before),
+// so a table larger than memory streams in the memory of two pages.
+//
+// # The contract
+//
+// There is nothing to close. However the loop ends (the last row, break,
+// return, an error, a cancelled context, a panic in the loop body), the
+// stream cancels a page request in flight, waits for it and releases what it
+// holds before the range statement completes. A panic in the loop body
+// propagates unchanged.
+//
+// An error is yielded once, as (zero value, err), and the sequence ends.
+// Invalid arguments and options are reported before any query is sent and
+// match ErrInvalidArgument. A row type that cannot hold the result is
+// reported before the first row and matches ErrMapping. A failed page
+// request or an undecodable row wraps the driver's error (errors.Is and
+// errors.As see it); a failed page is never taken for the end of the data.
+// A cancelled context or a passed deadline ends the stream within a row with
+// an error that matches ctx.Err(). A driver error on closing a page after the
+// loop has stopped cannot be delivered and is dropped: the loop asked for no
+// more rows.
+//
+// Every range over a sequence runs the query again from the start (or from
+// WithPageState); sequences may be ranged concurrently. An empty result
+// yields nothing. The caller's *gocql.Query (FromQuery) is copied, never
+// modified.
+//
+// # Row types
+//
+// T is mapped from the result's columns by gocqlx's rules, so a struct
+// written for github.com/scylladb/gocqlx works unchanged:
+//
+//   - A struct's field takes the column named by its `db` tag, else its name
+//     in snake_case (UserID -> user_id); `db:"-"` skips a field. Fields of
+//     embedded structs are promoted; embed by value, not by pointer. A field
+//     with no column stays zero; a column with no field is ignored, or is an
+//     error with WithStrict.
+//   - Any type the driver decodes a column into works as a field: pointers
+//     (nil for NULL), slices, maps, arrays, structs for UDTs (by the driver's
+//     `cql` tag rules), structs or arrays for tuples, and types with the
+//     driver's Unmarshaler or UDTUnmarshaler. A NULL gives the zero value,
+//     never the previous row's.
+//   - A non-struct T (string, int64, time.Time, gocql.UUID, []byte ...), a
+//     type with its own Unmarshaler, or a struct for a single UDT or tuple
+//     column is scanned from a single-column result.
+//   - map[string]any gets one new map per row, as the driver's MapScan fills
+//     it: for dynamic queries.
+//
+// The plan that maps columns to fields is built once per (type, columns) and
+// cached; every field is checked against its column's type before the first
+// row is read. Per row, a stream zeroes one T and calls the driver's Scan into
+// fixed destinations: no reflection and no allocation beyond the driver's
+// own decoding (strings, slices and maps it creates for the row).
+//
+// # Paging and memory
+//
+// WithFetchSize sets the page size. At most the current page and one
+// prefetched page are held by a stream; WithPrefetch sets how early the next
+// page is requested (0 waits until the loop needs it). WithMaxPages stops
+// after n pages without requesting more; WithPageState resumes from a saved
+// Page.PageState; WithPageCallback reports progress after every page.
+package cqlseq
