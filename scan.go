@@ -2,6 +2,7 @@ package cqlseq
 
 import (
 	"context"
+	"reflect"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
@@ -35,7 +36,7 @@ func (s *source) Columns(it engine.Iter) []engine.Column {
 				if elem >= 0 {
 					ti = info.(gocql.TupleTypeInfo).Elems[elem]
 				}
-				return gocql.Unmarshal(ti, nil, dst)
+				return probe(ti, dst)
 			},
 		}
 		if t, ok := info.(gocql.TupleTypeInfo); ok {
@@ -44,4 +45,24 @@ func (s *source) Columns(it engine.Iter) []engine.Column {
 		cols[i] = col
 	}
 	return cols
+}
+
+// probe tells whether the driver can decode a column of type ti into dst. The
+// driver checks the destination's type before it looks at the data, so a
+// NULL is enough for most types; some decoders reject a NULL for a value
+// destination (a decimal into inf.Dec) and get the type's zero value too.
+func probe(ti gocql.TypeInfo, dst any) error {
+	err := gocql.Unmarshal(ti, nil, dst)
+	if err == nil {
+		return nil
+	}
+	zero := ti.Zero()
+	data, merr := ti.Marshal(zero)
+	if v := reflect.ValueOf(zero); merr != nil && v.Kind() == reflect.Pointer && !v.IsNil() {
+		data, merr = ti.Marshal(v.Elem().Interface()) // decimal: Zero is *inf.Dec, Marshal takes inf.Dec
+	}
+	if merr == nil && data != nil && gocql.Unmarshal(ti, data, dst) == nil {
+		return nil
+	}
+	return err
 }

@@ -44,7 +44,7 @@ done
 status=0
 for m in "${modules[@]}"; do
 	say "go test in module ./$m"
-	(cd "$m" && go test -count=1 -timeout 30m -v "$@" ./...) || status=$?
+	(cd "$m" && go test -race -count=1 -timeout 30m -v "$@" ./...) || status=$?
 	[[ $status == 0 ]] || break
 done
 

@@ -62,9 +62,10 @@ since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1fs", b - a }';
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 validate_env() {
-	local v
-	for v in NATIVE_PORT STORAGE_PORT JMX_PORT; do
-		is_uint "${!v}" && ((${!v} <= 65535)) || die "$v='${!v}' is not a port number"
+	local v env
+	for v in NATIVE_PORT:CQLSEQ_CASSANDRA_PORT STORAGE_PORT:CQLSEQ_CASSANDRA_STORAGE_PORT JMX_PORT:CQLSEQ_CASSANDRA_JMX_PORT; do
+		env=${v#*:} v=${v%%:*}
+		if ! is_uint "${!v}" || ((${!v} > 65535)); then die "$env='${!v}' is not a port number"; fi
 	done
 	((NATIVE_PORT > 0 && STORAGE_PORT > 0)) || die "native and storage ports must be > 0"
 	[[ $NATIVE_PORT != "$STORAGE_PORT" && $NATIVE_PORT != "$JMX_PORT" && $STORAGE_PORT != "$JMX_PORT" ]] ||
@@ -122,6 +123,7 @@ running_pid() {
 # SUPPORTED response header (version 0x84, flags 0, stream 1, opcode 0x06).
 cql_answers() {
 	local port=$1 hdr
+	# shellcheck disable=SC2016 # $1 is expanded by the inner bash
 	hdr=$(timeout 5 bash -c '
 		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
 		printf "\x04\x00\x00\x01\x05\x00\x00\x00\x00" >&3
@@ -291,6 +293,38 @@ write_conf() {
 	EOF
 }
 
+# From Cassandra 5.0's conf/jvm17-server.options (plus a few from older 5.0 copies): without them,
+# JDK 17 refuses Cassandra's reflection into the JDK and start-up fails in FileUtils' static init
+# (IllegalAccessException: ... sun.nio.ch.DirectBuffer.cleaner). nodetool needs them as well.
+JDK17_MODULE_OPTS=(
+	-Djdk.attach.allowAttachSelf=true
+	--add-exports java.base/jdk.internal.misc=ALL-UNNAMED
+	--add-exports java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED
+	--add-exports java.management/com.sun.jmx.remote.security=ALL-UNNAMED
+	--add-exports java.rmi/sun.rmi.registry=ALL-UNNAMED
+	--add-exports java.rmi/sun.rmi.server=ALL-UNNAMED
+	--add-exports java.rmi/sun.rmi.transport.tcp=ALL-UNNAMED
+	--add-exports java.sql/java.sql=ALL-UNNAMED
+	--add-exports java.base/java.lang.ref=ALL-UNNAMED
+	--add-exports jdk.unsupported/sun.misc=ALL-UNNAMED
+	--add-exports jdk.attach/sun.tools.attach=ALL-UNNAMED
+	--add-opens java.base/java.lang.module=ALL-UNNAMED
+	--add-opens java.base/jdk.internal.loader=ALL-UNNAMED
+	--add-opens java.base/jdk.internal.ref=ALL-UNNAMED
+	--add-opens java.base/jdk.internal.reflect=ALL-UNNAMED
+	--add-opens java.base/jdk.internal.math=ALL-UNNAMED
+	--add-opens java.base/jdk.internal.module=ALL-UNNAMED
+	--add-opens java.base/jdk.internal.util.jar=ALL-UNNAMED
+	--add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED
+	--add-opens java.base/sun.nio.ch=ALL-UNNAMED
+	--add-opens java.base/java.io=ALL-UNNAMED
+	--add-opens java.base/java.lang.reflect=ALL-UNNAMED
+	--add-opens java.base/java.lang=ALL-UNNAMED
+	--add-opens java.base/java.util=ALL-UNNAMED
+	--add-opens java.base/java.nio=ALL-UNNAMED
+	--add-opens java.rmi/sun.rmi.transport.tcp=ALL-UNNAMED
+)
+
 jvm_options() {
 	JVM_OPTS=(
 		"-Xms$HEAP" "-Xmx$HEAP" "-XX:MaxDirectMemorySize=$HEAP" -Xss256k
@@ -303,34 +337,7 @@ jvm_options() {
 		"-Djava.io.tmpdir=$TMP_DIR"
 		-Djava.rmi.server.hostname=127.0.0.1
 		-Dchronicle.analytics.disable=true
-		# From Cassandra 5.0's conf/jvm17-server.options: without these, JDK 17 throws
-		# InaccessibleObjectException from Cassandra's and its libraries' reflection.
-		-Djdk.attach.allowAttachSelf=true
-		--add-exports java.base/jdk.internal.misc=ALL-UNNAMED
-		--add-exports java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED
-		--add-exports java.management/com.sun.jmx.remote.security=ALL-UNNAMED
-		--add-exports java.rmi/sun.rmi.registry=ALL-UNNAMED
-		--add-exports java.rmi/sun.rmi.server=ALL-UNNAMED
-		--add-exports java.rmi/sun.rmi.transport.tcp=ALL-UNNAMED
-		--add-exports java.sql/java.sql=ALL-UNNAMED
-		--add-exports java.base/java.lang.ref=ALL-UNNAMED
-		--add-exports jdk.unsupported/sun.misc=ALL-UNNAMED
-		--add-exports jdk.attach/sun.tools.attach=ALL-UNNAMED
-		--add-opens java.base/java.lang.module=ALL-UNNAMED
-		--add-opens java.base/jdk.internal.loader=ALL-UNNAMED
-		--add-opens java.base/jdk.internal.ref=ALL-UNNAMED
-		--add-opens java.base/jdk.internal.reflect=ALL-UNNAMED
-		--add-opens java.base/jdk.internal.math=ALL-UNNAMED
-		--add-opens java.base/jdk.internal.module=ALL-UNNAMED
-		--add-opens java.base/jdk.internal.util.jar=ALL-UNNAMED
-		--add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED
-		--add-opens java.base/sun.nio.ch=ALL-UNNAMED
-		--add-opens java.base/java.io=ALL-UNNAMED
-		--add-opens java.base/java.lang.reflect=ALL-UNNAMED
-		--add-opens java.base/java.lang=ALL-UNNAMED
-		--add-opens java.base/java.util=ALL-UNNAMED
-		--add-opens java.base/java.nio=ALL-UNNAMED
-		--add-opens java.rmi/sun.rmi.transport.tcp=ALL-UNNAMED
+		"${JDK17_MODULE_OPTS[@]}"
 		-Dio.netty.tryReflectionSetAccessible=true
 		-Dio.netty.allocator.useCacheForAllThreads=true
 		-Dio.netty.allocator.maxOrder=11
@@ -453,7 +460,6 @@ cmd_start() {
 		rm -f "$PID_FILE" "$RUN_FILE"
 	fi
 
-	validate_env
 	find_java
 	fetch_jars
 	check_port_free "$NATIVE_PORT" "native (CQL)" CQLSEQ_CASSANDRA_PORT
@@ -479,8 +485,8 @@ cmd_start() {
 	printf 'RUN_NATIVE_PORT=%s\nRUN_STORAGE_PORT=%s\nRUN_JMX_PORT=%s\nRUN_VERSION=%s\nRUN_HEAP=%s\nRUN_STARTED=%q\n' \
 		"$NATIVE_PORT" "$STORAGE_PORT" "$JMX_PORT" "$VERSION" "$HEAP" "$(date -Is)" >"$RUN_FILE"
 	# Give the exec chain a moment so is_our_jvm sees java's command line, not the subshell's.
-	local i
-	for i in $(seq 50); do
+	local _
+	for _ in $(seq 50); do
 		[[ -r /proc/$pid/cmdline ]] && tr '\0' '\n' <"/proc/$pid/cmdline" | grep -q CassandraDaemon && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
@@ -555,9 +561,21 @@ cmd_nodetool() {
 	local jmx=${RUN_JMX_PORT:-$JMX_PORT}
 	((jmx > 0)) || die "the node was started with JMX off (CQLSEQ_CASSANDRA_JMX_PORT=0); nodetool needs it"
 	find_java
-	exec "$JAVA" -Xmx256m -Djava.net.preferIPv4Stack=true "-Dcassandra.logdir=$LOG_DIR" \
-		"-Dlogback.configurationFile=file://$CONF_DIR/logback.xml" -cp "$CONF_DIR:$LIB_DIR/*" \
-		org.apache.cassandra.tools.NodeTool -h 127.0.0.1 -p "$jmx" "$@"
+	# user.home: nodetool keeps its command history in ~/.cassandra; keep it in the state dir.
+	mkdir -p "$STATE_DIR/nodetool-home" "$CONF_DIR"
+	# Its own logback config: with the node's, nodetool's errors would land in the node's system.log.
+	cat >"$CONF_DIR/logback-tools.xml" <<-EOF
+		<configuration>
+		  <appender name="STDERR" class="ch.qos.logback.core.ConsoleAppender">
+		    <target>System.err</target>
+		    <encoder><pattern>%-5level %logger{0} - %msg%n</pattern></encoder>
+		  </appender>
+		  <root level="WARN"><appender-ref ref="STDERR"/></root>
+		</configuration>
+	EOF
+	exec "$JAVA" -Xmx256m "${JDK17_MODULE_OPTS[@]}" -Djava.net.preferIPv4Stack=true \
+		"-Duser.home=$STATE_DIR/nodetool-home" "-Dlogback.configurationFile=file://$CONF_DIR/logback-tools.xml" \
+		-cp "$LIB_DIR/*" org.apache.cassandra.tools.NodeTool -h 127.0.0.1 -p "$jmx" "$@"
 }
 
 cmd_wipe() {
@@ -577,6 +595,7 @@ usage() {
 main() {
 	local cmd=${1:-}
 	[[ $# -gt 0 ]] && shift
+	validate_env
 	case $cmd in
 	start) take_lock; cmd_start ;;
 	stop) take_lock; cmd_stop ;;
