@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
@@ -42,24 +43,24 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *rows, *fetch); err != nil {
+	if err := run(ctx, os.Stdout, *rows, *fetch); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, rows, fetch int) error {
+func run(ctx context.Context, out io.Writer, rows, fetch int) error {
 	s, err := cqlseqtest.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	table := fmt.Sprintf("cqlseq_demo.events_%d", rows)
-	if err := seed(ctx, s, table, rows); err != nil {
+	if err := seed(ctx, out, s, table, rows); err != nil {
 		return err
 	}
 
-	fmt.Printf("streaming %s with fetch size %d\n", table, fetch)
+	fmt.Fprintf(out, "streaming %s with fetch size %d\n", table, fetch)
 	runtime.GC()
 	var (
 		start    = time.Now()
@@ -72,7 +73,7 @@ func run(ctx context.Context, rows, fetch int) error {
 				last = now
 				runtime.ReadMemStats(&ms)
 				peak, lo = max(peak, ms.HeapInuse), min(lo, ms.HeapInuse)
-				fmt.Printf("\r%9d rows  %5d pages  %8.0f rows/s  heap in use %6.1f MiB  (peak %.1f MiB)",
+				fmt.Fprintf(out, "\r%9d rows  %5d pages  %8.0f rows/s  heap in use %6.1f MiB  (peak %.1f MiB)",
 					p.TotalRows, p.Number, float64(p.TotalRows)/now.Sub(start).Seconds(), mib(ms.HeapInuse), mib(peak))
 			}
 		}
@@ -88,9 +89,9 @@ func run(ctx context.Context, rows, fetch int) error {
 		bytes += int64(len(e.Payload) + len(e.Kind))
 	}
 	elapsed := time.Since(start)
-	fmt.Printf("\nstreamed %d rows (%.1f MiB of text) in %v: %.0f rows/s\n",
+	fmt.Fprintf(out, "\nstreamed %d rows (%.1f MiB of text) in %v: %.0f rows/s\n",
 		n, float64(bytes)/(1<<20), elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
-	fmt.Printf("heap in use while streaming: %.1f to %.1f MiB; the table holds %.1f MiB of text\n",
+	fmt.Fprintf(out, "heap in use while streaming: %.1f to %.1f MiB; the table holds %.1f MiB of text\n",
 		mib(lo), mib(peak), float64(bytes)/(1<<20))
 	if n != int64(rows) {
 		return fmt.Errorf("streamed %d rows, the table holds %d", n, rows)
@@ -102,7 +103,7 @@ func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 
 // seed fills table with rows rows, unless an earlier run did: a row in
 // cqlseq_demo.seeded records a finished seeding.
-func seed(ctx context.Context, s *gocql.Session, table string, rows int) error {
+func seed(ctx context.Context, out io.Writer, s *gocql.Session, table string, rows int) error {
 	if rows <= 0 || rows%perBucket != 0 {
 		return fmt.Errorf("-rows must be a positive multiple of %d", perBucket)
 	}
@@ -118,13 +119,13 @@ func seed(ctx context.Context, s *gocql.Session, table string, rows int) error {
 	var done int
 	err := s.Query("SELECT rows FROM cqlseq_demo.seeded WHERE name = ?", table).ScanContext(ctx, &done)
 	if err == nil && done == rows {
-		fmt.Printf("reusing %s (%d rows, seeded by an earlier run)\n", table, rows)
+		fmt.Fprintf(out, "reusing %s (%d rows, seeded by an earlier run)\n", table, rows)
 		return nil
 	}
 	if err != nil && !errors.Is(err, gocql.ErrNotFound) {
 		return err
 	}
-	fmt.Printf("seeding %s with %d rows (once; later runs reuse it)\n", table, rows)
+	fmt.Fprintf(out, "seeding %s with %d rows (once; later runs reuse it)\n", table, rows)
 	start := time.Now()
 	buckets := make(chan int)
 	errs := make(chan error, 1)
@@ -156,7 +157,7 @@ func seed(ctx context.Context, s *gocql.Session, table string, rows int) error {
 				mu.Lock()
 				written += perBucket
 				if written%50_000 == 0 {
-					fmt.Printf("\r  %d rows written", written)
+					fmt.Fprintf(out, "\r  %d rows written", written)
 				}
 				mu.Unlock()
 			}
@@ -183,6 +184,6 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	fmt.Printf("\r  %d rows written in %v\n", written, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(out, "\r  %d rows written in %v\n", written, time.Since(start).Round(time.Millisecond))
 	return s.Query("INSERT INTO cqlseq_demo.seeded (name, rows) VALUES (?, ?)", table, rows).ExecContext(ctx)
 }

@@ -88,7 +88,14 @@ is_our_jvm() {
 	[[ -n $pid ]] && is_uint "$pid" || return 1
 	state=$(proc_state "$pid")
 	[[ -n $state && $state != Z && $state != X ]] || return 1
-	tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "-Dcassandra.config=file://$CONF_DIR/cassandra.yaml"
+	proc_has_arg "$pid" "-Dcassandra.config=file://$CONF_DIR/cassandra.yaml"
+}
+
+# No pipe into grep -q here: with pipefail, tr dying of SIGPIPE would turn a match into a miss.
+proc_has_arg() {
+	local args
+	args=$(tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	[[ $'\n'$args$'\n' == *$'\n'"$2"$'\n'* ]]
 }
 
 # A JVM exits thread by thread: its main thread turns zombie (and /proc/PID/cmdline empty) while
@@ -183,8 +190,16 @@ find_java() {
 
 # The lib dir is filled in a temp dir and renamed, with a marker written last, so a copy that was
 # interrupted is never mistaken for a complete one.
+lib_complete() {
+	[[ -f $LIB_DIR/.complete && -f $LIB_DIR/cassandra-all-$VERSION.jar ]] || return 1
+	local want have
+	want=$(sed -n 's/^jars=//p' "$LIB_DIR/.complete")
+	have=$(find "$LIB_DIR" -maxdepth 1 -name '*.jar' | wc -l)
+	[[ $want == "$have" ]]
+}
+
 fetch_jars() {
-	[[ -f $LIB_DIR/.complete && -f $LIB_DIR/cassandra-all-$VERSION.jar ]] && return 0
+	lib_complete && return 0
 	command -v mvn >/dev/null 2>&1 ||
 		die "Maven (mvn) not found; it is needed once to fetch Cassandra's jars from Maven Central (Debian: apt-get install maven)."
 	mkdir -p "$STATE_DIR/lib" "$LOG_DIR"
@@ -259,7 +274,8 @@ write_conf() {
 		range_request_timeout: 20000ms
 		write_request_timeout: 10000ms
 		request_timeout: 20000ms
-		# Test seeding uses big unlogged batches; the 5.0 defaults (5KiB warn / 50KiB fail) reject them.
+		# Test seeding uses big unlogged batches; the defaults (5KiB warn / 50KiB fail) reject those
+		# spanning several partitions (single-partition batches are never size-checked).
 		batch_size_warn_threshold: 256KiB
 		batch_size_fail_threshold: 1024KiB
 
@@ -385,14 +401,15 @@ take_lock() {
 }
 
 # Waits until the node with this pid logged that it listens for CQL and answers a CQL OPTIONS.
+# $4 = child when this shell launched it (then its exit status can be had).
 wait_ready() {
-	local pid=$1 port=$2 t0=$3 deadline=$((SECONDS + START_TIMEOUT)) next_note=$((SECONDS + 30)) rc
+	local pid=$1 port=$2 t0=$3 child=${4:-} deadline=$((SECONDS + START_TIMEOUT)) next_note=$((SECONDS + 30)) rc
 	while :; do
 		if ! is_our_jvm "$pid"; then
-			rc=0
-			wait "$pid" 2>/dev/null || rc=$?
+			rc=unknown
+			if [[ $child == child ]]; then rc=0 && { wait "$pid" 2>/dev/null || rc=$?; }; fi
 			rm -f "$PID_FILE" "$RUN_FILE"
-			die_with_logs "the Cassandra JVM (pid $pid) died during start-up (exit status ${rc:-unknown})" \
+			die_with_logs "the Cassandra JVM (pid $pid) died during start-up (exit status $rc)" \
 				"after $(since "$t0")."
 		fi
 		if grep -qF "$READY_LINE" "$SYSTEM_LOG" 2>/dev/null && cql_answers "$port"; then
@@ -417,7 +434,7 @@ wait_ready() {
 # SIGTERM (Cassandra drains and flushes on it), then SIGKILL. SIGCONT too, because a node frozen
 # with SIGSTOP by a fault test would otherwise never act on the SIGTERM.
 kill_pid() {
-	local pid=$1 grace=$2 deadline
+	local pid=$1 grace=$2
 	kill -TERM "$pid" 2>/dev/null || true
 	kill -CONT "$pid" 2>/dev/null || true
 	if ! wait_gone "$pid" "$grace"; then
@@ -487,12 +504,12 @@ cmd_start() {
 	# Give the exec chain a moment so is_our_jvm sees java's command line, not the subshell's.
 	local _
 	for _ in $(seq 50); do
-		[[ -r /proc/$pid/cmdline ]] && tr '\0' '\n' <"/proc/$pid/cmdline" | grep -q CassandraDaemon && break
+		proc_has_arg "$pid" org.apache.cassandra.service.CassandraDaemon && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	say "started Cassandra $VERSION (pid $pid, java $JAVA, heap $HEAP); waiting for CQL on 127.0.0.1:$NATIVE_PORT (log: $SYSTEM_LOG)"
-	wait_ready "$pid" "$NATIVE_PORT" "$t_jvm"
+	wait_ready "$pid" "$NATIVE_PORT" "$t_jvm" child
 	say "Cassandra $VERSION ready on 127.0.0.1:$NATIVE_PORT (pid $pid): JVM start to CQL $(since "$t_jvm"), whole command $(since "$t0")"
 }
 
@@ -561,6 +578,7 @@ cmd_nodetool() {
 	local jmx=${RUN_JMX_PORT:-$JMX_PORT}
 	((jmx > 0)) || die "the node was started with JMX off (CQLSEQ_CASSANDRA_JMX_PORT=0); nodetool needs it"
 	find_java
+	LIB_DIR=$STATE_DIR/lib/${RUN_VERSION:-$VERSION}
 	# user.home: nodetool keeps its command history in ~/.cassandra; keep it in the state dir.
 	mkdir -p "$STATE_DIR/nodetool-home" "$CONF_DIR"
 	# Its own logback config: with the node's, nodetool's errors would land in the node's system.log.
