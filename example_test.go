@@ -1,0 +1,142 @@
+package cqlseq_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"strings"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/cqlseq/cqlseq"
+	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
+)
+
+// exampleTable connects to the test node and creates a table of ten users.
+// Examples print what a reader would see; the table is dropped afterwards.
+func exampleTable() (*gocql.Session, string, func()) {
+	ctx := context.Background()
+	s, err := cqlseqtest.Connect(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ks, err := cqlseqtest.CreateKeyspace(ctx, s, "example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	stmts := []string{"CREATE TABLE " + ks + ".users (team text, id int, name text, email text, PRIMARY KEY (team, id))"}
+	for i := 1; i <= 10; i++ {
+		email := fmt.Sprintf("'user%d@example.com'", i)
+		if i%4 == 0 {
+			email = "null"
+		}
+		stmts = append(stmts, fmt.Sprintf("INSERT INTO %s.users (team, id, name, email) VALUES ('core', %d, 'user %d', %s)", ks, i, i, email))
+	}
+	for _, st := range stmts {
+		if err := s.Query(st).Exec(); err != nil {
+			log.Fatal(err)
+		}
+	}
+	return s, ks + ".users", func() { cqlseqtest.DropKeyspace(ctx, s, ks); s.Close() }
+}
+
+func ExampleStream() {
+	session, users, done := exampleTable()
+	defer done()
+
+	type User struct {
+		ID    int
+		Name  string
+		Email *string // nil for NULL
+	}
+	ctx := context.Background()
+	stmt := cqlseq.CQL("SELECT id, name, email FROM "+users+" WHERE team = ?", "core")
+	for u, err := range cqlseq.Stream[User](ctx, session, stmt, cqlseq.WithFetchSize(3)) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		if u.Email == nil {
+			fmt.Println(u.ID, u.Name, "(no email)")
+			continue
+		}
+		fmt.Println(u.ID, u.Name, *u.Email)
+		if u.ID == 5 {
+			break // the stream closes itself
+		}
+	}
+	// Output:
+	// 1 user 1 user1@example.com
+	// 2 user 2 user2@example.com
+	// 3 user 3 user3@example.com
+	// 4 user 4 (no email)
+	// 5 user 5 user5@example.com
+}
+
+func ExamplePages() {
+	session, users, done := exampleTable()
+	defer done()
+
+	ctx := context.Background()
+	stmt := cqlseq.CQL("SELECT name FROM "+users+" WHERE team = ?", "core")
+	var resume []byte
+	for page, err := range cqlseq.Pages[string](ctx, session, stmt, cqlseq.WithFetchSize(4), cqlseq.WithMaxPages(2)) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("page %d: %s (%d rows so far)\n", page.Number, strings.Join(page.Rows, ", "), page.TotalRows)
+		resume = page.PageState
+	}
+	// Later, perhaps in another process: continue after the last page read.
+	for page, err := range cqlseq.Pages[string](ctx, session, stmt, cqlseq.WithFetchSize(4), cqlseq.WithPageState(resume)) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("resumed page %d: %s, last: %v\n", page.Number, strings.Join(page.Rows, ", "), page.PageState == nil)
+	}
+	// Output:
+	// page 1: user 1, user 2, user 3, user 4 (4 rows so far)
+	// page 2: user 5, user 6, user 7, user 8 (8 rows so far)
+	// resumed page 1: user 9, user 10, last: true
+}
+
+func ExampleWithPageCallback() {
+	session, users, done := exampleTable()
+	defer done()
+
+	progress := cqlseq.WithPageCallback(func(p cqlseq.PageInfo) {
+		fmt.Printf("page %d: %d rows, %d in all\n", p.Number, p.Rows, p.TotalRows)
+	})
+	n := 0
+	for _, err := range cqlseq.Stream[int](context.Background(), session, cqlseq.CQL("SELECT id FROM "+users),
+		cqlseq.WithFetchSize(4), progress) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		n++
+	}
+	fmt.Println(n, "ids")
+	// Output:
+	// page 1: 4 rows, 4 in all
+	// page 2: 4 rows, 8 in all
+	// page 3: 2 rows, 10 in all
+	// 10 ids
+}
+
+func ExampleFromQuery() {
+	session, users, done := exampleTable()
+	defer done()
+
+	// A query with driver settings of its own; cqlseq copies it and never
+	// changes it.
+	q := session.Query("SELECT id, name FROM "+users+" WHERE team = ? AND id < ?", "core", 3).
+		Consistency(gocql.One).Idempotent(true)
+	for row, err := range cqlseq.Stream[map[string]any](context.Background(), nil, cqlseq.FromQuery(q)) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(row["id"], row["name"])
+	}
+	// Output:
+	// 1 user 1
+	// 2 user 2
+}
