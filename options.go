@@ -25,7 +25,7 @@ const DefaultPrefetch = engine.DefaultPrefetch
 // size of the query given to FromQuery, or else the session's
 // (ClusterConfig.PageSize, 5000 by default).
 func WithFetchSize(n int) Option {
-	return engine.Func(func(c *engine.Config) { c.SetFetchSize(n) })
+	return engine.WithFetchSize(n)
 }
 
 // WithPageCallback calls fn each time the stream has finished reading a page,
@@ -33,14 +33,14 @@ func WithFetchSize(n int) Option {
 // In Stream, fn runs after the page's last row was yielded; in Pages, before
 // the page is yielded. Pages without rows are not reported.
 func WithPageCallback(fn func(PageInfo)) Option {
-	return engine.Func(func(c *engine.Config) { c.PageCallback = fn })
+	return engine.WithPageCallback(fn)
 }
 
 // WithMaxPages stops the stream after n pages with rows; 0, the default,
 // means no limit. No page beyond the limit is requested, not even by
 // prefetching. n must not be negative.
 func WithMaxPages(n int) Option {
-	return engine.Func(func(c *engine.Config) { c.MaxPages = n })
+	return engine.WithMaxPages(n)
 }
 
 // WithPrefetch sets when the next page is requested, as a fraction of the
@@ -51,7 +51,7 @@ func WithMaxPages(n int) Option {
 // loop needs its first row. In Pages, any p > 0 requests the next page when
 // a page is yielded. At most one page is prefetched. p must be in [0, 1].
 func WithPrefetch(p float64) Option {
-	return engine.Func(func(c *engine.Config) { c.Prefetch = p })
+	return engine.WithPrefetch(p)
 }
 
 // WithPageState resumes the query right after the page whose Page.PageState
@@ -59,15 +59,13 @@ func WithPrefetch(p float64) Option {
 // statement and its bound values must be the same as when the state was
 // saved. A nil or empty state starts from the beginning.
 func WithPageState(state []byte) Option {
-	return engine.Func(func(c *engine.Config) { c.PageState = state })
+	return engine.WithPageState(state)
 }
 
 // WithConsistency sets the consistency level of every page request. Without
 // it the query's (or the session's) consistency is used.
 func WithConsistency(c gocql.Consistency) Option {
-	return engine.Func(func(cfg *engine.Config) {
-		cfg.Consistency, cfg.HasConsistency = uint16(c), true
-	})
+	return engine.WithConsistency(uint16(c))
 }
 
 // WithStrict makes a result column that maps to no field of the row struct
@@ -75,5 +73,5 @@ func WithConsistency(c gocql.Consistency) Option {
 // ignored, as gocqlx does. The column "[applied]" of a conditional statement
 // is always allowed.
 func WithStrict() Option {
-	return engine.Func(func(c *engine.Config) { c.Strict = true })
+	return engine.WithStrict()
 }

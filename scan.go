@@ -28,16 +28,11 @@ func (s *source) Columns(it engine.Iter) []engine.Column {
 	for i, c := range infos {
 		info := c.TypeInfo
 		col := engine.Column{
-			Name: c.Name,
-			Type: typeName(info),
-			UDT:  info.Type() == gocql.TypeUDT,
-			Probe: func(elem int, dst any) error {
-				ti := info
-				if elem >= 0 {
-					ti = info.(gocql.TupleTypeInfo).Elems[elem]
-				}
-				return probe(ti, dst)
-			},
+			Name:   c.Name,
+			Type:   typeName(info),
+			UDT:    info.Type() == gocql.TypeUDT,
+			Decode: func(elem int, data []byte, dst any) error { return gocql.Unmarshal(elemType(info, elem), data, dst) },
+			Sample: func(elem int) []byte { return sample(elemType(info, elem)) },
 		}
 		if t, ok := info.(gocql.TupleTypeInfo); ok {
 			col.Elems = len(t.Elems)
@@ -47,22 +42,22 @@ func (s *source) Columns(it engine.Iter) []engine.Column {
 	return cols
 }
 
-// probe tells whether the driver can decode a column of type ti into dst. The
-// driver checks the destination's type before it looks at the data, so a
-// NULL is enough for most types; some decoders reject a NULL for a value
-// destination (a decimal into inf.Dec) and get the type's zero value too.
-func probe(ti gocql.TypeInfo, dst any) error {
-	err := gocql.Unmarshal(ti, nil, dst)
-	if err == nil {
-		return nil
+func elemType(info gocql.TypeInfo, elem int) gocql.TypeInfo {
+	if elem < 0 {
+		return info
 	}
+	return info.(gocql.TupleTypeInfo).Elems[elem]
+}
+
+// sample encodes the zero value of type ti, or returns nil.
+func sample(ti gocql.TypeInfo) []byte {
 	zero := ti.Zero()
-	data, merr := ti.Marshal(zero)
-	if v := reflect.ValueOf(zero); merr != nil && v.Kind() == reflect.Pointer && !v.IsNil() {
-		data, merr = ti.Marshal(v.Elem().Interface()) // decimal: Zero is *inf.Dec, Marshal takes inf.Dec
+	data, err := ti.Marshal(zero)
+	if v := reflect.ValueOf(zero); err != nil && v.Kind() == reflect.Pointer && !v.IsNil() {
+		data, err = ti.Marshal(v.Elem().Interface()) // decimal: Zero is *inf.Dec, Marshal takes inf.Dec
 	}
-	if merr == nil && data != nil && gocql.Unmarshal(ti, data, dst) == nil {
+	if err != nil {
 		return nil
 	}
-	return err
+	return data
 }

@@ -53,9 +53,6 @@ func prepare(ctx context.Context, session *gocql.Session, st Statement, opts []O
 	if err != nil {
 		return nil, none, err
 	}
-	if cfg.HasConsistency && gocql.Consistency(cfg.Consistency) > gocql.LocalOne {
-		return nil, none, engine.Invalid("unknown consistency %d", cfg.Consistency)
-	}
 	var src source
 	switch {
 	case st.query != nil:

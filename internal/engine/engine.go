@@ -70,7 +70,7 @@ func Stream[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[T, err
 			done = ctx.Done()
 		)
 		p.onColumns = func(it Iter) (err error) {
-			if pl, err = planFor[T](src, src.Columns(it), cfg.Strict); err == nil {
+			if pl, err = planFor[T](src, src.Columns(it), &cfg); err == nil {
 				dest = pl.bind(&row)
 			}
 			return err
@@ -138,7 +138,7 @@ func Pages[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[Page[T]
 			pl   *plan
 		)
 		p.onColumns = func(it Iter) (err error) {
-			if pl, err = planFor[T](src, src.Columns(it), cfg.Strict); err == nil {
+			if pl, err = planFor[T](src, src.Columns(it), &cfg); err == nil {
 				dest = pl.bind(&row)
 			}
 			return err

@@ -47,7 +47,7 @@ func (s *fakeSource) Fetch(ctx context.Context, state []byte) engine.Iter {
 }
 
 func (s *fakeSource) Columns(engine.Iter) []engine.Column {
-	return []engine.Column{{Name: "v", Type: "int", Probe: func(_ int, dst any) error {
+	return []engine.Column{{Name: "v", Type: "int", Decode: func(_ int, _ []byte, dst any) error {
 		if _, ok := dst.(*int); !ok {
 			return errors.New("not an *int")
 		}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/scylladb/go-reflectx"
 )
 
 // ErrInvalidArgument is wrapped by every error that reports a bad argument or
@@ -20,8 +22,7 @@ type optionFunc func(*Config)
 
 func (f optionFunc) apply(c *Config) { f(c) }
 
-// Func returns an Option that runs f on the configuration. It lets a front
-// end define driver-specific options (consistency) over the shared Config.
+// Func returns an Option that runs f on the configuration, for tests.
 func Func(f func(*Config)) Option { return optionFunc(f) }
 
 // PageInfo describes a page that the stream has finished reading.
@@ -33,6 +34,9 @@ type PageInfo struct {
 	// TotalRows is the number of rows read so far, this page included.
 	TotalRows int64
 }
+
+// maxConsistency is LOCAL_ONE, the highest level the protocol defines.
+const maxConsistency = 0x0A
 
 // DefaultPrefetch is the fraction of a page that is left to read when the
 // next page is requested, unless WithPrefetch says otherwise. It matches the
@@ -47,6 +51,9 @@ type Config struct {
 	Prefetch     float64
 	PageState    []byte // resume point; nil starts at the beginning
 	Strict       bool
+	// Mapper maps column names to struct fields; nil means gocqlx's
+	// default rules (see DefaultMapper).
+	Mapper *reflectx.Mapper
 
 	Consistency    uint16
 	HasConsistency bool
@@ -55,11 +62,31 @@ type Config struct {
 	errs         []error
 }
 
-// SetFetchSize records n as the page size.
-func (c *Config) SetFetchSize(n int) { c.FetchSize, c.fetchSizeSet = n, true }
+// The options every front end offers; each front end documents them.
 
-// Fail records an invalid option; Resolve reports it.
-func (c *Config) Fail(err error) { c.errs = append(c.errs, err) }
+func WithFetchSize(n int) Option {
+	return optionFunc(func(c *Config) { c.FetchSize, c.fetchSizeSet = n, true })
+}
+
+func WithPageCallback(fn func(PageInfo)) Option {
+	return optionFunc(func(c *Config) { c.PageCallback = fn })
+}
+
+func WithMaxPages(n int) Option { return optionFunc(func(c *Config) { c.MaxPages = n }) }
+
+func WithPrefetch(p float64) Option { return optionFunc(func(c *Config) { c.Prefetch = p }) }
+
+func WithPageState(state []byte) Option {
+	return optionFunc(func(c *Config) { c.PageState = state })
+}
+
+func WithStrict() Option { return optionFunc(func(c *Config) { c.Strict = true }) }
+
+// WithConsistency records a driver's consistency level; both drivers number
+// the levels as the protocol does.
+func WithConsistency(level uint16) Option {
+	return optionFunc(func(c *Config) { c.Consistency, c.HasConsistency = level, true })
+}
 
 // Resolve applies opts over the defaults and validates the result. The
 // returned error wraps ErrInvalidArgument and names every bad option.
@@ -74,6 +101,9 @@ func Resolve(opts []Option) (Config, error) {
 	}
 	if c.fetchSizeSet && c.FetchSize <= 0 {
 		c.errs = append(c.errs, fmt.Errorf("fetch size must be > 0, got %d", c.FetchSize))
+	}
+	if c.HasConsistency && c.Consistency > maxConsistency {
+		c.errs = append(c.errs, fmt.Errorf("unknown consistency %d", c.Consistency))
 	}
 	if c.FetchSize > math.MaxInt32 {
 		c.errs = append(c.errs, fmt.Errorf("fetch size must fit in 32 bits, got %d", c.FetchSize))

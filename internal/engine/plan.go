@@ -26,15 +26,17 @@ type Column struct {
 	Elems int
 	// UDT says the column is a user-defined type.
 	UDT bool
-	// Probe decodes a NULL of the column (or of its tuple element elem) into
-	// dst, a pointer, and returns the driver's error: a non-nil error means
-	// the driver cannot decode this column into *dst.
-	Probe func(elem int, dst any) error
+	// Decode decodes data, a value of the column (or of its tuple element
+	// elem), into dst with the driver.
+	Decode func(elem int, data []byte, dst any) error
+	// Sample returns the encoding of a non-NULL value of the column (or of
+	// its tuple element elem), or nil if the driver cannot make one.
+	Sample func(elem int) []byte
 }
 
-// mapper applies gocqlx's rules: the db tag, else the field name in
+// DefaultMapper applies gocqlx's rules: the db tag, else the field name in
 // snake_case. gocqlx's own default mapper is built the same way.
-var mapper = reflectx.NewMapperFunc("db", reflectx.CamelToSnakeASCII)
+var DefaultMapper = reflectx.NewMapperFunc("db", reflectx.CamelToSnakeASCII)
 
 var mapType = reflect.TypeFor[map[string]any]()
 
@@ -82,6 +84,7 @@ func (pl *plan) bind(row any) []any {
 
 type planKey struct {
 	t      reflect.Type
+	mapper *reflectx.Mapper
 	strict bool
 	cols   string
 }
@@ -90,7 +93,7 @@ type planKey struct {
 // reflection is paid once per (type, columns) for the life of the process.
 var plans sync.Map // planKey -> *plan
 
-func planFor[T any](src Source, cols []Column, strict bool) (*plan, error) {
+func planFor[T any](src Source, cols []Column, cfg *Config) (*plan, error) {
 	t := reflect.TypeFor[T]()
 	var sig strings.Builder
 	for _, c := range cols {
@@ -99,11 +102,15 @@ func planFor[T any](src Source, cols []Column, strict bool) (*plan, error) {
 		sig.WriteString(c.Type)
 		sig.WriteByte(',')
 	}
-	key := planKey{t, strict, sig.String()}
+	m := cfg.Mapper
+	if m == nil {
+		m = DefaultMapper
+	}
+	key := planKey{t, m, cfg.Strict, sig.String()}
 	if pl, ok := plans.Load(key); ok {
 		return pl.(*plan), nil
 	}
-	pl, err := buildPlan(src, t, cols, strict)
+	pl, err := buildPlan(src, m, t, cols, cfg.Strict)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +122,7 @@ func mappingErr(format string, args ...any) error {
 	return &wrapped{"cqlseq: " + fmt.Sprintf(format, args...), []error{ErrMapping}}
 }
 
-func buildPlan(src Source, t reflect.Type, cols []Column, strict bool) (*plan, error) {
+func buildPlan(src Source, m *reflectx.Mapper, t reflect.Type, cols []Column, strict bool) (*plan, error) {
 	if len(cols) == 0 {
 		return nil, mappingErr("the statement returned no columns; only queries that return rows can be streamed")
 	}
@@ -128,8 +135,8 @@ func buildPlan(src Source, t reflect.Type, cols []Column, strict bool) (*plan, e
 	if t.Kind() == reflect.Interface {
 		return nil, mappingErr("row type %v is an interface; use a struct, a scalar type or map[string]any", t)
 	}
-	if !scalar(src, t) && !singleComposite(t, cols) {
-		return structPlan(t, cols, strict)
+	if !scalar(src, t) && !singleComposite(m, t, cols) {
+		return structPlan(m, t, cols, strict)
 	}
 	if len(cols) != 1 {
 		return nil, mappingErr("row type %v holds one column, the query returns %d (%s)", t, len(cols), names(cols))
@@ -168,15 +175,15 @@ func scalar(src Source, t reflect.Type) bool {
 
 // singleComposite reports whether a struct T stands for the value of a
 // single UDT or tuple column rather than for a row: no field maps to it.
-func singleComposite(t reflect.Type, cols []Column) bool {
+func singleComposite(m *reflectx.Mapper, t reflect.Type, cols []Column) bool {
 	if len(cols) != 1 || (!cols[0].UDT && cols[0].Elems == 0) {
 		return false
 	}
-	return mapper.TypeMap(t).GetByPath(cols[0].Name) == nil
+	return m.TypeMap(t).GetByPath(cols[0].Name) == nil
 }
 
-func structPlan(t reflect.Type, cols []Column, strict bool) (*plan, error) {
-	tm := mapper.TypeMap(t)
+func structPlan(m *reflectx.Mapper, t reflect.Type, cols []Column, strict bool) (*plan, error) {
+	tm := m.TypeMap(t)
 	pl := &plan{ncols: len(cols)}
 	for _, c := range cols {
 		fi := tm.GetByPath(c.Name)
@@ -256,7 +263,7 @@ func probe(c Column, elem int, ft reflect.Type, name string) error {
 	if ft.Kind() == reflect.Interface {
 		return nil // the drivers decode every type into an interface
 	}
-	if err := safeProbe(c, elem, reflect.New(ft).Interface()); err != nil {
+	if err := safeProbe(c, elem, reflect.New(ft)); err != nil {
 		what := fmt.Sprintf("column %q (%s)", c.Name, c.Type)
 		if elem >= 0 {
 			what = fmt.Sprintf("element %d of tuple column %q (%s)", elem, c.Name, c.Type)
@@ -301,14 +308,23 @@ func names(cols []Column) string {
 	return strings.Join(s, ", ")
 }
 
-// safeProbe runs c.Probe; a driver that panics on a NULL for this type
-// proves nothing either way, so a panic counts as a pass and decoding real
-// rows decides.
-func safeProbe(c Column, elem int, dst any) (err error) {
+// safeProbe asks the driver to decode a NULL of column c into dst: the
+// drivers check the destination's type before they look at the data. Some
+// decoders reject a NULL for a value destination (a decimal into inf.Dec),
+// so a failure is checked again with a real value of the column's type. A
+// driver that panics proves nothing either way: decoding the rows decides.
+func safeProbe(c Column, elem int, dst reflect.Value) (err error) {
 	defer func() {
 		if recover() != nil {
 			err = nil
 		}
 	}()
-	return c.Probe(elem, dst)
+	err = c.Decode(elem, nil, dst.Interface())
+	if err == nil || c.Sample == nil {
+		return err
+	}
+	if data := c.Sample(elem); data != nil && c.Decode(elem, data, dst.Interface()) == nil {
+		return nil
+	}
+	return err
 }

@@ -1,0 +1,16 @@
+module github.com/cqlseq/cqlseq/cqlseqx
+
+go 1.24
+
+replace github.com/cqlseq/cqlseq => ../
+
+replace github.com/gocql/gocql => github.com/scylladb/gocql v1.15.3
+
+require (
+	github.com/gocql/gocql v1.7.0 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/klauspost/compress v1.17.9 // indirect
+	github.com/scylladb/go-reflectx v1.0.1 // indirect
+	github.com/scylladb/gocqlx/v3 v3.0.4 // indirect
+	gopkg.in/inf.v0 v0.9.1 // indirect
+)
