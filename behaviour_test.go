@@ -1,0 +1,53 @@
+package cqlseq_test
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"sync/atomic"
+	"testing"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/cqlseq/cqlseq"
+	"github.com/cqlseq/cqlseq/internal/suite"
+	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
+)
+
+// counter counts the page requests of a query, through the driver's
+// QueryObserver.
+type counter struct{ n *atomic.Int64 }
+
+func (c counter) ObserveQuery(context.Context, gocql.ObservedQuery) { c.n.Add(1) }
+
+// TestBehaviour runs the behavioural suite that every front end passes,
+// here over the v2 driver.
+func TestBehaviour(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	stmt := func(q suite.Query) cqlseq.Statement {
+		return cqlseq.FromQuery(s.Query(q.Stmt, q.Values...).Observer(counter{q.Requests}))
+	}
+	suite.Run(t, suite.FrontEnd{
+		Name: "cqlseq",
+		Rows: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.Row, error] {
+			return cqlseq.Stream[suite.Row](ctx, nil, stmt(q), opts...)
+		},
+		Pages: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[suite.Row], error] {
+			return cqlseq.Pages[suite.Row](ctx, nil, stmt(q), opts...)
+		},
+		Smalls: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.Small, error] {
+			return cqlseq.Stream[suite.Small](ctx, nil, stmt(q), opts...)
+		},
+		Partials: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.Partial, error] {
+			return cqlseq.Stream[suite.Partial](ctx, nil, stmt(q), opts...)
+		},
+		Nullables: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.Nullable, error] {
+			return cqlseq.Stream[suite.Nullable](ctx, nil, stmt(q), opts...)
+		},
+		Ints: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[int, error] {
+			return cqlseq.Stream[int](ctx, nil, stmt(q), opts...)
+		},
+		IsDecodeError:  func(err error) bool { var e gocql.UnmarshalError; return errors.As(err, &e) },
+		IsRequestError: func(err error) bool { var e gocql.RequestError; return errors.As(err, &e) },
+	})
+}
