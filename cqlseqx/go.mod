@@ -9,10 +9,13 @@ replace github.com/gocql/gocql => github.com/scylladb/gocql v1.15.3
 require (
 	github.com/cqlseq/cqlseq v0.0.0-00010101000000-000000000000
 	github.com/gocql/gocql v1.7.0
+	github.com/google/go-cmp v0.7.0
 	github.com/scylladb/gocqlx/v3 v3.0.4
+	go.uber.org/goleak v1.3.0
 )
 
 require (
+	github.com/apache/cassandra-gocql-driver/v2 v2.1.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/klauspost/compress v1.17.9 // indirect
 	github.com/scylladb/go-reflectx v1.0.1 // indirect

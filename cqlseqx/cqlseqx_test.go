@@ -1,0 +1,186 @@
+package cqlseqx_test
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gocql/gocql"
+	"github.com/google/go-cmp/cmp"
+	"github.com/scylladb/gocqlx/v3"
+	"github.com/scylladb/gocqlx/v3/qb"
+	"go.uber.org/goleak"
+
+	"github.com/cqlseq/cqlseq/cqlseqx"
+	"github.com/cqlseq/cqlseq/internal/suite"
+	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(suite.Main(closeSession{m}))
+}
+
+var gx struct {
+	sync.Mutex
+	s *gocqlx.Session
+}
+
+type closeSession struct{ m *testing.M }
+
+func (c closeSession) Run() int {
+	defer func() {
+		if gx.s != nil {
+			gx.s.Close()
+		}
+	}()
+	return c.m.Run()
+}
+
+// session returns a gocqlx session on the same hosts as cqlseqtest's.
+func session(t *testing.T) gocqlx.Session {
+	t.Helper()
+	cqlseqtest.Session(t) // fails the test, with the reason, if Cassandra is unreachable
+	gx.Lock()
+	defer gx.Unlock()
+	if gx.s == nil {
+		c := gocql.NewCluster(cqlseqtest.Hosts()...)
+		c.Timeout = 20 * time.Second
+		c.ConnectTimeout = 10 * time.Second
+		c.Consistency = gocql.One
+		s, err := gocqlx.WrapSession(c.CreateSession())
+		if err != nil {
+			t.Fatalf("gocqlx session: %v", err)
+		}
+		gx.s = &s
+	}
+	return *gx.s
+}
+
+type counter struct{ n *atomic.Int64 }
+
+func (c counter) ObserveQuery(context.Context, gocql.ObservedQuery) { c.n.Add(1) }
+
+// TestBehaviour runs the behavioural suite that every front end passes,
+// here over gocqlx.
+func TestBehaviour(t *testing.T) {
+	s := session(t)
+	query := func(q suite.Query) *gocqlx.Queryx {
+		return s.Query(q.Stmt, nil).Bind(q.Values...).Observer(counter{q.Requests})
+	}
+	suite.Run(t, suite.FrontEnd{
+		Name: "cqlseqx",
+		Rows: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[suite.Row, error] {
+			return cqlseqx.Stream[suite.Row](ctx, query(q), opts...)
+		},
+		Pages: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[cqlseqx.Page[suite.Row], error] {
+			return cqlseqx.Pages[suite.Row](ctx, query(q), opts...)
+		},
+		Smalls: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[suite.Small, error] {
+			return cqlseqx.Stream[suite.Small](ctx, query(q), opts...)
+		},
+		Partials: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[suite.Partial, error] {
+			return cqlseqx.Stream[suite.Partial](ctx, query(q), opts...)
+		},
+		Nullables: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[suite.Nullable, error] {
+			return cqlseqx.Stream[suite.Nullable](ctx, query(q), opts...)
+		},
+		Ints: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[int, error] {
+			return cqlseqx.Stream[int](ctx, query(q), opts...)
+		},
+		IsDecodeError:  func(err error) bool { var e gocql.UnmarshalError; return errors.As(err, &e) },
+		IsRequestError: func(err error) bool { var e gocql.RequestError; return errors.As(err, &e) },
+	})
+}
+
+// Player is written for gocqlx: db tags, a snake_case name, an ignored field.
+type Player struct {
+	Team     string `db:"team"`
+	PlayerID int    `db:"id"`
+	FullName string
+	Score    *int64
+	Tags     []string
+	Skip     string `db:"-"`
+}
+
+// A struct with gocqlx tags scans the same through gocqlx's own Select and
+// through cqlseqx, with values bound by name the gocqlx way.
+func TestSameRowsAsSelect(t *testing.T) {
+	s := session(t)
+	vs := cqlseqtest.Session(t)
+	ks := cqlseqtest.Keyspace(t, vs)
+	cqlseqtest.Exec(t, vs, "CREATE TABLE "+ks+".players (team text, id int, full_name text, score bigint, tags set<text>, PRIMARY KEY (team, id))")
+	for i := range 500 {
+		var score any
+		if i%3 != 0 {
+			score = int64(i * 7)
+		}
+		if err := vs.Query("INSERT INTO "+ks+".players (team, id, full_name, score, tags) VALUES (?, ?, ?, ?, ?)",
+			[]string{"red", "blue"}[i%2], i, "player "+string(rune('A'+i%26)), score, []string{"t" + string(rune('a'+i%5))}).Exec(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stmt, names := qb.Select(ks + ".players").Where(qb.Eq("team")).ToCql()
+
+	var want []Player
+	if err := s.Query(stmt, names).BindMap(qb.M{"team": "red"}).Select(&want); err != nil {
+		t.Fatal(err)
+	}
+	var got []Player
+	for p, err := range cqlseqx.Stream[Player](context.Background(), s.Query(stmt, names).BindStruct(&Player{Team: "red"}),
+		cqlseqx.WithFetchSize(33), cqlseqx.WithStrict()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p)
+	}
+	if len(want) != 250 {
+		t.Fatalf("gocqlx Select read %d rows, want 250", len(want))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("cqlseqx vs gocqlx Select (-gocqlx +cqlseqx):\n%s", diff)
+	}
+}
+
+// The caller's Queryx keeps its settings, and a binding error is reported
+// before anything is sent.
+func TestQueryxInput(t *testing.T) {
+	s := session(t)
+	_, table := suite.Fixture(t)
+	q := s.Query("SELECT id FROM "+table, nil).PageSize(7)
+	for _, err := range cqlseqx.Stream[int](context.Background(), q, cqlseqx.WithFetchSize(1000), cqlseqx.WithMaxPages(1)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	it := q.Iter()
+	var n int
+	var id int
+	for it.Scan(&id) {
+		n++
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n != suite.FixtureRows {
+		t.Fatalf("the caller's query read %d rows by itself, want %d (its own paging untouched)", n, suite.FixtureRows)
+	}
+
+	stmt, names := qb.Select(table).Where(qb.Eq("id")).ToCql()
+	bad := s.Query(stmt, names).BindMap(qb.M{"nope": 1})
+	var got []error
+	for _, err := range cqlseqx.Stream[int](context.Background(), bad) {
+		got = append(got, err)
+	}
+	if len(got) != 1 || !errors.Is(got[0], cqlseqx.ErrInvalidArgument) {
+		t.Fatalf("binding error: got %v, want one ErrInvalidArgument", got)
+	}
+	for _, err := range cqlseqx.Stream[int](context.Background(), nil) {
+		if !errors.Is(err, cqlseqx.ErrInvalidArgument) {
+			t.Fatalf("nil query: got %v", err)
+		}
+	}
+}
