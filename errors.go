@@ -15,4 +15,8 @@ var (
 	// driver's), or a column without a field under WithStrict. It arrives
 	// before the first row.
 	ErrMapping = engine.ErrMapping
+
+	// ErrInvalidCursor is matched by the error for a cursor that cannot be
+	// used (see WithCursor); such errors also match ErrInvalidArgument.
+	ErrInvalidCursor = engine.ErrInvalidCursor
 )

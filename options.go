@@ -68,6 +68,35 @@ func WithConsistency(c gocql.Consistency) Option {
 	return engine.WithConsistency(uint16(c))
 }
 
+// WithCursor resumes the stream right after the page whose Page.Cursor (or
+// PageInfo.Cursor) was saved, like WithPageState, with the cursor's checks:
+// a cursor made for another statement or other bound values, a truncated or
+// altered one, or (with WithCursorKey) one with a bad signature is rejected
+// before any query is sent, with an error that matches ErrInvalidCursor.
+// An empty cursor starts from the beginning. Cursors are text (base64url),
+// safe to store and to hand to HTTP clients; they hold Cassandra's paging
+// state, which is opaque but not secret-proof: sign them with WithCursorKey
+// when clients can alter them.
+func WithCursor(cursor string) Option { return engine.WithCursor(cursor) }
+
+// WithCursorKey signs the cursors a stream makes with HMAC-SHA256 under key,
+// and makes WithCursor accept only cursors signed with the same key.
+func WithCursorKey(key []byte) Option { return engine.WithCursorKey(key) }
+
+// Retry says how a stream recovers from a failed page request; see
+// WithRetry.
+type Retry = engine.Retry
+
+// WithRetry makes the stream send a failed page request again, from the
+// same paging state, when the error may pass: a read timeout, an
+// unavailable, overloaded or restarting node, a lost connection. Rows are
+// neither lost nor repeated; the loop only waits. After r.Attempts retries
+// of one page, or at once for other errors (bad syntax, an invalid query, no
+// permission), the error is yielded. The default is no retries. The
+// driver's own retry policy still applies to each request, if the query
+// has one.
+func WithRetry(r Retry) Option { return engine.WithRetry(r) }
+
 // WithStrict makes a result column that maps to no field of the row struct
 // an error, reported before the first row. Without it such columns are
 // ignored, as gocqlx does. The column "[applied]" of a conditional statement

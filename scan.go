@@ -2,6 +2,7 @@ package cqlseq
 
 import (
 	"context"
+	"errors"
 	"reflect"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -40,6 +41,18 @@ func (s *source) Columns(it engine.Iter) []engine.Column {
 		cols[i] = col
 	}
 	return cols
+}
+
+// Retryable reports whether a failed page request may succeed if sent again:
+// timeouts, an unavailable, overloaded or restarting node, a lost connection.
+func (s *source) Retryable(err error) bool {
+	var re gocql.RequestError
+	if errors.As(err, &re) {
+		return engine.RetryableCode(re.Code())
+	}
+	return errors.Is(err, gocql.ErrNoConnections) || errors.Is(err, gocql.ErrConnectionClosed) ||
+		errors.Is(err, gocql.ErrTimeoutNoResponse) || errors.Is(err, gocql.ErrNoStreams) ||
+		errors.Is(err, gocql.ErrTooManyTimeouts) || engine.Transient(err)
 }
 
 func elemType(info gocql.TypeInfo, elem int) gocql.TypeInfo {

@@ -49,10 +49,6 @@ func prepare(ctx context.Context, session *gocql.Session, st Statement, opts []O
 	if ctx == nil {
 		return nil, none, engine.Invalid("nil context")
 	}
-	cfg, err := engine.Resolve(opts)
-	if err != nil {
-		return nil, none, err
-	}
 	var src source
 	switch {
 	case st.query != nil:
@@ -66,6 +62,10 @@ func prepare(ctx context.Context, session *gocql.Session, st Statement, opts []O
 		return nil, none, engine.Invalid("nil session")
 	default:
 		src.base = *session.Query(st.cql, st.values...)
+	}
+	cfg, err := engine.Resolve(opts, engine.NewFingerprint(src.base.Statement(), src.base.Values()))
+	if err != nil {
+		return nil, none, err
 	}
 	if cfg.FetchSize > 0 {
 		src.base.PageSize(cfg.FetchSize)

@@ -61,7 +61,12 @@ var (
 	ErrInvalidArgument = engine.ErrInvalidArgument
 	// ErrMapping is cqlseq.ErrMapping.
 	ErrMapping = engine.ErrMapping
+	// ErrInvalidCursor is cqlseq.ErrInvalidCursor.
+	ErrInvalidCursor = engine.ErrInvalidCursor
 )
+
+// Retry is cqlseq.Retry; see WithRetry.
+type Retry = engine.Retry
 
 // Stream returns the rows of q, decoded into T, one at a time, exactly as
 // cqlseq.Stream does for the v2 driver: pages are requested as the loop
@@ -104,7 +109,7 @@ func prepare(ctx context.Context, q *gocqlx.Queryx, opts []Option) (*source, eng
 	case strings.TrimSpace(q.Statement()) == "":
 		return nil, none, engine.Invalid("empty statement")
 	}
-	cfg, err := engine.Resolve(opts)
+	cfg, err := engine.Resolve(opts, engine.NewFingerprint(q.Statement(), q.Values()))
 	if err != nil {
 		return nil, none, err
 	}
@@ -134,6 +139,15 @@ func WithPrefetch(p float64) Option { return engine.WithPrefetch(p) }
 
 // WithPageState is cqlseq.WithPageState.
 func WithPageState(state []byte) Option { return engine.WithPageState(state) }
+
+// WithCursor is cqlseq.WithCursor.
+func WithCursor(cursor string) Option { return engine.WithCursor(cursor) }
+
+// WithCursorKey is cqlseq.WithCursorKey.
+func WithCursorKey(key []byte) Option { return engine.WithCursorKey(key) }
+
+// WithRetry is cqlseq.WithRetry.
+func WithRetry(r Retry) Option { return engine.WithRetry(r) }
 
 // WithStrict is cqlseq.WithStrict.
 func WithStrict() Option { return engine.WithStrict() }

@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math/rand/v2"
 	"reflect"
 	"sync"
+	"time"
 )
 
 // Iter is one page of a query's result as a driver returns it. Both
@@ -34,6 +36,9 @@ type Source interface {
 	Fetch(ctx context.Context, state []byte) Iter
 	// Columns describes the columns of a page returned by Fetch.
 	Columns(it Iter) []Column
+	// Retryable reports whether a failed page request may succeed if sent
+	// again: a timeout, an unavailable or overloaded node, a lost connection.
+	Retryable(err error) bool
 	// Scannable reports whether the driver decodes one column straight into
 	// a *t although t is a struct (it implements the driver's Unmarshaler or
 	// UDTUnmarshaler, or is a struct the driver knows, like a duration).
@@ -55,6 +60,10 @@ type Page[T any] struct {
 	// PageState resumes the query right after this page (see WithPageState).
 	// It is nil on the last page. The slice belongs to the caller.
 	PageState []byte
+	// Cursor is PageState as text, tied to the statement and its values
+	// (and signed with WithCursorKey): resume with WithCursor. It is empty
+	// on the last page.
+	Cursor string
 }
 
 // Stream returns the rows of the query run by src, one at a time.
@@ -174,7 +183,7 @@ func Pages[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[Page[T]
 				yield(Page[T]{}, err)
 				return
 			}
-			page.Number, page.TotalRows, page.PageState = p.number, p.total, p.resume()
+			page.Number, page.TotalRows, page.PageState, page.Cursor = p.number, p.total, p.resume(), p.cursor
 			// The caller works on this page while the next one travels.
 			if cfg.Prefetch > 0 {
 				p.prefetch()
@@ -203,8 +212,10 @@ type pager struct {
 	cur     Iter
 	state   []byte // paging state that follows cur; empty after the last page
 	started bool
-	number  int   // pages finished
-	total   int64 // rows in finished pages
+	number  int    // pages finished
+	total   int64  // rows in finished pages
+	cursor  string // cursor after the last finished page
+	retries int    // retries for the current page
 	pending chan Iter
 	wg      sync.WaitGroup
 }
@@ -232,27 +243,17 @@ func (p *pager) next() (Iter, error) {
 		if !p.more() {
 			return nil, nil
 		}
-		var it Iter
-		if p.pending != nil {
-			it = <-p.pending
-			p.pending = nil
-		} else {
-			state := p.cfg.PageState
-			if p.started {
-				state = p.state
-			}
-			it = p.src.Fetch(p.fctx, state)
+		state := p.cfg.PageState
+		if p.started {
+			state = p.state
+		}
+		it, err := p.fetch(state)
+		if err != nil {
+			return nil, err
 		}
 		p.cur, p.started = it, true
 		p.state = it.PageState()
 		rows := it.NumRows()
-		// A page without rows is the end, a failure, or a page the server
-		// left empty with more to come: only its Close tells which.
-		if rows == 0 {
-			if err := p.closeCur(); err != nil {
-				return nil, p.fetchErr(err)
-			}
-		}
 		if !p.planned {
 			// Columns stay readable after Close, so the plan is checked
 			// even when the result is empty.
@@ -264,6 +265,68 @@ func (p *pager) next() (Iter, error) {
 		if rows > 0 {
 			return it, nil
 		}
+		p.closeCur()
+	}
+}
+
+// fetch returns the page that starts at state: the prefetched one if a
+// prefetch is pending, else a new request. A page without rows is the end,
+// a failure, or a page the server left empty with more to come; only its
+// Close tells which. A failure that Source.Retryable accepts is sent again
+// from the same state, after a backoff, up to Retry.Attempts times.
+func (p *pager) fetch(state []byte) (Iter, error) {
+	var it Iter
+	if p.pending != nil {
+		it = <-p.pending
+		p.pending = nil
+	} else {
+		it = p.src.Fetch(p.fctx, state)
+	}
+	p.retries = 0
+	for {
+		if it.NumRows() > 0 {
+			return it, nil
+		}
+		err := it.Close()
+		if err == nil {
+			return it, nil
+		}
+		if p.ctx.Err() != nil {
+			return nil, p.ctxErr()
+		}
+		if p.retries >= p.cfg.Retry.Attempts || !p.src.Retryable(err) {
+			if p.retries > 0 {
+				return nil, fmt.Errorf("cqlseq: fetching page %d, %d retries: %w", p.number+1, p.retries, err)
+			}
+			return nil, p.fetchErr(err)
+		}
+		if err := p.sleep(p.backoff()); err != nil {
+			return nil, err
+		}
+		p.retries++
+		it = p.src.Fetch(p.fctx, state)
+	}
+}
+
+// backoff returns the wait before retry number p.retries+1: MinBackoff
+// doubled per retry, capped at MaxBackoff, minus up to a fifth at random so
+// that many streams do not retry in step.
+func (p *pager) backoff() time.Duration {
+	d := p.cfg.Retry.MinBackoff << min(p.retries, 30)
+	if d <= 0 || d > p.cfg.Retry.MaxBackoff {
+		d = p.cfg.Retry.MaxBackoff
+	}
+	return d - time.Duration(rand.Int64N(int64(d)/5+1))
+}
+
+func (p *pager) sleep(d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-p.ctx.Done():
+		return p.ctxErr()
 	}
 }
 
@@ -294,8 +357,12 @@ func (p *pager) finish(read int) error {
 	}
 	p.number++
 	p.total += int64(read)
+	p.cursor = ""
+	if len(p.state) > 0 {
+		p.cursor = EncodeCursor(p.cfg.Fingerprint, p.state, p.cfg.CursorKey)
+	}
 	if p.cfg.PageCallback != nil {
-		p.cfg.PageCallback(PageInfo{Number: p.number, Rows: read, TotalRows: p.total})
+		p.cfg.PageCallback(PageInfo{Number: p.number, Rows: read, TotalRows: p.total, Cursor: p.cursor, Retries: p.retries})
 	}
 	return nil
 }

@@ -3,9 +3,12 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
@@ -25,10 +28,12 @@ type fakePage struct {
 	state string // paging state that follows; "" on the last page
 	err   error  // reported by Close only, as the drivers do
 	block bool   // Fetch blocks until its context is done
+	fail  int    // the first fail requests for this page fail with errTransient
 }
 
 type fakeSource struct {
 	pages     map[string]fakePage // by the state that requests them ("" = first)
+	failed    map[string]int      // failures served so far, by state
 	fetches   atomic.Int32
 	cancelled atomic.Int32
 	open      atomic.Int32 // pages fetched and not closed
@@ -37,6 +42,15 @@ type fakeSource struct {
 func (s *fakeSource) Fetch(ctx context.Context, state []byte) engine.Iter {
 	s.fetches.Add(1)
 	p := s.pages[string(state)]
+	if p.fail > 0 {
+		if s.failed == nil {
+			s.failed = map[string]int{}
+		}
+		if s.failed[string(state)] < p.fail {
+			s.failed[string(state)]++
+			p = fakePage{err: fmt.Errorf("fetching %q: %w", state, errTransient)}
+		}
+	}
 	if p.block {
 		<-ctx.Done()
 		s.cancelled.Add(1)
@@ -56,6 +70,10 @@ func (s *fakeSource) Columns(engine.Iter) []engine.Column {
 }
 
 func (s *fakeSource) Scannable(reflect.Type) bool { return false }
+
+func (s *fakeSource) Retryable(err error) bool { return errors.Is(err, errTransient) }
+
+var errTransient = errors.New("transient")
 
 type fakeIter struct {
 	src    *fakeSource
@@ -86,7 +104,7 @@ func (it *fakeIter) Close() error {
 
 func config(t *testing.T, opts ...engine.Option) engine.Config {
 	t.Helper()
-	cfg, err := engine.Resolve(opts)
+	cfg, err := engine.Resolve(opts, engine.Fingerprint{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +137,9 @@ func TestEmptyPagesDoNotEndTheStream(t *testing.T) {
 	if errs != nil || !cmp.Equal(rows, []int{1, 2, 3}) {
 		t.Fatalf("got %v, %v; want [1 2 3]", rows, errs)
 	}
-	want := []engine.PageInfo{{Number: 1, Rows: 2, TotalRows: 2}, {Number: 2, Rows: 1, TotalRows: 3}}
+	// Page 1's cursor resumes after it: at state "a", past the empty pages' states.
+	cursor := engine.EncodeCursor(engine.Fingerprint{}, []byte("a"), nil)
+	want := []engine.PageInfo{{Number: 1, Rows: 2, TotalRows: 2, Cursor: cursor}, {Number: 2, Rows: 1, TotalRows: 3}}
 	if diff := cmp.Diff(want, infos); diff != "" {
 		t.Fatalf("pages (-want +got):\n%s", diff)
 	}
@@ -134,7 +154,7 @@ func TestEmptyPagesDoNotEndTheStream(t *testing.T) {
 		pages = append(pages, p)
 	}
 	wantPages := []engine.Page[int]{
-		{Rows: []int{1, 2}, Number: 1, TotalRows: 2, PageState: []byte("a")},
+		{Rows: []int{1, 2}, Number: 1, TotalRows: 2, PageState: []byte("a"), Cursor: cursor},
 		{Rows: []int{3}, Number: 2, TotalRows: 3},
 	}
 	if diff := cmp.Diff(wantPages, pages); diff != "" {
@@ -213,8 +233,88 @@ func TestMaxPagesStopsPrefetch(t *testing.T) {
 }
 
 func TestResolve(t *testing.T) {
-	cfg, err := engine.Resolve(nil)
+	cfg, err := engine.Resolve(nil, engine.Fingerprint{})
 	if err != nil || cfg.Prefetch != engine.DefaultPrefetch || cfg.FetchSize != 0 || cfg.MaxPages != 0 {
 		t.Fatalf("defaults: %+v, %v", cfg, err)
+	}
+}
+
+func retrying(attempts int) engine.Option {
+	return engine.WithRetry(engine.Retry{Attempts: attempts, MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond})
+}
+
+// A failed page request that may pass is sent again from the same state:
+// every row arrives once, and the page reports its retries.
+func TestRetryResumesFromTheSameState(t *testing.T) {
+	for _, prefetch := range []float64{0, 1} {
+		src := &fakeSource{pages: map[string]fakePage{
+			"":  {rows: []int{1, 2}, state: "a", fail: 2},
+			"a": {rows: []int{3, 4}, state: "b", fail: 3},
+			"b": {rows: []int{5}},
+		}}
+		var infos []engine.PageInfo
+		cfg := config(t, retrying(3), engine.WithPrefetch(prefetch), engine.WithPageCallback(func(p engine.PageInfo) { infos = append(infos, p) }))
+		rows, errs := drain(engine.Stream[int](context.Background(), src, cfg))
+		if errs != nil || !cmp.Equal(rows, []int{1, 2, 3, 4, 5}) {
+			t.Fatalf("prefetch %v: got %v, %v; want each row once", prefetch, rows, errs)
+		}
+		if got := []int{infos[0].Retries, infos[1].Retries, infos[2].Retries}; !cmp.Equal(got, []int{2, 3, 0}) {
+			t.Fatalf("prefetch %v: retries per page %v, want [2 3 0]", prefetch, got)
+		}
+		if src.open.Load() != 0 {
+			t.Fatal("pages left open")
+		}
+	}
+}
+
+func TestRetryGivesUp(t *testing.T) {
+	src := &fakeSource{pages: map[string]fakePage{
+		"":  {rows: []int{1}, state: "a"},
+		"a": {rows: []int{2}, fail: 5},
+	}}
+	rows, errs := drain(engine.Stream[int](context.Background(), src, config(t, retrying(2))))
+	if !cmp.Equal(rows, []int{1}) || len(errs) != 1 || !errors.Is(errs[0], errTransient) {
+		t.Fatalf("got %v, %v; want row 1, then the transient error", rows, errs)
+	}
+	if got := src.fetches.Load(); got != 4 {
+		t.Fatalf("%d requests, want 1 + 1 + 2 retries", got)
+	}
+
+	// An error the source does not call retryable ends the stream at once.
+	final := errors.New("syntax error")
+	src = &fakeSource{pages: map[string]fakePage{"": {err: final}}}
+	if _, errs := drain(engine.Stream[int](context.Background(), src, config(t, retrying(5)))); len(errs) != 1 || !errors.Is(errs[0], final) || src.fetches.Load() != 1 {
+		t.Fatalf("got %v after %d requests; want the error after 1", errs, src.fetches.Load())
+	}
+}
+
+// A cancelled context ends the wait between retries at once.
+func TestRetryBackoffHonoursContext(t *testing.T) {
+	src := &fakeSource{pages: map[string]fakePage{"": {rows: []int{1}, fail: 100}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	cfg := config(t, engine.WithRetry(engine.Retry{Attempts: 100, MinBackoff: time.Hour}))
+	_, errs := drain(engine.Stream[int](ctx, src, cfg))
+	if len(errs) != 1 || !errors.Is(errs[0], context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", errs)
+	}
+}
+
+func TestResolveRejects(t *testing.T) {
+	fp := engine.NewFingerprint("SELECT 1", nil)
+	tests := []struct {
+		name string
+		opts []engine.Option
+		msg  string
+	}{
+		{"negative retries", []engine.Option{engine.WithRetry(engine.Retry{Attempts: -1})}, "retry attempts and backoffs must be >= 0"},
+		{"min above max", []engine.Option{engine.WithRetry(engine.Retry{Attempts: 1, MinBackoff: time.Second, MaxBackoff: time.Millisecond})}, "MinBackoff 1s is above MaxBackoff 1ms"},
+		{"cursor and state", []engine.Option{engine.WithCursor(engine.EncodeCursor(fp, []byte("x"), nil)), engine.WithPageState([]byte("x"))}, "both a cursor and a paging state"},
+	}
+	for _, tt := range tests {
+		_, err := engine.Resolve(tt.opts, fp)
+		if !errors.Is(err, engine.ErrInvalidArgument) || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%s: got %v, want ErrInvalidArgument with %q", tt.name, err, tt.msg)
+		}
 	}
 }

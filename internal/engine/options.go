@@ -3,7 +3,11 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net"
+	"syscall"
+	"time"
 
 	"github.com/scylladb/go-reflectx"
 )
@@ -33,6 +37,26 @@ type PageInfo struct {
 	Rows int
 	// TotalRows is the number of rows read so far, this page included.
 	TotalRows int64
+	// Cursor resumes the stream right after this page (WithCursor); it is
+	// empty after the last page.
+	Cursor string
+	// Retries is the number of times a failed request for this page was
+	// sent again (WithRetry).
+	Retries int
+}
+
+// Retry says how a stream resumes after a page request fails with an error
+// that may pass (a timeout, an unavailable or overloaded node, a lost
+// connection): it waits, then sends the request again from the same paging
+// state, so no row is lost or repeated. Other errors (bad syntax, an invalid
+// query, no permission) end the stream at once.
+type Retry struct {
+	// Attempts is how many times one page's request is sent again before
+	// the stream gives up and yields the error. 0 turns retrying off.
+	Attempts int
+	// MinBackoff is the wait before the first retry (100 ms if zero); each
+	// further wait doubles, up to MaxBackoff (5 s if zero), with jitter.
+	MinBackoff, MaxBackoff time.Duration
 }
 
 // maxConsistency is LOCAL_ONE, the highest level the protocol defines.
@@ -51,6 +75,14 @@ type Config struct {
 	Prefetch     float64
 	PageState    []byte // resume point; nil starts at the beginning
 	Strict       bool
+	Cursor       string // resume point as a cursor; "" starts at the beginning
+	CursorKey    []byte // signs and checks cursors; none when empty
+	Retry        Retry
+
+	// Fingerprint identifies the statement and its values; the front end
+	// sets it, and cursors carry it.
+	Fingerprint Fingerprint
+
 	// Mapper maps column names to struct fields; nil means gocqlx's
 	// default rules (see DefaultMapper).
 	Mapper *reflectx.Mapper
@@ -80,6 +112,14 @@ func WithPageState(state []byte) Option {
 	return optionFunc(func(c *Config) { c.PageState = state })
 }
 
+func WithCursor(c string) Option { return optionFunc(func(cfg *Config) { cfg.Cursor = c }) }
+
+func WithCursorKey(key []byte) Option {
+	return optionFunc(func(cfg *Config) { cfg.CursorKey = key })
+}
+
+func WithRetry(r Retry) Option { return optionFunc(func(cfg *Config) { cfg.Retry = r }) }
+
 func WithStrict() Option { return optionFunc(func(c *Config) { c.Strict = true }) }
 
 // WithConsistency records a driver's consistency level; both drivers number
@@ -88,10 +128,11 @@ func WithConsistency(level uint16) Option {
 	return optionFunc(func(c *Config) { c.Consistency, c.HasConsistency = level, true })
 }
 
-// Resolve applies opts over the defaults and validates the result. The
-// returned error wraps ErrInvalidArgument and names every bad option.
-func Resolve(opts []Option) (Config, error) {
-	c := Config{Prefetch: DefaultPrefetch}
+// Resolve applies opts over the defaults and validates the result for the
+// statement with fingerprint fp. The returned error wraps ErrInvalidArgument
+// and names every bad option; a bad cursor also matches ErrInvalidCursor.
+func Resolve(opts []Option, fp Fingerprint) (Config, error) {
+	c := Config{Prefetch: DefaultPrefetch, Fingerprint: fp}
 	for i, o := range opts {
 		if o == nil {
 			c.errs = append(c.errs, fmt.Errorf("option %d is nil", i))
@@ -114,8 +155,29 @@ func Resolve(opts []Option) (Config, error) {
 	if math.IsNaN(c.Prefetch) || c.Prefetch < 0 || c.Prefetch > 1 {
 		c.errs = append(c.errs, fmt.Errorf("prefetch must be in [0, 1], got %v", c.Prefetch))
 	}
+	if c.Retry.Attempts < 0 || c.Retry.MinBackoff < 0 || c.Retry.MaxBackoff < 0 {
+		c.errs = append(c.errs, fmt.Errorf("retry attempts and backoffs must be >= 0, got %+v", c.Retry))
+	} else if c.Retry.MaxBackoff > 0 && c.Retry.MinBackoff > c.Retry.MaxBackoff {
+		c.errs = append(c.errs, fmt.Errorf("retry MinBackoff %v is above MaxBackoff %v", c.Retry.MinBackoff, c.Retry.MaxBackoff))
+	}
+	if c.Cursor != "" && len(c.PageState) > 0 {
+		c.errs = append(c.errs, errors.New("both a cursor and a paging state to resume from; give one"))
+	}
 	if len(c.errs) > 0 {
 		return Config{}, invalid(errors.Join(c.errs...))
+	}
+	if c.Cursor != "" {
+		state, err := DecodeCursor(c.Cursor, fp, c.CursorKey)
+		if err != nil {
+			return Config{}, err
+		}
+		c.PageState = state
+	}
+	if c.Retry.MinBackoff == 0 {
+		c.Retry.MinBackoff = 100 * time.Millisecond
+	}
+	if c.Retry.MaxBackoff == 0 {
+		c.Retry.MaxBackoff = max(5*time.Second, c.Retry.MinBackoff)
 	}
 	return c, nil
 }
@@ -139,4 +201,25 @@ func (e *wrapped) Unwrap() []error { return e.errs }
 // "cqlseq: " and it matches ErrInvalidArgument.
 func Invalid(format string, args ...any) error {
 	return invalid(fmt.Errorf(format, args...))
+}
+
+// RetryableCode reports whether a Cassandra error code names a failure that
+// may pass: server error (often a node shutting down), unavailable,
+// overloaded, bootstrapping, truncate error, read timeout, read failure.
+// Protocol errors, bad credentials, syntax, unauthorized, invalid, config
+// and already-exists errors are final.
+func RetryableCode(code int) bool {
+	switch code {
+	case 0x0000, 0x1000, 0x1001, 0x1002, 0x1003, 0x1200, 0x1300:
+		return true
+	}
+	return false
+}
+
+// Transient reports whether err is a network failure: a reset, refused or
+// timed-out connection, or one closed mid-response.
+func Transient(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
 }

@@ -187,6 +187,12 @@ func structPlan(m *reflectx.Mapper, t reflect.Type, cols []Column, strict bool) 
 	pl := &plan{ncols: len(cols)}
 	for _, c := range cols {
 		fi := tm.GetByPath(c.Name)
+		if fi != nil {
+			if other := sameName(tm, fi); other != nil {
+				return nil, mappingErr("column %q maps to two fields of %v, %s and %s; rename one or tag it db:\"-\"",
+					c.Name, t, fieldPath(t, other.Index), fieldPath(t, fi.Index))
+			}
+		}
 		if fi == nil {
 			if strict && c.Name != "[applied]" {
 				return nil, mappingErr("column %q has no field in %v (strict mapping)", c.Name, t)
@@ -214,6 +220,19 @@ func structPlan(m *reflectx.Mapper, t reflect.Type, cols []Column, strict bool) 
 		pl.slots = append(pl.slots, slots...)
 	}
 	return pl, nil
+}
+
+// sameName returns another field that maps to the same name as fi, if
+// there is one: a db tag that repeats another field's name, or a promoted
+// field of an embedded struct. Which one gocqlx would fill is an accident of
+// its search order, so cqlseq refuses to guess.
+func sameName(tm *reflectx.StructMap, fi *reflectx.FieldInfo) *reflectx.FieldInfo {
+	for _, o := range tm.Index {
+		if o != fi && !o.Embedded && o.Path == fi.Path {
+			return o
+		}
+	}
+	return nil
 }
 
 // tupleSlots maps the elements of tuple column c onto the fields of a struct
