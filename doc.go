@@ -64,6 +64,24 @@
 // fixed destinations: no reflection and no allocation beyond the driver's
 // own decoding (strings, slices and maps it creates for the row).
 //
+// # Resuming: cursors and retries
+//
+// Every page carries a cursor (Page.Cursor, and PageInfo.Cursor for
+// Stream's page callback): text that resumes the stream right after that
+// page, in this process or another, with WithCursor. A cursor holds
+// Cassandra's paging state and a fingerprint of the statement and its bound
+// values: used with another statement or other values it is refused, before
+// any query is sent. With WithCursorKey cursors are signed (HMAC-SHA256), and
+// an altered or unsigned cursor is refused; sign them whenever clients (an
+// HTTP API) hand them back. Page.PageState and WithPageState are the same
+// position without the checks.
+//
+// With WithRetry, a page request that fails with an error that may pass (a
+// timeout, an unavailable, overloaded or restarting node, a lost connection)
+// is sent again from the same paging state after a backoff, so a stream that
+// runs for hours survives a node restart with every row delivered exactly
+// once. Other errors end the stream at once.
+//
 // # Paging and memory
 //
 // WithFetchSize sets the page size. At most the current page and one

@@ -195,6 +195,7 @@ func Run(t *testing.T, fe FrontEnd) {
 		{"BreakEarly", breakEarly},
 		{"MaxPages", maxPages},
 		{"ResumeFromPageState", resume},
+		{"ResumeFromCursor", resumeFromCursor},
 		{"CancelMidStream", cancelMidStream},
 		{"Deadline", deadline},
 		{"PanicInLoopBody", panicInBody},
@@ -399,6 +400,60 @@ func resume(t *testing.T, fe FrontEnd) {
 			}
 			if diff := cmp.Diff(all[after*100:], got); diff != "" {
 				t.Fatalf("resumed rows (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A cursor saved from a page (or from the page callback of Stream) resumes
+// right after that page, also when signed; it is refused for other bound
+// values, before anything is sent.
+func resumeFromCursor(t *testing.T, fe FrontEnd) {
+	s, table := Fixture(t)
+	all := Ordered(t, s, table)
+	stmt := "SELECT id, name, score FROM " + table + " WHERE id >= ? ALLOW FILTERING"
+	key := []byte("a key of the service")
+	for _, keyed := range []bool{false, true} {
+		t.Run(fmt.Sprint("signed ", keyed), func(t *testing.T) {
+			opts := []engine.Option{engine.WithFetchSize(100)}
+			if keyed {
+				opts = append(opts, engine.WithCursorKey(key))
+			}
+			// Stream: the callback's cursor after page 2, as a job would save it.
+			var saved string
+			for _, err := range fe.Rows(context.Background(), Q(stmt, 0), append(opts, engine.WithPageCallback(func(p engine.PageInfo) {
+				if p.Number == 2 {
+					saved = p.Cursor
+				}
+			}))...) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if saved != "" {
+					break
+				}
+			}
+			var got []Row
+			for p, err := range fe.Pages(context.Background(), Q(stmt, 0), append(opts, engine.WithCursor(saved))...) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, p.Rows...)
+				if (p.Cursor == "") != (p.PageState == nil) {
+					t.Fatalf("page %d: cursor %q but paging state %x", p.Number, p.Cursor, p.PageState)
+				}
+			}
+			if diff := cmp.Diff(all[200:], got); diff != "" {
+				t.Fatalf("resumed rows (-want +got):\n%s", diff)
+			}
+			other := Q(stmt, 1)
+			for _, err := range fe.Rows(context.Background(), other, append(opts, engine.WithCursor(saved))...) {
+				if !errors.Is(err, engine.ErrInvalidCursor) || !strings.Contains(err.Error(), "another statement or other bound values") {
+					t.Fatalf("cursor used with other values: got %v, want ErrInvalidCursor", err)
+				}
+			}
+			if n := other.Requests.Load(); n != 0 {
+				t.Fatalf("a refused cursor sent %d requests", n)
 			}
 		})
 	}
