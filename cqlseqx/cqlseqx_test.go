@@ -51,6 +51,8 @@ func session(t *testing.T) gocqlx.Session {
 		c.Timeout = 20 * time.Second
 		c.ConnectTimeout = 10 * time.Second
 		c.Consistency = gocql.One
+		c.ReconnectInterval = time.Second
+		c.ReconnectionPolicy = &gocql.ConstantReconnectionPolicy{MaxRetries: 30, Interval: time.Second}
 		s, err := gocqlx.WrapSession(c.CreateSession())
 		if err != nil {
 			t.Fatalf("gocqlx session: %v", err)

@@ -61,6 +61,11 @@ func Cluster() *gocql.ClusterConfig {
 	c.ConnectTimeout = 10 * time.Second
 	c.Consistency = gocql.One
 	c.NumConns = 2
+	// One local node: if the driver marks it down (a stall on a loaded
+	// machine), try it again every second rather than every minute, and
+	// keep trying for a while before giving up on a connection.
+	c.ReconnectInterval = time.Second
+	c.ReconnectionPolicy = &gocql.ConstantReconnectionPolicy{MaxRetries: 30, Interval: time.Second}
 	return c
 }
 
