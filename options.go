@@ -75,8 +75,9 @@ func WithConsistency(c gocql.Consistency) Option {
 // before any query is sent, with an error that matches ErrInvalidCursor.
 // An empty cursor starts from the beginning. Cursors are text (base64url),
 // safe to store and to hand to HTTP clients; they hold Cassandra's paging
-// state, which is opaque but not secret-proof: sign them with WithCursorKey
-// when clients can alter them.
+// state; an unsigned cursor carries a checksum that catches damage, but not
+// a deliberate change: sign cursors with WithCursorKey when clients can
+// alter them.
 func WithCursor(cursor string) Option { return engine.WithCursor(cursor) }
 
 // WithCursorKey signs the cursors a stream makes with HMAC-SHA256 under key,

@@ -16,8 +16,11 @@ import (
 // this stream from 1 (a resumed stream counts from 1 again), TotalRows counts
 // the rows read so far, this page included, and Warnings are the warnings
 // Cassandra sent with the page. PageState resumes the query right after this
-// page (see WithPageState); it is nil on the last page, and the slice belongs
-// to the caller.
+// page (see WithPageState), and Cursor is the same position as checked text
+// (see WithCursor). Both are empty when Cassandra marked the page the last;
+// when the rows end exactly on a page boundary Cassandra cannot know that
+// yet, and the last page carries a position that resumes to no rows. The
+// slice belongs to the caller.
 type Page[T any] = engine.Page[T]
 
 // Pages returns the rows of st, decoded into T, a page at a time: each

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math"
 	"reflect"
 	"time"
@@ -21,21 +22,26 @@ var ErrInvalidCursor = errors.New("invalid cursor")
 
 // A cursor is text-safe: base64url without padding of
 //
-//	version (1 byte) | flags (1 byte) | fingerprint (16 bytes) | paging state | [HMAC-SHA256 (32 bytes)]
+//	version (1 byte) | flags (1 byte) | fingerprint (16 bytes) | paging state | check
 //
-// The fingerprint ties the cursor to one statement and its bound values;
-// the HMAC, present when a key is configured, makes it tamper-evident. The
-// paging state itself is Cassandra's: opaque, and meaningful only to the same
-// query.
+// The fingerprint ties the cursor to one statement and its bound values.
+// The check is an HMAC-SHA256 (32 bytes) when a key is configured, which
+// makes the cursor tamper-evident, else a CRC-32C (4 bytes), which catches
+// a cursor damaged in storage or transit but not one altered on purpose.
+// The paging state itself is Cassandra's: opaque, and meaningful only to
+// the same query.
 const (
 	cursorVersion  = 1
 	flagSigned     = 1
 	headerLen      = 2 + fingerprintLen
 	fingerprintLen = 16
 	macLen         = sha256.Size
+	crcLen         = 4
 	// maxCursorLen bounds the text accepted: paging states are tens of bytes.
 	maxCursorLen = 8 << 10
 )
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Fingerprint identifies a statement and its bound values, for cursors.
 type Fingerprint [fingerprintLen]byte
@@ -150,6 +156,8 @@ func EncodeCursor(fp Fingerprint, state []byte, key []byte) string {
 		m := hmac.New(sha256.New, key)
 		m.Write(buf)
 		buf = m.Sum(buf)
+	} else {
+		buf = binary.BigEndian.AppendUint32(buf, crc32.Checksum(buf, castagnoli))
 	}
 	return base64.RawURLEncoding.EncodeToString(buf)
 }
@@ -191,7 +199,7 @@ func DecodeCursor(cursor string, fp Fingerprint, key []byte) ([]byte, error) {
 	case !signed && len(key) > 0:
 		return nil, bad("it is not signed, and a cursor key is configured")
 	}
-	body := raw
+	var body []byte
 	if signed {
 		if len(raw) < headerLen+macLen {
 			return nil, bad("truncated: too short for its signature")
@@ -201,6 +209,14 @@ func DecodeCursor(cursor string, fp Fingerprint, key []byte) ([]byte, error) {
 		m.Write(body)
 		if !hmac.Equal(m.Sum(nil), raw[len(body):]) {
 			return nil, bad("signature does not match: the cursor was altered or signed with another key")
+		}
+	} else {
+		if len(raw) < headerLen+crcLen {
+			return nil, bad("truncated: too short for its checksum")
+		}
+		body = raw[:len(raw)-crcLen]
+		if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(raw[len(body):]) {
+			return nil, bad("checksum does not match: the cursor was damaged or altered")
 		}
 	}
 	if !bytes.Equal(body[2:headerLen], fp[:]) {

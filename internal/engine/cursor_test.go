@@ -13,6 +13,17 @@ import (
 	"github.com/cqlseq/cqlseq/internal/engine"
 )
 
+func flipIn(cursor string, i int) string {
+	b, _ := base64.RawURLEncoding.DecodeString(cursor)
+	b[i] ^= 1
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func cut(cursor string, n int) string {
+	b, _ := base64.RawURLEncoding.DecodeString(cursor)
+	return base64.RawURLEncoding.EncodeToString(b[:len(b)-n])
+}
+
 func TestCursorRoundTrip(t *testing.T) {
 	fp := engine.NewFingerprint("SELECT * FROM t WHERE a = ?", []any{42})
 	state := []byte{0, 1, 2, 0xff}
@@ -92,6 +103,8 @@ func TestHostileCursors(t *testing.T) {
 		{"signed with another key", good, []byte("k2"), "signature does not match"},
 		{"signed, no key here", good, nil, "no cursor key is configured"},
 		{"unsigned, key here", engine.EncodeCursor(fp, []byte("state"), nil), key, "not signed"},
+		{"unsigned, state altered", flipIn(engine.EncodeCursor(fp, []byte("state"), nil), 19), nil, "checksum does not match"},
+		{"unsigned, checksum cut off", cut(engine.EncodeCursor(fp, []byte("state"), nil), 4), nil, "checksum does not match"},
 		{"another query's cursor", engine.EncodeCursor(other, []byte("state"), key), key, "another statement or other bound values"},
 		{"no paging state", engine.EncodeCursor(fp, nil, key), key, "holds no paging state"},
 		{"huge", strings.Repeat("A", 1<<20), key, "more than a cursor can be"},

@@ -58,11 +58,14 @@ type Page[T any] struct {
 	// Warnings are the warnings the server sent with this page.
 	Warnings []string
 	// PageState resumes the query right after this page (see WithPageState).
-	// It is nil on the last page. The slice belongs to the caller.
+	// It is nil when Cassandra marked this page the last. When the rows end
+	// exactly on a page boundary Cassandra cannot know yet, and the last
+	// page carries a state from which the query resumes to no rows. The
+	// slice belongs to the caller.
 	PageState []byte
 	// Cursor is PageState as text, tied to the statement and its values
-	// (and signed with WithCursorKey): resume with WithCursor. It is empty
-	// on the last page.
+	// (and checked, or signed with WithCursorKey): resume with WithCursor.
+	// It is empty exactly when PageState is nil.
 	Cursor string
 }
 
