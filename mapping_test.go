@@ -214,3 +214,47 @@ func TestUDTAsRow(t *testing.T) {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
 }
+
+// Point decodes the addr UDT itself, through the driver's UDTUnmarshaler.
+type Point struct {
+	Street string
+	Zip    int
+	Fields []string // the UDT fields in the order the driver gave them
+}
+
+func (p *Point) UnmarshalUDT(name string, info gocql.TypeInfo, data []byte) error {
+	p.Fields = append(p.Fields, name)
+	switch name {
+	case "street":
+		return gocql.Unmarshal(info, data, &p.Street)
+	case "zip":
+		return gocql.Unmarshal(info, data, &p.Zip)
+	}
+	return nil
+}
+
+func TestUDTUnmarshaler(t *testing.T) {
+	s, _ := fixture(t)
+	ks := newTable(t, s, "CREATE TYPE %s.addr (street text, zip int)")
+	execCQL(t, s, "CREATE TABLE "+ks+".homes (id int PRIMARY KEY, ad frozen<addr>)")
+	execCQL(t, s, "INSERT INTO "+ks+".homes (id, ad) VALUES (1, {street: 'Elm', zip: 7})")
+	want := Point{"Elm", 7, []string{"street", "zip"}}
+	got, err := collect(t, cqlseq.Stream[Point](context.Background(), s, cqlseq.CQL("SELECT ad FROM "+ks+".homes")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]Point{want}, got); diff != "" {
+		t.Fatalf("as the row (-want +got):\n%s", diff)
+	}
+	type Home struct {
+		ID int
+		Ad Point
+	}
+	homes, err := collect(t, cqlseq.Stream[Home](context.Background(), s, cqlseq.CQL("SELECT id, ad FROM "+ks+".homes")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]Home{{1, want}}, homes); diff != "" {
+		t.Fatalf("as a field (-want +got):\n%s", diff)
+	}
+}
