@@ -1,0 +1,211 @@
+package main
+
+import (
+	"encoding/xml"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// testdata/raw.txt is a hand-made raw file of two rounds with round
+// numbers, so that the report's arithmetic can be checked by hand.
+func parseFixture(t *testing.T) *Raw {
+	t.Helper()
+	f, err := os.Open("testdata/raw.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	raw, err := Parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func TestParse(t *testing.T) {
+	raw := parseFixture(t)
+	if got, want := len(raw.Results), 2*(2*2*5+5+2); got != want {
+		t.Fatalf("%d results, want %d", got, want)
+	}
+	r := raw.Results[0]
+	if diff := cmp.Diff(Result{
+		Name: "Read/set=small/fetch=100/impl=driver", Top: "Read",
+		Params: map[string]string{"set": "small", "fetch": "100", "impl": "driver"}, Iters: 1,
+		Metrics: r.Metrics,
+	}, r); diff != "" {
+		t.Errorf("first result (-want +got):\n%s", diff)
+	}
+	if r.Metrics["rows/s"] != 49500 || r.Metrics["allocs/row"] != 3 || len(r.Metrics) != 12 {
+		t.Errorf("metrics of the first result: %v", r.Metrics)
+	}
+	if raw.Config["cores"] != "2" || raw.Config["cpu"] != "Test CPU" || raw.Config["date"] != "2026-01-02T03:04:05Z" {
+		t.Errorf("config: %v", raw.Config)
+	}
+	if diff := cmp.Diff([]string{"0.50 0.40 0.30 (before round 1)", "0.60 0.40 0.30 (before round 2)"}, raw.Load); diff != "" {
+		t.Errorf("load (-want +got):\n%s", diff)
+	}
+	if raw.Elapsed != "1 min 2 s" {
+		t.Errorf("elapsed %q", raw.Elapsed)
+	}
+	if diff := cmp.Diff([]string{"driver", "gocqlx", "stream", "pages", "cqlseqx"}, raw.Values("Read", "impl")); diff != "" {
+		t.Errorf("impls (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseRejectsBadValues(t *testing.T) {
+	_, err := Parse(strings.NewReader("BenchmarkRead/x-2 1 12 ns/op abc rows/s\n"))
+	if err == nil {
+		t.Fatal("no error for a value that is not a number")
+	}
+	// A log line that happens to start with Benchmark is not a result.
+	raw, err := Parse(strings.NewReader("BenchmarkRead/x-2 --- FAIL: something went wrong here\n"))
+	if err != nil || len(raw.Results) != 0 {
+		t.Fatalf("log line: %v, %v", raw.Results, err)
+	}
+}
+
+func TestStats(t *testing.T) {
+	raw := parseFixture(t)
+	st := raw.Stats("Read", "rows/s", "set=small", "fetch=1000", "impl=driver")
+	if st.N != 2 || st.Median != 100000 || st.Min != 99000 || st.Max != 101000 || math.Abs(st.HalfRangePercents-1) > 1e-9 {
+		t.Errorf("driver rows/s: %+v", st)
+	}
+	if s := summarize([]float64{3, 1, 2}); s.Median != 2 {
+		t.Errorf("median of 3, 1, 2: %v", s.Median)
+	}
+	if s := summarize(nil); !math.IsNaN(s.Median) || s.N != 0 {
+		t.Errorf("empty: %+v", s)
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	md := Markdown(parseFixture(t), "chart.svg")
+	for _, want := range []string{
+		"2 cores, 24 GiB memory, Test CPU (Linux 6.1); Go go1.26.8; Java 17.0.15; Cassandra 5.0.8",
+		"**Date:** 2026-01-02T03:04:05Z",
+		"2 rounds",
+		"The whole run took 1 min 2 s.",
+		"0.50 0.40 0.30 (before round 1)",
+		"![rows/s and peak heap against fetch size](chart.svg)",
+		// Stream 99k against the driver's 100k, ranges overlapping.
+		"| small | 1000 | 100.0k ±1% | 99.0k ±1% | 0.990× *noise* |",
+		"| Stream rows/s ≥ 0.97× the hand-written v2 loop's, every fetch size | small rows: lowest 0.990× *noise* at fetch 100",
+		// allocs: 2.02 - 3.0.
+		"small rows: at most -0.980 (fetch 100)",
+		// 99k / 95k and 96k / 95k.
+		// Two rounds can never be told apart at p < 0.05.
+		"| cqlseq (stream) rows/s ≥ gocqlx Iterx.StructScan's | small rows: lowest 1.042× *noise* at fetch 100",
+		"| cqlseq (cqlseqx) rows/s ≥ gocqlx Iterx.StructScan's | small rows: lowest 1.011×",
+		// 5.5 MB / 5 MB.
+		"stream 1.10× | yes |",
+		"| peak heap at 1,000,000 rows ≤ 1.2× that at 100,000 rows",
+		"fixed CPU work per row (6 µs per row",
+		// fetch 1.5 s, work 1 s: sum 2.5, max 1.5; 1.75 s overlaps 75%.
+		"max(fetch, work) = 1.50 s than fetch + work = 2.50 s",
+		"prefetch 0.25: 1.75 s = 1.17× max, overlap 75%",
+		"| stream | 1 | 1.50 ±0% | 1.00 | 0.60 | 100% |",
+		"| stream | 0 | 2.50 ±0% | 1.67 | 1.00 | 0% |",
+		"| small | 1000 | stream | 99.0k ±1% |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(md, "noisy") {
+		t.Error("a run at load 0.5 on 2 cores is called noisy")
+	}
+	if t.Failed() {
+		t.Log(md)
+	}
+}
+
+// The chart is well-formed XML with a line per contender and panel, and
+// names the machine.
+func TestMannWhitney(t *testing.T) {
+	lo, hi := []float64{1, 2, 3, 4, 5, 6}, []float64{7, 8, 9, 10, 11, 12}
+	for _, c := range []struct {
+		a, b []float64
+		want float64
+	}{
+		{lo, hi, 2.0 / 924},                         // fully separated: 2 of C(12, 6) orderings
+		{hi, lo, 2.0 / 924},                         // either way round
+		{[]float64{1, 3}, []float64{2, 4}, 2.0 / 3}, // interleaved: U = 1 of 0..4
+		{[]float64{1, 2}, []float64{3, 4}, 1.0 / 3}, // the least p two runs can give
+		{nil, lo, 1},
+	} {
+		if got := mannWhitneyP(c.a, c.b); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("p(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+	if !summarize(lo).Differs(summarize(hi)) || summarize(lo[:2]).Differs(summarize(hi[:2])) {
+		t.Error("Differs: want true for 6 separated runs each, false for 2")
+	}
+}
+
+func TestBusyRounds(t *testing.T) {
+	raw := &Raw{Config: map[string]string{"cores": "2"}, Load: []string{"1.50 1 1 (before round 1)", "4.25 3 3 (before round 2)", "2.01 2 2"}}
+	if n := busyRounds(raw); n != 2 {
+		t.Errorf("busyRounds = %d, want 2", n)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for in, want := range map[string]string{"1000000": "1,000,000", "100000": "100,000", "1000": "1,000", "999": "999", "x1000": "x1000"} {
+		if got := thousands(in); got != want {
+			t.Errorf("thousands(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestChart(t *testing.T) {
+	out := Chart(parseFixture(t))
+	d := xml.NewDecoder(strings.NewReader(out))
+	lines := 0
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("chart is not well-formed XML: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "polyline" {
+			lines++
+		}
+	}
+	if want := 5 * 4; lines != want { // 5 contenders, 2 sets x (rows/s, heap)
+		t.Errorf("%d lines, want %d", lines, want)
+	}
+	for _, want := range []string{"2 cores, 24 GiB, Test CPU", "Cassandra 5.0.8", "2026-01-02T03:04:05Z", "cqlseqx Stream"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("chart lacks %q", want)
+		}
+	}
+}
+
+func TestRun(t *testing.T) {
+	dir := t.TempDir()
+	md, svg := filepath.Join(dir, "README.md"), filepath.Join(dir, "chart.svg")
+	if err := run("testdata/raw.txt", md, svg); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(md)
+	if err != nil || !strings.Contains(string(b), "](chart.svg)") {
+		t.Errorf("README.md: %v, links the chart: %v", err, strings.Contains(string(b), "](chart.svg)"))
+	}
+	if err := run(filepath.Join(dir, "missing.txt"), md, svg); err == nil {
+		t.Error("no error for a missing raw file")
+	}
+	empty := filepath.Join(dir, "empty.txt")
+	os.WriteFile(empty, []byte("goos: linux\n"), 0o644)
+	if err := run(empty, md, svg); err == nil {
+		t.Error("no error for a raw file without results")
+	}
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The one command that runs every cqlseq benchmark and writes the results:
+#
+#   bench/run.sh [-rounds N] [-bench REGEX] [-out DIR]
+#
+# Unless CQLSEQ_HOSTS names a cluster of your own, it starts (or reuses) the
+# local Cassandra node. It seeds the data sets in keyspace cqlseq_bench once
+# (later runs reuse them; a fresh seeding is flushed and compacted so every
+# run reads the same SSTables), builds the benchmark binary, and runs every
+# benchmark once per round, N rounds (6 by default: the fewest for which
+# benchstat gives confidence intervals), so that the contenders
+# are interleaved and drift on the machine hits them all alike. Then it
+# writes into DIR (bench/results by default):
+#
+#   raw.txt        the raw output, Go benchmark format, headed by the machine
+#                  and the date; compare runs with benchstat
+#   benchstat.txt  benchstat's tables of raw.txt, each contender against
+#                  the hand-written driver loop
+#   README.md      the report: targets, ratios and tables (cmd/report)
+#   chart.svg      rows/s and peak heap against fetch size (cmd/report)
+#
+# -bench narrows the benchmarks (a go test -bench pattern), e.g.
+# -bench 'Read/set=small' -rounds 1 -out /tmp/quick for a quick look.
+set -euo pipefail
+cd "$(dirname "$0")"
+bench_dir=$PWD
+root=$(cd .. && pwd)
+
+rounds=6
+pattern=.
+out=$bench_dir/results
+while (($#)); do
+	case $1 in
+	-rounds) rounds=$2; shift 2 ;;
+	-bench) pattern=$2; shift 2 ;;
+	-out) out=$2; shift 2 ;;
+	-h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "run.sh: unknown argument $1 (see run.sh -h)" >&2; exit 2 ;;
+	esac
+done
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -rounds must be a positive number" >&2; exit 2; }
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+say() { printf '== %s\n' "$*" >&2; }
+started=$(date +%s)
+benchstat=(go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da)
+
+if [[ -z ${CQLSEQ_HOSTS:-} ]]; then
+	say "starting (or reusing) the local Cassandra node"
+	"$root/testing/cassandra/cassandra.sh" start >&2
+else
+	say "using the cluster in CQLSEQ_HOSTS=$CQLSEQ_HOSTS"
+fi
+
+say "seeding the data sets (once; later runs reuse them)"
+seeded=$(go run ./cmd/seed)
+if [[ $seeded == seeded && -z ${CQLSEQ_HOSTS:-} ]]; then
+	say "flushing and compacting the freshly seeded tables"
+	"$root/testing/cassandra/cassandra.sh" nodetool flush cqlseq_bench >&2
+	"$root/testing/cassandra/cassandra.sh" nodetool compact cqlseq_bench >&2
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+say "building the benchmark binary"
+go test -c -o "$work/bench.test" .
+
+# The machine, as benchfmt configuration lines: they head raw.txt, and
+# benchstat and cmd/report read them.
+java="n/a (cluster of CQLSEQ_HOSTS)"
+if [[ -z ${CQLSEQ_HOSTS:-} ]]; then
+	pid=$("$root/testing/cassandra/cassandra.sh" pid)
+	java=$("/proc/$pid/exe" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)
+fi
+raw=$out/raw.txt.tmp
+{
+	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "cores: $(nproc)"
+	echo "memory: $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+	echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+	echo "os: $(uname -sr)"
+	echo "go: $(go env GOVERSION)"
+	echo "java: $java"
+	if commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null); then
+		# Uncommitted changes to the code the benchmarks link are measured too.
+		if [[ -n $(git -C "$root" status --porcelain -- ':(glob)*.go' go.mod go.sum internal cqlseqx testing/cqlseqtest 2>/dev/null) ]]; then
+			commit+=" (with uncommitted changes)"
+		fi
+		echo "commit: $commit"
+	fi
+	echo "command: bench/run.sh -rounds $rounds -bench '$pattern'"
+} >"$raw"
+
+for ((i = 1; i <= rounds; i++)); do
+	load=$(cut -d' ' -f1-3 /proc/loadavg)
+	say "round $i of $rounds (load average $load)"
+	echo "# load: $load (before round $i)" >>"$raw"
+	"$work/bench.test" -test.run '^$' -test.bench "$pattern" -test.benchtime 1x -test.count 1 -test.timeout 60m |
+		tee -a "$raw" | grep --line-buffered -E '^(Benchmark|FAIL|---|panic)' | cut -c1-150 >&2
+done
+elapsed=$(($(date +%s) - started))
+echo "# load: $(cut -d' ' -f1-3 /proc/loadavg) (after the last round)" >>"$raw"
+echo "# elapsed: $((elapsed / 60)) min $((elapsed % 60)) s" >>"$raw"
+mv "$raw" "$out/raw.txt"
+
+say "benchstat"
+{
+	sed -n '1,/^# load/p' "$out/raw.txt" | sed '$d' | sed 's/^/# /'
+	echo
+	echo "# Every contender against the hand-written v2 driver loop (driver), per data set and fetch size."
+	(cd "$out" && "${benchstat[@]}" -col /impl -row /set,/fetch -filter '.name:Read' raw.txt) || true
+	echo
+	echo "# Slow consumer (fixed work per row), by contender and prefetch."
+	(cd "$out" && "${benchstat[@]}" -row /impl,/prefetch -filter '.name:SlowConsumer' raw.txt) || true
+	echo
+	echo "# Memory: 100,000 rows against 1,000,000."
+	(cd "$out" && "${benchstat[@]}" -col /rows -row /impl -filter '.name:Memory' raw.txt) || true
+} >"$out/benchstat.txt.tmp" 2>&1
+mv "$out/benchstat.txt.tmp" "$out/benchstat.txt"
+
+say "report"
+go run ./cmd/report -in "$out/raw.txt" -md "$out/README.md" -svg "$out/chart.svg"
+sed -n '/^## Targets/,/^## /p' "$out/README.md" | sed '$d'
+say "done in $((elapsed / 60)) min $((elapsed % 60)) s: $out/README.md, $out/chart.svg, $out/raw.txt, $out/benchstat.txt"
