@@ -10,8 +10,9 @@
 // Stream yields typed rows one at a time; Pages yields them a page at a time,
 // with each page's number, the rows read so far and the paging state that
 // resumes right after it. Both drive Cassandra's paging on demand: a page is
-// requested when the loop needs it (or, with prefetching, a little before),
-// so a table larger than memory streams in the memory of two pages.
+// requested when the loop needs it (with prefetching, the default, one page
+// ahead of it), so a table larger than memory streams in the memory of two
+// pages.
 //
 // # The contract
 //

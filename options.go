@@ -17,7 +17,7 @@ type Option = engine.Option
 type PageInfo = engine.PageInfo
 
 // DefaultPrefetch is the prefetch fraction used unless WithPrefetch says
-// otherwise. It is the drivers' own default.
+// otherwise: 1, the next page is requested as soon as a page arrives.
 const DefaultPrefetch = engine.DefaultPrefetch
 
 // WithFetchSize sets the page size: the number of rows Cassandra returns per
@@ -44,12 +44,14 @@ func WithMaxPages(n int) Option {
 }
 
 // WithPrefetch sets when the next page is requested, as a fraction of the
-// current page still to be read: with p = 0.25 (DefaultPrefetch) the next
-// page is requested once three quarters of the current one were read, so
-// the network works while the loop does. 1 requests it as soon as a page
-// arrives; 0 turns prefetching off, and a page is requested only when the
-// loop needs its first row. In Pages, any p > 0 requests the next page when
-// a page is yielded. At most one page is prefetched. p must be in [0, 1].
+// current page still to be read, as the drivers' Query.Prefetch does. With
+// p = 1 (DefaultPrefetch) the next page is requested as soon as a page
+// arrives, so Cassandra works while the loop does; with 0.25 (the drivers'
+// default), once three quarters of the current page were read; with 0,
+// only when the loop needs the next page's first row, which saves a request
+// for loops that often stop early. In Pages, any p > 0 requests the next
+// page when a page is yielded. At most one page is prefetched. p must be in
+// [0, 1].
 func WithPrefetch(p float64) Option {
 	return engine.WithPrefetch(p)
 }

@@ -20,9 +20,9 @@ import (
 //
 // Pages are requested from Cassandra as the loop needs them, one request per
 // page of WithFetchSize rows; with prefetching on (the default) the next page
-// is requested while the loop works on the last part of the current one. At
-// most two pages are held in memory: the current one and the one being
-// prefetched.
+// is requested while the loop works on the current one, never more than one
+// page ahead. At most two pages are held in memory: the current one and the
+// one being prefetched.
 //
 // Each range over the returned sequence runs the query anew, from the
 // beginning (or from WithPageState). Ranges may run concurrently.

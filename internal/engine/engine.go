@@ -143,6 +143,7 @@ func Stream[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[T, err
 func Pages[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[Page[T], error] {
 	return func(yield func(Page[T], error) bool) {
 		p := newPager(ctx, src, &cfg)
+		p.cursors = true // Page.Cursor
 		defer p.close()
 		var (
 			row  T
@@ -211,6 +212,7 @@ type pager struct {
 	// its rows are read, to build the scanning plan.
 	onColumns func(Iter) error
 	planned   bool
+	cursors   bool // make a cursor for every page, not only for the callback
 
 	cur     Iter
 	state   []byte // paging state that follows cur; empty after the last page
@@ -361,7 +363,8 @@ func (p *pager) finish(read int) error {
 	p.number++
 	p.total += int64(read)
 	p.cursor = ""
-	if len(p.state) > 0 {
+	// A cursor costs a hash and an encoding: made only where it can be read.
+	if len(p.state) > 0 && (p.cursors || p.cfg.PageCallback != nil) {
 		p.cursor = EncodeCursor(p.cfg.Fingerprint, p.state, p.cfg.CursorKey)
 	}
 	if p.cfg.PageCallback != nil {
