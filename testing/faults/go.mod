@@ -1,0 +1,34 @@
+module github.com/cqlseq/cqlseq/testing/faults
+
+go 1.24
+
+replace github.com/cqlseq/cqlseq => ../..
+
+require (
+	github.com/Shopify/toxiproxy/v2 v2.12.0
+	github.com/apache/cassandra-gocql-driver/v2 v2.1.2
+	github.com/cqlseq/cqlseq v0.0.0-00010101000000-000000000000
+	github.com/google/go-cmp v0.7.0
+	github.com/rs/zerolog v1.34.0
+	go.uber.org/goleak v1.3.0
+)
+
+require (
+	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/gorilla/mux v1.8.1 // indirect
+	github.com/klauspost/compress v1.17.11 // indirect
+	github.com/mattn/go-colorable v0.1.13 // indirect
+	github.com/mattn/go-isatty v0.0.20 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/prometheus/client_golang v1.21.1 // indirect
+	github.com/prometheus/client_model v0.6.1 // indirect
+	github.com/prometheus/common v0.62.0 // indirect
+	github.com/prometheus/procfs v0.15.1 // indirect
+	github.com/rs/xid v1.6.0 // indirect
+	github.com/scylladb/go-reflectx v1.0.1 // indirect
+	golang.org/x/sys v0.31.0 // indirect
+	google.golang.org/protobuf v1.36.1 // indirect
+	gopkg.in/inf.v0 v0.9.1 // indirect
+	gopkg.in/tomb.v1 v1.0.0-20141024135613-dd632973f1e7 // indirect
+)
