@@ -90,7 +90,7 @@ type Run struct {
 	Fetch int // page size
 	// Prefetch is the fraction of a page left to read when the next page is
 	// requested; a negative value keeps the library's default (0.25 for the
-	// drivers and for cqlseq).
+	// drivers, cqlseq.DefaultPrefetch for cqlseq).
 	Prefetch float64
 	Limit    int // read only the first Limit rows; 0 reads all
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/cqlseq/cqlseq"
 )
 
 // Targets of issue 5, reported, never asserted.
@@ -280,19 +282,22 @@ func targets(b *strings.Builder, raw *Raw) {
 
 	// Slow consumer.
 	if sc := slowFigures(raw); sc != nil {
+		// The target holds for Stream as users get it: at cqlseq's default
+		// prefetch. The other settings are listed for comparison.
+		def := strconv.FormatFloat(cqlseq.DefaultPrefetch, 'g', -1, 64)
 		var parts []string
-		ok := true
+		ok, found := false, false
 		for _, c := range sc.cases {
 			if c.impl != "stream" {
 				continue
 			}
 			parts = append(parts, fmt.Sprintf("prefetch %s: %.2f s = %.2f× max, overlap %.0f%%", c.prefetch, c.t/1e9, c.t/sc.max, c.overlap*100))
-			if c.prefetch != "0" {
-				ok = ok && c.overlap >= 0.5
+			if c.prefetch == def {
+				ok, found = c.overlap >= 0.5, true
 			}
 		}
-		w("| slow consumer, Stream with prefetch on: time nearer max(fetch, work) = %.2f s than fetch + work = %.2f s (overlap ≥ 50%%) | %s | %s |\n",
-			sc.max/1e9, sc.sum/1e9, strings.Join(parts, "; "), verdict(ok && len(parts) > 0, false))
+		w("| slow consumer, Stream at its default prefetch (%s): time nearer max(fetch, work) = %.2f s than fetch + work = %.2f s (overlap ≥ 50%%) | %s | %s |\n",
+			def, sc.max/1e9, sc.sum/1e9, strings.Join(parts, "; "), verdict(ok && found, false))
 	}
 }
 
@@ -512,7 +517,7 @@ func matrix(b *strings.Builder, raw *Raw) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	w("## Every contender, every fetch size\n\n")
 	w("driver: hand-written v2 loop (baseline); mapscan: v2 `MapScan` into a new map per row; gocqlx: gocqlx v3 `Iterx.StructScan`; ")
-	w("stream / pages: `cqlseq.Stream` / `cqlseq.Pages`; cqlseqx: `cqlseqx.Stream` over a gocqlx query. Each library's default prefetch (0.25). ")
+	w("stream / pages: `cqlseq.Stream` / `cqlseq.Pages`; cqlseqx: `cqlseqx.Stream` over a gocqlx query. Each library's default prefetch: 0.25 for the v2 driver and gocqlx, %g for cqlseq and cqlseqx (cqlseq.DefaultPrefetch). ", cqlseq.DefaultPrefetch)
 	w("B/row and allocs/row count the whole process during the read, driver goroutines included, as `-benchmem` does. ")
 	w("ms/page is the mean latency of a page request (request sent to response read), first row is from the call to the first row in hand.\n\n")
 	w("| set | fetch | impl | rows/s | ns/row | B/row | allocs/row | pages | ms/page | first row (ms) | peak heap (MiB) | peak live (MiB) |\n")

@@ -110,6 +110,7 @@ func TestMarkdown(t *testing.T) {
 		// fetch 1.5 s, work 1 s: sum 2.5, max 1.5; 1.75 s overlaps 75%.
 		"max(fetch, work) = 1.50 s than fetch + work = 2.50 s",
 		"prefetch 0.25: 1.75 s = 1.17× max, overlap 75%",
+		"| slow consumer, Stream at its default prefetch (1):",
 		"| stream | 1 | 1.50 ±0% | 1.00 | 0.60 | 100% |",
 		"| stream | 0 | 2.50 ±0% | 1.67 | 1.00 | 0% |",
 		"| small | 1000 | stream | 99.0k ±1% |",
