@@ -48,7 +48,17 @@ for m in "${modules[@]}"; do
 	[[ $status == 0 ]] || break
 done
 
-if [[ $status != 0 && -z ${CQLSEQ_HOSTS:-} ]] && ! testing/cassandra/cassandra.sh status >/dev/null 2>&1; then
+# When tests fail, say whether the node went away under them: a node that
+# is shutting down fails requests before its process exits, so look for a
+# few seconds.
+node_gone() {
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		testing/cassandra/cassandra.sh status >/dev/null 2>&1 || return 0
+		sleep 1
+	done
+	return 1
+}
+if [[ $status != 0 && -z ${CQLSEQ_HOSTS:-} ]] && node_gone; then
 	echo >&2
 	echo "test.sh: the local Cassandra node is not running: it stopped (or never started) during the tests." >&2
 	echo "test.sh: its last log lines:" >&2
