@@ -2,7 +2,6 @@ package cqlseq
 
 import (
 	"context"
-	"errors"
 	"reflect"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -46,13 +45,8 @@ func (s *source) Columns(it engine.Iter) []engine.Column {
 // Retryable reports whether a failed page request may succeed if sent again:
 // timeouts, an unavailable, overloaded or restarting node, a lost connection.
 func (s *source) Retryable(err error) bool {
-	var re gocql.RequestError
-	if errors.As(err, &re) {
-		return engine.RetryableCode(re.Code())
-	}
-	return errors.Is(err, gocql.ErrNoConnections) || errors.Is(err, gocql.ErrConnectionClosed) ||
-		errors.Is(err, gocql.ErrTimeoutNoResponse) || errors.Is(err, gocql.ErrNoStreams) ||
-		errors.Is(err, gocql.ErrTooManyTimeouts) || engine.Transient(err)
+	return engine.Retryable(err, gocql.ErrNoConnections, gocql.ErrConnectionClosed,
+		gocql.ErrTimeoutNoResponse, gocql.ErrNoStreams, gocql.ErrTooManyTimeouts)
 }
 
 func elemType(info gocql.TypeInfo, elem int) gocql.TypeInfo {

@@ -2,7 +2,6 @@ package cqlseqx
 
 import (
 	"context"
-	"errors"
 	"reflect"
 
 	"github.com/gocql/gocql"
@@ -56,13 +55,8 @@ func (s *source) Scannable(t reflect.Type) bool {
 // Retryable reports whether a failed page request may succeed if sent again:
 // timeouts, an unavailable, overloaded or restarting node, a lost connection.
 func (s *source) Retryable(err error) bool {
-	var re gocql.RequestError
-	if errors.As(err, &re) {
-		return engine.RetryableCode(re.Code())
-	}
-	return errors.Is(err, gocql.ErrNoConnections) || errors.Is(err, gocql.ErrConnectionClosed) ||
-		errors.Is(err, gocql.ErrTimeoutNoResponse) || errors.Is(err, gocql.ErrNoStreams) ||
-		errors.Is(err, gocql.ErrTooManyTimeouts) || engine.Transient(err)
+	return engine.Retryable(err, gocql.ErrNoConnections, gocql.ErrConnectionClosed,
+		gocql.ErrTimeoutNoResponse, gocql.ErrNoStreams, gocql.ErrTooManyTimeouts)
 }
 
 func elemType(info gocql.TypeInfo, elem int) gocql.TypeInfo {

@@ -72,21 +72,14 @@ type Page[T any] struct {
 // Stream returns the rows of the query run by src, one at a time.
 func Stream[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
-		var zero T
-		p := newPager(ctx, src, &cfg)
-		defer p.close()
 		var (
-			row  T
-			dest []any
-			pl   *plan
+			zero T
+			s    rowScanner[T]
 			done = ctx.Done()
 		)
-		p.onColumns = func(it Iter) (err error) {
-			if pl, err = planFor[T](src, src.Columns(it), &cfg); err == nil {
-				dest = pl.bind(&row)
-			}
-			return err
-		}
+		p := newPager(ctx, src, &cfg)
+		p.onColumns = s.planner(src, &cfg)
+		defer p.close()
 		for {
 			it, err := p.next()
 			if err != nil {
@@ -114,20 +107,11 @@ func Stream[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[T, err
 					return
 				default:
 				}
-				if pl.isMap {
-					m := make(map[string]any, pl.ncols)
-					if !it.MapScan(m) {
-						break
-					}
-					row = any(m).(T)
-				} else {
-					row = zero
-					if !it.Scan(dest...) {
-						break
-					}
+				if !s.scan(it) {
+					break
 				}
 				read++
-				if !yield(row, nil) {
+				if !yield(s.row, nil) {
 					return
 				}
 			}
@@ -142,20 +126,11 @@ func Stream[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[T, err
 // Pages returns the rows of the query run by src, a page at a time.
 func Pages[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[Page[T], error] {
 	return func(yield func(Page[T], error) bool) {
+		var s rowScanner[T]
 		p := newPager(ctx, src, &cfg)
+		p.onColumns = s.planner(src, &cfg)
 		p.cursors = true // Page.Cursor
 		defer p.close()
-		var (
-			row  T
-			dest []any
-			pl   *plan
-		)
-		p.onColumns = func(it Iter) (err error) {
-			if pl, err = planFor[T](src, src.Columns(it), &cfg); err == nil {
-				dest = pl.bind(&row)
-			}
-			return err
-		}
 		for {
 			it, err := p.next()
 			if err != nil {
@@ -166,21 +141,8 @@ func Pages[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[Page[T]
 				return
 			}
 			rows := make([]T, 0, it.NumRows())
-			var zero T
-			for {
-				if pl.isMap {
-					m := make(map[string]any, pl.ncols)
-					if !it.MapScan(m) {
-						break
-					}
-					rows = append(rows, any(m).(T))
-					continue
-				}
-				row = zero
-				if !it.Scan(dest...) {
-					break
-				}
-				rows = append(rows, row)
+			for s.scan(it) {
+				rows = append(rows, s.row)
 			}
 			page := Page[T]{Rows: rows, Warnings: it.Warnings()}
 			if err := p.finish(len(rows)); err != nil {
@@ -197,6 +159,43 @@ func Pages[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[Page[T]
 			}
 		}
 	}
+}
+
+// rowScanner decodes rows into one T through a plan bound once per stream.
+type rowScanner[T any] struct {
+	row  T
+	dest []any // the destinations of Scan, inside row
+	pl   *plan
+}
+
+// planner returns the pager's onColumns: it builds (or finds) the plan for
+// T and the first page's columns, and binds it to s.row.
+func (s *rowScanner[T]) planner(src Source, cfg *Config) func(Iter) error {
+	return func(it Iter) (err error) {
+		if s.pl, err = planFor[T](src, src.Columns(it), cfg); err == nil {
+			s.dest = s.pl.bind(&s.row)
+		}
+		return err
+	}
+}
+
+// scan decodes the next row of it into s.row, and reports false at the end
+// of the page. For a struct or a scalar it zeroes s.row, so that a NULL
+// gives the zero value and no slice is reused, and calls Scan into the
+// bound destinations: no reflection, no allocation of its own. For
+// map[string]any it makes the new map MapScan needs.
+func (s *rowScanner[T]) scan(it Iter) bool {
+	if s.pl.isMap {
+		m := make(map[string]any, s.pl.ncols)
+		if !it.MapScan(m) {
+			return false
+		}
+		s.row = any(m).(T)
+		return true
+	}
+	var zero T
+	s.row = zero
+	return it.Scan(s.dest...)
 }
 
 // pager walks the pages of one query. It is used by one goroutine; the only

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -315,6 +316,33 @@ func TestResolveRejects(t *testing.T) {
 		_, err := engine.Resolve(tt.opts, fp)
 		if !errors.Is(err, engine.ErrInvalidArgument) || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("%s: got %v, want ErrInvalidArgument with %q", tt.name, err, tt.msg)
+		}
+	}
+}
+
+type coded int
+
+func (c coded) Error() string { return fmt.Sprintf("code %#x", int(c)) }
+func (c coded) Code() int     { return int(c) }
+
+func TestRetryable(t *testing.T) {
+	noConn := errors.New("no connections")
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{coded(0x1200), true},                           // read timeout
+		{fmt.Errorf("page 3: %w", coded(0x1000)), true}, // unavailable, wrapped
+		{coded(0x1001), true},                           // overloaded
+		{coded(0x2000), false},                          // syntax
+		{coded(0x2200), false},                          // invalid
+		{coded(0x2100), false},                          // unauthorized
+		{fmt.Errorf("x: %w", noConn), true},             // the driver's own, as listed
+		{fmt.Errorf("read: %w", io.EOF), true},          // a connection closed mid-response
+		{errors.New("something else"), false},
+	} {
+		if got := engine.Retryable(tt.err, noConn); got != tt.want {
+			t.Errorf("Retryable(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
 }

@@ -219,6 +219,24 @@ func RetryableCode(code int) bool {
 	return false
 }
 
+// Retryable reports whether a failed request may succeed if sent again: a
+// Cassandra error whose code RetryableCode accepts (both drivers' errors
+// have a Code method), one of the driver's own errors listed in transient
+// (no connection, connection closed, no response in time), or a network
+// failure.
+func Retryable(err error, transient ...error) bool {
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		return RetryableCode(coded.Code())
+	}
+	for _, t := range transient {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return Transient(err)
+}
+
 // Transient reports whether err is a network failure: a reset, refused or
 // timed-out connection, or one closed mid-response.
 func Transient(err error) bool {
