@@ -2,6 +2,8 @@ package cqlseq
 
 import (
 	"context"
+	"reflect"
+	"slices"
 	"strings"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -19,17 +21,20 @@ type Statement struct {
 }
 
 // CQL returns a Statement for stmt with the values bound to its markers, as
-// session.Query(stmt, values...) would build it.
+// session.Query(stmt, values...) would build it. The values slice is copied:
+// changing it afterwards changes neither the statement nor its cursors.
 func CQL(stmt string, values ...any) Statement {
-	return Statement{cql: stmt, values: values}
+	return Statement{cql: stmt, values: slices.Clone(values)}
 }
 
 // FromQuery returns a Statement that runs q with every setting the caller
-// gave it (consistency, retry policy, observer, idempotence, page size ...).
-// q is copied when Stream or Pages is called and never modified: a query
-// shared with other goroutines, or run again later, keeps its settings. q runs
-// on the session that created it; the session argument of Stream and Pages
-// may then be nil.
+// gave it (consistency, retry policy, observer, idempotence, page size,
+// paging state to start from, context ...). q is copied when Stream or Pages
+// is called and never modified: a query shared with other goroutines, or run
+// again later, keeps its settings. q runs on the session that created it;
+// the session argument of Stream and Pages may then be nil. A context set
+// with q.WithContext is honoured with the stream's: the stream ends when
+// either is done.
 func FromQuery(q *gocql.Query) Statement {
 	return Statement{query: q}
 }
@@ -50,12 +55,17 @@ func prepare(ctx context.Context, session *gocql.Session, st Statement, opts []O
 		return nil, none, engine.Invalid("nil context")
 	}
 	var src source
+	var qctx context.Context
 	switch {
 	case st.query != nil:
 		if strings.TrimSpace(st.query.Statement()) == "" {
 			return nil, none, engine.Invalid("empty statement")
 		}
 		src.base = *st.query // a copy: the caller's query is never modified
+		// The copy shares the values slice: copy it too, so that a change
+		// by the caller cannot reach the stream.
+		src.base.Bind(slices.Clone(st.query.Values())...)
+		qctx = st.query.Context()
 	case strings.TrimSpace(st.cql) == "":
 		return nil, none, engine.Invalid("empty statement")
 	case session == nil:
@@ -63,7 +73,16 @@ func prepare(ctx context.Context, session *gocql.Session, st Statement, opts []O
 	default:
 		src.base = *session.Query(st.cql, st.values...)
 	}
-	cfg, err := engine.Resolve(opts, engine.NewFingerprint(src.base.Statement(), src.base.Values()))
+	pageSize, state := queryPaging(&src.base)
+	opts = append([]Option{engine.WithPageState(state)}, opts...)
+	cfg, err := engine.Resolve(opts, engine.Query{
+		Keyspace:   src.base.Keyspace(),
+		CQL:        src.base.Statement(),
+		Values:     src.base.Values(),
+		PageSize:   pageSize,
+		Idempotent: engine.Idempotent(src.base.Statement(), src.base.IsIdempotent()),
+		Context:    qctx,
+	})
 	if err != nil {
 		return nil, none, err
 	}
@@ -77,4 +96,19 @@ func prepare(ctx context.Context, session *gocql.Session, st Statement, opts []O
 	// turned off on every page request (see source.Fetch).
 	src.base.Prefetch(0)
 	return &src, cfg, nil
+}
+
+// queryPaging reads the page size and the paging state a query was given:
+// the driver keeps them in unexported fields and has no getters. Reading is
+// done once per call of Stream or Pages, never per row; the tests check
+// that both are read (TestFromQueryPaging).
+func queryPaging(q *gocql.Query) (pageSize int, state []byte) {
+	v := reflect.ValueOf(q).Elem()
+	if f := v.FieldByName("pageSize"); f.IsValid() && f.CanInt() {
+		pageSize = int(f.Int())
+	}
+	if f := v.FieldByName("initialPageState"); f.IsValid() && f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.Uint8 {
+		state = f.Bytes()
+	}
+	return pageSize, state
 }

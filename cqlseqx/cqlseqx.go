@@ -37,6 +37,7 @@ package cqlseqx
 import (
 	"context"
 	"iter"
+	"slices"
 	"strings"
 
 	"github.com/gocql/gocql"
@@ -109,7 +110,12 @@ func prepare(ctx context.Context, q *gocqlx.Queryx, opts []Option) (*source, eng
 	case strings.TrimSpace(q.Statement()) == "":
 		return nil, none, engine.Invalid("empty statement")
 	}
-	cfg, err := engine.Resolve(opts, engine.NewFingerprint(q.Statement(), q.Values()))
+	cfg, err := engine.Resolve(opts, engine.Query{
+		Keyspace:   q.Keyspace(),
+		CQL:        q.Statement(),
+		Values:     slices.Clone(q.Values()),
+		Idempotent: engine.Idempotent(q.Statement(), q.IsIdempotent()),
+	})
 	if err != nil {
 		return nil, none, err
 	}

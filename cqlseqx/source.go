@@ -3,6 +3,7 @@ package cqlseqx
 import (
 	"context"
 	"reflect"
+	"unsafe"
 
 	"github.com/gocql/gocql"
 
@@ -52,12 +53,41 @@ func (s *source) Scannable(t reflect.Type) bool {
 	return p.Implements(unmarshalerType) || p.Implements(udtUnmarshalerType) || t == durationType
 }
 
-// Retryable reports whether a failed page request may succeed if sent again:
-// timeouts, an unavailable, overloaded or restarting node, a lost connection.
-func (s *source) Retryable(err error) bool {
-	return engine.Retryable(err, gocql.ErrNoConnections, gocql.ErrConnectionClosed,
-		gocql.ErrTimeoutNoResponse, gocql.ErrNoStreams, gocql.ErrTooManyTimeouts)
+// Layout identifies a page's column metadata: pages of a prepared statement
+// share the driver's, until the schema changes.
+func (s *source) Layout(it engine.Iter) any {
+	return unsafe.SliceData(it.(*gocql.Iter).Columns())
 }
+
+// Retryable classifies a failed page request (see engine.Classify).
+func (s *source) Retryable(err error) engine.Retryability {
+	return engine.Classify(err,
+		[]error{gocql.ErrNoConnections, gocql.ErrNoStreams},
+		[]error{gocql.ErrConnectionClosed, gocql.ErrTimeoutNoResponse, gocql.ErrTooManyTimeouts})
+}
+
+func (s *source) Dest(d *engine.Dest) any { return &dest{d} }
+
+func (s *source) Discard() any { return discard{} }
+
+// dest decodes one column into a field of the row, and records which one,
+// so that an error names it.
+type dest struct{ *engine.Dest }
+
+func (d *dest) UnmarshalCQL(info gocql.TypeInfo, data []byte) error {
+	*d.At = d.Slot
+	if d.Any != nil && data == nil {
+		// The driver panics on a NULL into an interface that holds nil.
+		*d.Any = nil
+		return nil
+	}
+	return gocql.Unmarshal(info, data, d.Ptr)
+}
+
+// discard takes a tuple element that no field takes.
+type discard struct{}
+
+func (discard) UnmarshalCQL(gocql.TypeInfo, []byte) error { return nil }
 
 func elemType(info gocql.TypeInfo, elem int) gocql.TypeInfo {
 	if elem < 0 {

@@ -11,6 +11,7 @@ import (
 	"hash/crc32"
 	"math"
 	"reflect"
+	"slices"
 	"time"
 )
 
@@ -22,23 +23,29 @@ var ErrInvalidCursor = errors.New("invalid cursor")
 
 // A cursor is text-safe: base64url without padding of
 //
-//	version (1 byte) | flags (1 byte) | fingerprint (16 bytes) | paging state | check
+//	version (1 byte) | flags (1 byte) | fingerprint (16 bytes) |
+//	page size (uvarint) | paging state | check
 //
-// The fingerprint ties the cursor to one statement and its bound values.
-// The check is an HMAC-SHA256 (32 bytes) when a key is configured, which
-// makes the cursor tamper-evident, else a CRC-32C (4 bytes), which catches
-// a cursor damaged in storage or transit but not one altered on purpose.
-// The paging state itself is Cassandra's: opaque, and meaningful only to
-// the same query.
+// The fingerprint ties the cursor to one statement, its keyspace and its
+// bound values; the page size is the one the paging state was made at,
+// which Cassandra needs to resume a query with a LIMIT exactly. The check
+// is an HMAC-SHA256 (32 bytes) when a key is configured, which makes the
+// cursor tamper-evident, else a CRC-32C (4 bytes), which catches a cursor
+// damaged in storage or transit but not one altered on purpose. The paging
+// state itself is Cassandra's: opaque, and meaningful only to the same
+// query.
 const (
-	cursorVersion  = 1
+	cursorVersion  = 2
 	flagSigned     = 1
 	headerLen      = 2 + fingerprintLen
 	fingerprintLen = 16
 	macLen         = sha256.Size
 	crcLen         = 4
-	// maxCursorLen bounds the text accepted: paging states are tens of bytes.
-	maxCursorLen = 8 << 10
+	// maxCursorLen bounds the text accepted. A paging state holds the last
+	// row's partition key (up to 64 KiB) and clustering key (up to 64 KiB
+	// per component): 1 MiB of text holds any cursor the engine makes from
+	// a key Cassandra accepts.
+	maxCursorLen = 1 << 20
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -46,111 +53,129 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // Fingerprint identifies a statement and its bound values, for cursors.
 type Fingerprint [fingerprintLen]byte
 
-// NewFingerprint hashes stmt and values. Values are written in a canonical
-// form (pointers followed, times in UTC, maps in key order) so that the same
+// NewFingerprint hashes keyspace, stmt and values. Every part is written
+// with its length first and every value with its type, so that distinct
+// inputs give distinct encodings; values are written in a canonical form
+// (pointers followed, times in UTC, maps in key order) so that the same
 // values give the same fingerprint in another process.
-func NewFingerprint(stmt string, values []any) Fingerprint {
-	h := sha256.New()
-	writeLen(h, len(stmt))
-	h.Write([]byte(stmt))
-	writeLen(h, len(values))
+func NewFingerprint(keyspace, stmt string, values []any) Fingerprint {
+	var b []byte
+	b = appendString(b, keyspace)
+	b = appendString(b, stmt)
+	b = binary.AppendUvarint(b, uint64(len(values)))
 	for _, v := range values {
-		var b bytes.Buffer
-		canonical(&b, reflect.ValueOf(v), 0)
-		writeLen(h, b.Len())
-		h.Write(b.Bytes())
+		b = canonical(b, reflect.ValueOf(v), 0)
 	}
+	sum := sha256.Sum256(b)
 	var fp Fingerprint
-	copy(fp[:], h.Sum(nil))
+	copy(fp[:], sum[:])
 	return fp
 }
 
-func writeLen(h interface{ Write([]byte) (int, error) }, n int) {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(n))
-	h.Write(b[:])
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }
 
 var timeType = reflect.TypeFor[time.Time]()
 
-// canonical writes v's type and value. fmt's %v is close but prints
-// pointers as addresses and times with their monotonic reading.
-func canonical(b *bytes.Buffer, v reflect.Value, depth int) {
+// canonical appends v's type and value, each part length-prefixed. fmt's
+// %v is close but prints pointers as addresses and times with their
+// monotonic reading, and its text is ambiguous.
+func canonical(b []byte, v reflect.Value, depth int) []byte {
 	if !v.IsValid() {
-		b.WriteString("nil")
-		return
+		return append(b, 'n')
 	}
-	fmt.Fprintf(b, "%s(", v.Type())
-	defer b.WriteByte(')')
+	b = append(b, 'v')
+	b = appendString(b, v.Type().String())
 	if depth > 32 {
-		b.WriteString("…")
-		return
+		return append(b, 'd') // too deep to follow: a cycle, or near one
 	}
 	if v.Type() == timeType {
-		b.WriteString(v.Interface().(time.Time).UTC().Format(time.RFC3339Nano))
-		return
+		return appendString(b, v.Interface().(time.Time).UTC().Format(time.RFC3339Nano))
 	}
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
-			b.WriteString("nil")
-			return
+			return append(b, 'n')
 		}
-		canonical(b, v.Elem(), depth+1)
+		return canonical(append(b, 'p'), v.Elem(), depth+1)
 	case reflect.Slice, reflect.Array:
-		if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8 {
-			fmt.Fprintf(b, "%x", v.Bytes())
-			return
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			return append(b, 'n')
 		}
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			if v.Kind() == reflect.Slice {
+				return appendString(append(b, 'b'), string(v.Bytes()))
+			}
+			bs := make([]byte, v.Len())
+			reflect.Copy(reflect.ValueOf(bs), v)
+			return appendString(append(b, 'b'), string(bs))
+		}
+		b = binary.AppendUvarint(append(b, 's'), uint64(v.Len()))
 		for i := range v.Len() {
-			canonical(b, v.Index(i), depth+1)
+			b = canonical(b, v.Index(i), depth+1)
 		}
+		return b
 	case reflect.Map:
+		if v.IsNil() {
+			return append(b, 'n')
+		}
 		keys := v.MapKeys()
 		enc := make([][]byte, len(keys))
 		for i, k := range keys {
-			var kb bytes.Buffer
-			canonical(&kb, k, depth+1)
-			canonical(&kb, v.MapIndex(k), depth+1)
-			enc[i] = kb.Bytes()
+			enc[i] = canonical(canonical(nil, k, depth+1), v.MapIndex(k), depth+1)
 		}
-		sortBytes(enc)
+		slices.SortFunc(enc, bytes.Compare)
+		b = binary.AppendUvarint(append(b, 'm'), uint64(len(enc)))
 		for _, e := range enc {
-			b.Write(e)
+			b = appendString(b, string(e))
 		}
+		return b
 	case reflect.Struct:
+		b = binary.AppendUvarint(append(b, 'r'), uint64(v.NumField()))
 		for i := range v.NumField() {
 			if v.Type().Field(i).IsExported() {
-				canonical(b, v.Field(i), depth+1)
+				b = canonical(b, v.Field(i), depth+1)
 			} else {
-				fmt.Fprintf(b, "%v", v.Field(i)) // big.Int, inf.Dec keep their state unexported
+				// big.Int and inf.Dec keep their state unexported; fmt
+				// reads it through reflection.
+				b = appendString(append(b, 'u'), fmt.Sprintf("%v", v.Field(i)))
 			}
 		}
-	case reflect.Float32, reflect.Float64:
-		fmt.Fprintf(b, "%x", math.Float64bits(v.Float()))
-	default:
-		fmt.Fprintf(b, "%v", v)
-	}
-}
-
-func sortBytes(s [][]byte) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && bytes.Compare(s[j], s[j-1]) < 0; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
+		return b
+	case reflect.String:
+		return appendString(append(b, 't'), v.String())
+	case reflect.Bool:
+		if v.Bool() {
+			return append(b, '1')
 		}
+		return append(b, '0')
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return binary.BigEndian.AppendUint64(append(b, 'i'), uint64(v.Int()))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return binary.BigEndian.AppendUint64(append(b, 'u'), v.Uint())
+	case reflect.Float32, reflect.Float64:
+		return binary.BigEndian.AppendUint64(append(b, 'f'), math.Float64bits(v.Float()))
+	case reflect.Complex64, reflect.Complex128:
+		c := v.Complex()
+		b = binary.BigEndian.AppendUint64(append(b, 'c'), math.Float64bits(real(c)))
+		return binary.BigEndian.AppendUint64(b, math.Float64bits(imag(c)))
 	}
+	return appendString(append(b, 'x'), fmt.Sprintf("%v", v)) // chan, func: not CQL values
 }
 
 // EncodeCursor returns the cursor for resuming the statement with
-// fingerprint fp at paging state state, signed with key if key is not empty.
-func EncodeCursor(fp Fingerprint, state []byte, key []byte) string {
-	buf := make([]byte, 0, headerLen+len(state)+macLen)
+// fingerprint fp at paging state state, made at page size pageSize, signed with key if key is not empty.
+func EncodeCursor(fp Fingerprint, pageSize int, state []byte, key []byte) string {
+	buf := make([]byte, 0, headerLen+binary.MaxVarintLen64+len(state)+macLen)
 	flags := byte(0)
 	if len(key) > 0 {
 		flags |= flagSigned
 	}
 	buf = append(buf, cursorVersion, flags)
 	buf = append(buf, fp[:]...)
+	buf = binary.AppendUvarint(buf, uint64(max(pageSize, 0)))
 	buf = append(buf, state...)
 	if len(key) > 0 {
 		m := hmac.New(sha256.New, key)
@@ -163,68 +188,76 @@ func EncodeCursor(fp Fingerprint, state []byte, key []byte) string {
 }
 
 // DecodeCursor checks cursor against the statement's fingerprint fp and the
-// key, and returns the paging state it holds. Errors match ErrInvalidCursor
-// and ErrInvalidArgument, and say what is wrong.
-func DecodeCursor(cursor string, fp Fingerprint, key []byte) ([]byte, error) {
+// key, and returns the paging state it holds and the page size it was made
+// at. Errors match ErrInvalidCursor and ErrInvalidArgument, and say what is
+// wrong.
+func DecodeCursor(cursor string, fp Fingerprint, key []byte) (state []byte, pageSize int, err error) {
 	bad := func(format string, args ...any) error {
 		return &wrapped{"cqlseq: invalid cursor: " + fmt.Sprintf(format, args...), []error{ErrInvalidCursor, ErrInvalidArgument}}
 	}
 	if len(cursor) > maxCursorLen {
-		return nil, bad("%d bytes long, more than a cursor can be", len(cursor))
+		return nil, 0, bad("%d bytes long, more than a cursor can be", len(cursor))
 	}
 	for i := range len(cursor) {
 		if c := cursor[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return nil, bad("not base64url text: byte %d is %q", i, c)
+			return nil, 0, bad("not base64url text: byte %d is %q", i, c)
 		}
 	}
 	// Strict: one text per cursor, no stray padding bits.
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
 	if err != nil {
-		return nil, bad("not base64url text: %v", err)
+		return nil, 0, bad("not base64url text: %v", err)
 	}
 	if len(raw) < headerLen {
-		return nil, bad("truncated: %d bytes, a cursor has at least %d", len(raw), headerLen)
+		return nil, 0, bad("truncated: %d bytes, a cursor has at least %d", len(raw), headerLen)
+	}
+	if raw[0] == 1 {
+		return nil, 0, bad("made by an earlier version of cqlseq, whose cursors this one cannot check; start the stream again")
 	}
 	if raw[0] != cursorVersion {
-		return nil, bad("unknown version %d", raw[0])
+		return nil, 0, bad("unknown version %d", raw[0])
 	}
 	flags := raw[1]
 	if flags&^flagSigned != 0 {
-		return nil, bad("unknown flags %#x", flags)
+		return nil, 0, bad("unknown flags %#x", flags)
 	}
 	signed := flags&flagSigned != 0
 	switch {
 	case signed && len(key) == 0:
-		return nil, bad("it is signed, and no cursor key is configured to check it")
+		return nil, 0, bad("it is signed, and no cursor key is configured to check it")
 	case !signed && len(key) > 0:
-		return nil, bad("it is not signed, and a cursor key is configured")
+		return nil, 0, bad("it is not signed, and a cursor key is configured")
 	}
 	var body []byte
 	if signed {
 		if len(raw) < headerLen+macLen {
-			return nil, bad("truncated: too short for its signature")
+			return nil, 0, bad("truncated: too short for its signature")
 		}
 		body = raw[:len(raw)-macLen]
 		m := hmac.New(sha256.New, key)
 		m.Write(body)
 		if !hmac.Equal(m.Sum(nil), raw[len(body):]) {
-			return nil, bad("signature does not match: the cursor was altered or signed with another key")
+			return nil, 0, bad("signature does not match: the cursor was altered or signed with another key")
 		}
 	} else {
 		if len(raw) < headerLen+crcLen {
-			return nil, bad("truncated: too short for its checksum")
+			return nil, 0, bad("truncated: too short for its checksum")
 		}
 		body = raw[:len(raw)-crcLen]
 		if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(raw[len(body):]) {
-			return nil, bad("checksum does not match: the cursor was damaged or altered")
+			return nil, 0, bad("checksum does not match: the cursor was damaged or altered")
 		}
 	}
 	if !bytes.Equal(body[2:headerLen], fp[:]) {
-		return nil, bad("it was made for another statement or other bound values")
+		return nil, 0, bad("it was made for another statement or other bound values")
 	}
-	state := body[headerLen:]
+	size, n := binary.Uvarint(body[headerLen:])
+	if n <= 0 || size > math.MaxInt32 {
+		return nil, 0, bad("its page size is malformed")
+	}
+	state = body[headerLen+n:]
 	if len(state) == 0 {
-		return nil, bad("it holds no paging state")
+		return nil, 0, bad("it holds no paging state")
 	}
-	return bytes.Clone(state), nil
+	return bytes.Clone(state), int(size), nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"math/big"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -25,15 +26,15 @@ func cut(cursor string, n int) string {
 }
 
 func TestCursorRoundTrip(t *testing.T) {
-	fp := engine.NewFingerprint("SELECT * FROM t WHERE a = ?", []any{42})
+	fp := engine.NewFingerprint("ks", "SELECT * FROM t WHERE a = ?", []any{42})
 	state := []byte{0, 1, 2, 0xff}
 	for _, key := range [][]byte{nil, []byte("secret")} {
-		c := engine.EncodeCursor(fp, state, key)
+		c := engine.EncodeCursor(fp, 100, state, key)
 		if strings.ContainsAny(c, "+/= \n") {
 			t.Fatalf("cursor %q is not URL-safe text", c)
 		}
-		got, err := engine.DecodeCursor(c, fp, key)
-		if err != nil || !cmp.Equal(got, state) {
+		got, size, err := engine.DecodeCursor(c, fp, key)
+		if err != nil || !cmp.Equal(got, state) || size != 100 {
 			t.Fatalf("key %q: decoded %x, %v; want %x", key, got, err, state)
 		}
 	}
@@ -52,7 +53,7 @@ func TestFingerprintIsCanonical(t *testing.T) {
 	now := time.Now()
 	same[1] = [2][]any{{now}, {now.Round(0)}} // the monotonic reading does not count
 	for i, s := range same {
-		if engine.NewFingerprint("q", s[0]) != engine.NewFingerprint("q", s[1]) {
+		if engine.NewFingerprint("ks", "q", s[0]) != engine.NewFingerprint("ks", "q", s[1]) {
 			t.Errorf("case %d: %v and %v fingerprint differently", i, s[0], s[1])
 		}
 	}
@@ -62,24 +63,50 @@ func TestFingerprintIsCanonical(t *testing.T) {
 		{{"a", "b"}, {"ab"}},
 		{{[]byte("x")}, {"x"}},
 		{{nil}, {}},
+		{{[]string{"a", "b"}}, {[]string{"a)string(b"}}}, // the text form of the first version could not tell these apart
+		{{[]string{"ab", "c"}}, {[]string{"a", "bc"}}},
+		{{map[string]string{"a": "b"}}, {map[string]string{"ab": ""}}},
+		{{[2]byte{1, 2}}, {[]byte{1, 2}}},
+		{{[]int(nil)}, {[]int{}}},
 	}
 	for i, d := range differ {
-		if engine.NewFingerprint("q", d[0]) == engine.NewFingerprint("q", d[1]) {
+		if engine.NewFingerprint("ks", "q", d[0]) == engine.NewFingerprint("ks", "q", d[1]) {
 			t.Errorf("case %d: %v and %v fingerprint the same", i, d[0], d[1])
 		}
 	}
-	if engine.NewFingerprint("SELECT a FROM t", nil) == engine.NewFingerprint("SELECT b FROM t", nil) {
+	if engine.NewFingerprint("ks", "SELECT a FROM t", nil) == engine.NewFingerprint("ks", "SELECT b FROM t", nil) {
 		t.Error("two statements fingerprint the same")
+	}
+	if engine.NewFingerprint("ks1", "SELECT a FROM t", nil) == engine.NewFingerprint("ks2", "SELECT a FROM t", nil) {
+		t.Error("one statement in two keyspaces fingerprints the same")
+	}
+	if engine.NewFingerprint("ks", "SELECT a FROM t", nil) == engine.NewFingerprint("ksSELECT a", " FROM t", nil) {
+		t.Error("keyspace and statement run together")
+	}
+}
+
+// Every cursor the engine makes, its decoder accepts: paging states hold
+// the last row's keys, which Cassandra allows up to 64 KiB each.
+func TestLargeCursorsRoundTrip(t *testing.T) {
+	fp := engine.NewFingerprint("ks", "SELECT * FROM t", nil)
+	for _, n := range []int{0x2000, 0x10000 * 3} {
+		state := []byte(strings.Repeat("k", n))
+		for _, key := range [][]byte{nil, []byte("secret")} {
+			got, size, err := engine.DecodeCursor(engine.EncodeCursor(fp, 7, state, key), fp, key)
+			if err != nil || len(got) != n || size != 7 {
+				t.Fatalf("state of %d bytes, key %q: got %d bytes, size %d, %v", n, key, len(got), size, err)
+			}
+		}
 	}
 }
 
 // Each hostile cursor gets an error that says what is wrong, and matches
 // ErrInvalidCursor and ErrInvalidArgument.
 func TestHostileCursors(t *testing.T) {
-	fp := engine.NewFingerprint("SELECT * FROM t", nil)
-	other := engine.NewFingerprint("SELECT * FROM t", []any{1})
+	fp := engine.NewFingerprint("ks", "SELECT * FROM t", nil)
+	other := engine.NewFingerprint("ks", "SELECT * FROM t", []any{1})
 	key := []byte("k1")
-	good := engine.EncodeCursor(fp, []byte("state"), key)
+	good := engine.EncodeCursor(fp, 100, []byte("state"), key)
 	raw, _ := base64.RawURLEncoding.DecodeString(good)
 	flip := func(i int) string {
 		b := append([]byte(nil), raw...)
@@ -97,21 +124,22 @@ func TestHostileCursors(t *testing.T) {
 		{"line breaks", good[:8] + "\n" + good[8:], key, "not base64url text"},
 		{"signature cut off", base64.RawURLEncoding.EncodeToString(raw[:len(raw)-32]), key, "truncated: too short for its signature"},
 		{"unknown version", flip(0), key, "unknown version"},
-		{"unknown flags", base64.RawURLEncoding.EncodeToString(append([]byte{1, 0x80}, raw[2:]...)), key, "unknown flags"},
+		{"unknown flags", base64.RawURLEncoding.EncodeToString(append([]byte{2, 0x80}, raw[2:]...)), key, "unknown flags"},
 		{"state altered", flip(len(raw) - 33), key, "signature does not match"},
 		{"fingerprint altered", flip(5), key, "signature does not match"},
 		{"signed with another key", good, []byte("k2"), "signature does not match"},
 		{"signed, no key here", good, nil, "no cursor key is configured"},
-		{"unsigned, key here", engine.EncodeCursor(fp, []byte("state"), nil), key, "not signed"},
-		{"unsigned, state altered", flipIn(engine.EncodeCursor(fp, []byte("state"), nil), 19), nil, "checksum does not match"},
-		{"unsigned, checksum cut off", cut(engine.EncodeCursor(fp, []byte("state"), nil), 4), nil, "checksum does not match"},
-		{"another query's cursor", engine.EncodeCursor(other, []byte("state"), key), key, "another statement or other bound values"},
-		{"no paging state", engine.EncodeCursor(fp, nil, key), key, "holds no paging state"},
-		{"huge", strings.Repeat("A", 1<<20), key, "more than a cursor can be"},
+		{"unsigned, key here", engine.EncodeCursor(fp, 100, []byte("state"), nil), key, "not signed"},
+		{"unsigned, state altered", flipIn(engine.EncodeCursor(fp, 100, []byte("state"), nil), 19), nil, "checksum does not match"},
+		{"unsigned, checksum cut off", cut(engine.EncodeCursor(fp, 100, []byte("state"), nil), 4), nil, "checksum does not match"},
+		{"another query's cursor", engine.EncodeCursor(other, 100, []byte("state"), key), key, "another statement or other bound values"},
+		{"no paging state", engine.EncodeCursor(fp, 100, nil, key), key, "holds no paging state"},
+		{"huge", strings.Repeat("A", 1<<20+4), key, "more than a cursor can be"},
+		{"earlier version", base64.RawURLEncoding.EncodeToString(append([]byte{1}, raw[1:]...)), key, "earlier version of cqlseq"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := engine.DecodeCursor(tt.cursor, fp, tt.key)
+			_, _, err := engine.DecodeCursor(tt.cursor, fp, tt.key)
 			if !errors.Is(err, engine.ErrInvalidCursor) || !errors.Is(err, engine.ErrInvalidArgument) {
 				t.Fatalf("got %v, want ErrInvalidCursor and ErrInvalidArgument", err)
 			}
@@ -126,9 +154,9 @@ func TestHostileCursors(t *testing.T) {
 // error, never panics, and accepts only what EncodeCursor made for the same
 // fingerprint and key.
 func FuzzDecodeCursor(f *testing.F) {
-	fp := engine.NewFingerprint("SELECT * FROM t", nil)
+	fp := engine.NewFingerprint("ks", "SELECT * FROM t", nil)
 	for _, key := range [][]byte{nil, []byte("k")} {
-		f.Add(engine.EncodeCursor(fp, []byte("state"), key), len(key) > 0)
+		f.Add(engine.EncodeCursor(fp, 100, []byte("state"), key), len(key) > 0)
 	}
 	f.Add("", false)
 	f.Add("AQ", true)
@@ -138,7 +166,7 @@ func FuzzDecodeCursor(f *testing.F) {
 		if signed {
 			key = []byte("k")
 		}
-		state, err := engine.DecodeCursor(cursor, fp, key)
+		state, size, err := engine.DecodeCursor(cursor, fp, key)
 		if err != nil {
 			if !errors.Is(err, engine.ErrInvalidCursor) || !strings.HasPrefix(err.Error(), "cqlseq: invalid cursor: ") {
 				t.Fatalf("unclear error %v", err)
@@ -148,8 +176,63 @@ func FuzzDecodeCursor(f *testing.F) {
 		if len(state) == 0 {
 			t.Fatal("accepted a cursor without a paging state")
 		}
-		if again := engine.EncodeCursor(fp, state, key); again != cursor {
+		if again := engine.EncodeCursor(fp, size, state, key); again != cursor {
 			t.Fatalf("accepted %q, which is not the cursor for its own state (%q)", cursor, again)
+		}
+	})
+}
+
+// values decodes fuzz bytes into bound values of several types, so that
+// the fuzzer can build lists that might encode alike.
+func values(b []byte) []any {
+	var vs []any
+	for len(b) > 0 {
+		kind, n := b[0]%6, 0
+		b = b[1:]
+		if len(b) > 0 {
+			n = min(int(b[0]%8), len(b)-1)
+			b = b[1:]
+		}
+		part := b[:n]
+		b = b[n:]
+		switch kind {
+		case 0:
+			vs = append(vs, string(part))
+		case 1:
+			vs = append(vs, append([]byte(nil), part...))
+		case 2:
+			vs = append(vs, int64(len(part))*int64(kind)+int64(n))
+		case 3:
+			vs = append(vs, nil)
+		case 4:
+			var ss []string
+			for _, c := range part {
+				ss = append(ss, string(rune('a'+c%3)))
+			}
+			vs = append(vs, ss)
+		case 5:
+			m := map[string]string{}
+			if len(part) > 0 {
+				m[string(part[:len(part)/2])] = string(part[len(part)/2:])
+			}
+			vs = append(vs, m)
+		}
+	}
+	return vs
+}
+
+// FuzzFingerprintDistinct: distinct (keyspace, statement, values) give
+// distinct fingerprints.
+func FuzzFingerprintDistinct(f *testing.F) {
+	f.Add("ks", "SELECT a", []byte{4, 2, 0, 1}, "ks", "SELECT a", []byte{4, 1, 9})
+	f.Add("k", "sa", []byte{0, 2, 'a', 'b'}, "ks", "a", []byte{0, 1, 'a', 0, 1, 'b'})
+	f.Add("", "", []byte{3}, "", "", []byte{})
+	f.Add("", "q", []byte{5, 2, 'a', 'b'}, "", "q", []byte{5, 2, 'b', 'a'})
+	f.Fuzz(func(t *testing.T, ks1, st1 string, b1 []byte, ks2, st2 string, b2 []byte) {
+		v1, v2 := values(b1), values(b2)
+		same := ks1 == ks2 && st1 == st2 && reflect.DeepEqual(v1, v2)
+		if got := engine.NewFingerprint(ks1, st1, v1) == engine.NewFingerprint(ks2, st2, v2); got != same {
+			t.Fatalf("(%q, %q, %#v) and (%q, %q, %#v): equal fingerprints %v, equal inputs %v", ks1, st1, v1, ks2, st2, v2, got, same)
 		}
 	})
 }

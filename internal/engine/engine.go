@@ -36,13 +36,34 @@ type Source interface {
 	Fetch(ctx context.Context, state []byte) Iter
 	// Columns describes the columns of a page returned by Fetch.
 	Columns(it Iter) []Column
-	// Retryable reports whether a failed page request may succeed if sent
-	// again: a timeout, an unavailable or overloaded node, a lost connection.
-	Retryable(err error) bool
+	// Layout returns a comparable value that is equal for two pages when
+	// they share the driver's column metadata: a cheap check made on every
+	// page, so that Columns is compared only when the metadata may differ.
+	Layout(it Iter) any
+	// Retryable classifies a failed page request: whether it may succeed if
+	// sent again, and whether the request may have reached Cassandra.
+	Retryable(err error) Retryability
 	// Scannable reports whether the driver decodes one column straight into
 	// a *t although t is a struct (it implements the driver's Unmarshaler or
 	// UDTUnmarshaler, or is a struct the driver knows, like a duration).
 	Scannable(t reflect.Type) bool
+	// Dest returns the destination that Scan decodes one column (or tuple
+	// element) into: an adapter to the driver's Unmarshaler that sets
+	// *d.At = d.Slot, then sets *d.Any to nil for a NULL or else decodes into
+	// d.Ptr with the driver's Unmarshal. It is called once per stream.
+	Dest(d *Dest) any
+	// Discard returns a destination that takes any value and keeps none,
+	// for the elements of a tuple column that no field takes.
+	Discard() any
+}
+
+// Dest is the destination of one column or tuple element, bound to a row
+// once per stream.
+type Dest struct {
+	Ptr  any  // the field's address
+	Any  *any // the field's address when it is an empty interface, else nil
+	Slot int  // the index of this destination
+	At   *int // set to Slot before decoding, to name the column of an error
 }
 
 // Page is one page of rows.
@@ -55,7 +76,8 @@ type Page[T any] struct {
 	Number int
 	// TotalRows is the number of rows read so far, this page included.
 	TotalRows int64
-	// Warnings are the warnings the server sent with this page.
+	// Warnings are the warnings the server sent with this page, and with
+	// the pages without rows that Cassandra sent just before it.
 	Warnings []string
 	// PageState resumes the query right after this page (see WithPageState).
 	// It is nil when Cassandra marked this page the last. When the rows end
@@ -63,23 +85,20 @@ type Page[T any] struct {
 	// page carries a state from which the query resumes to no rows. The
 	// slice belongs to the caller.
 	PageState []byte
-	// Cursor is PageState as text, tied to the statement and its values
-	// (and checked, or signed with WithCursorKey): resume with WithCursor.
-	// It is empty exactly when PageState is nil.
+	// Cursor is PageState as text, tied to the statement, its bound values
+	// and the page size (and checked, or signed with WithCursorKey): resume
+	// with WithCursor. It is empty exactly when PageState is nil.
 	Cursor string
 }
 
 // Stream returns the rows of the query run by src, one at a time.
 func Stream[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
-		var (
-			zero T
-			s    rowScanner[T]
-			done = ctx.Done()
-		)
+		var zero T
 		p := newPager(ctx, src, &cfg)
-		p.onColumns = s.planner(src, &cfg)
+		s := newRowScanner[T](p)
 		defer p.close()
+		done := p.ctx.Done()
 		for {
 			it, err := p.next()
 			if err != nil {
@@ -98,24 +117,26 @@ func Stream[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[T, err
 			read := 0
 			for {
 				if read == at {
-					p.prefetch()
+					p.prefetch(p.number + 2) // the page after the current one
+				}
+				if !s.scan(it) {
+					break
 				}
 				// A non-blocking receive on an open channel takes no lock.
+				// Checked after the row is read, so that a context cancelled
+				// after the last row does not spoil a complete read.
 				select {
 				case <-done:
 					yield(zero, p.ctxErr())
 					return
 				default:
 				}
-				if !s.scan(it) {
-					break
-				}
 				read++
 				if !yield(s.row, nil) {
 					return
 				}
 			}
-			if err := p.finish(read); err != nil {
+			if err := p.finish(read, p.warnings(it), s.err(read)); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -126,9 +147,8 @@ func Stream[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[T, err
 // Pages returns the rows of the query run by src, a page at a time.
 func Pages[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[Page[T], error] {
 	return func(yield func(Page[T], error) bool) {
-		var s rowScanner[T]
 		p := newPager(ctx, src, &cfg)
-		p.onColumns = s.planner(src, &cfg)
+		s := newRowScanner[T](p)
 		p.cursors = true // Page.Cursor
 		defer p.close()
 		for {
@@ -144,15 +164,15 @@ func Pages[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[Page[T]
 			for s.scan(it) {
 				rows = append(rows, s.row)
 			}
-			page := Page[T]{Rows: rows, Warnings: it.Warnings()}
-			if err := p.finish(len(rows)); err != nil {
+			warnings := p.warnings(it)
+			if err := p.finish(len(rows), warnings, s.err(len(rows))); err != nil {
 				yield(Page[T]{}, err)
 				return
 			}
-			page.Number, page.TotalRows, page.PageState, page.Cursor = p.number, p.total, p.resume(), p.cursor
+			page := Page[T]{Rows: rows, Number: p.number, TotalRows: p.total, Warnings: warnings, PageState: p.resume(), Cursor: p.cursor}
 			// The caller works on this page while the next one travels.
 			if cfg.Prefetch > 0 {
-				p.prefetch()
+				p.prefetch(p.number + 1)
 			}
 			if !yield(page, nil) {
 				return
@@ -161,30 +181,59 @@ func Pages[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[Page[T]
 	}
 }
 
-// rowScanner decodes rows into one T through a plan bound once per stream.
+// rowScanner decodes rows into one T through a plan bound to s.row. The
+// plan is made for the first page's columns and made again, by name, for a
+// page whose columns differ (a schema change between pages).
 type rowScanner[T any] struct {
-	row  T
-	dest []any // the destinations of Scan, inside row
-	pl   *plan
+	row   T
+	dest  []any // the destinations of Scan, inside row
+	pl    *plan
+	at    int // the slot being decoded, set by the destinations
+	fault error
+	p     *pager
+	src   Source
 }
 
-// planner returns the pager's onColumns: it builds (or finds) the plan for
-// T and the first page's columns, and binds it to s.row.
-func (s *rowScanner[T]) planner(src Source, cfg *Config) func(Iter) error {
-	return func(it Iter) (err error) {
-		if s.pl, err = planFor[T](src, src.Columns(it), cfg); err == nil {
-			s.dest = s.pl.bind(&s.row)
+func newRowScanner[T any](p *pager) *rowScanner[T] {
+	s := &rowScanner[T]{p: p, src: p.src}
+	p.onColumns = s.replan
+	return s
+}
+
+// replan makes (or finds) the plan for T and the columns of it, and binds
+// it to s.row. page is it's number in the stream.
+func (s *rowScanner[T]) replan(it Iter, cols []Column, page int) error {
+	pl, err := planFor[T](s.src, cols, s.p.cfg)
+	if err != nil {
+		var me *MappingError
+		if errors.As(err, &me) {
+			me.Page = page
+			if s.pl != nil {
+				me.Msg = "the result's columns changed at page " + fmt.Sprint(page) + " (" + changes(s.pl.cols, cols) + "): " + me.Msg
+			}
 		}
 		return err
 	}
+	s.pl = pl
+	s.dest = pl.bind(&s.row, s.src, &s.at)
+	return nil
 }
 
 // scan decodes the next row of it into s.row, and reports false at the end
-// of the page. For a struct or a scalar it zeroes s.row, so that a NULL
-// gives the zero value and no slice is reused, and calls Scan into the
-// bound destinations: no reflection, no allocation of its own. For
-// map[string]any it makes the new map MapScan needs.
-func (s *rowScanner[T]) scan(it Iter) bool {
+// of the page or on a failure (see err). For a struct or a scalar it zeroes
+// s.row, so that a NULL gives the zero value and no slice is reused, and
+// calls Scan into the bound destinations: no reflection, no allocation of
+// its own. For map[string]any it makes the new map MapScan needs. A panic
+// in the driver's decoding becomes an error: no value Cassandra sends may
+// crash the caller's loop.
+func (s *rowScanner[T]) scan(it Iter) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.fault = errPanic{r}
+			ok = false
+		}
+	}()
+	s.at = -1
 	if s.pl.isMap {
 		m := make(map[string]any, s.pl.ncols)
 		if !it.MapScan(m) {
@@ -198,35 +247,76 @@ func (s *rowScanner[T]) scan(it Iter) bool {
 	return it.Scan(s.dest...)
 }
 
+// err returns a func that turns a failure of the page just read, after
+// read good rows, into a ScanError naming the column and field. A failure
+// that no destination saw (a truncated frame) keeps the column empty.
+func (s *rowScanner[T]) err(read int) func(error) error {
+	return func(err error) error {
+		if err == nil {
+			err = s.fault
+		}
+		if err == nil {
+			return nil
+		}
+		e := &ScanError{Page: s.p.number + 1, Row: s.p.total + int64(read) + 1, Err: err}
+		if s.at >= 0 && s.at < len(s.pl.slots) {
+			sl := s.pl.slots[s.at]
+			e.Column, e.Field = s.pl.cols[sl.col].Name, sl.field
+		}
+		return e
+	}
+}
+
 // pager walks the pages of one query. It is used by one goroutine; the only
 // other goroutine is a prefetch, which touches nothing but its channel.
 type pager struct {
-	ctx    context.Context // the caller's
+	ctx    context.Context // the caller's, joined with the query's own
 	fctx   context.Context // for fetches; cancelled by close
 	cancel context.CancelFunc
+	stop   func() bool // unlinks the query's context, if any
 	src    Source
 	cfg    *Config
 
-	// onColumns is called with the first page that did not fail, before
-	// its rows are read, to build the scanning plan.
-	onColumns func(Iter) error
-	planned   bool
+	// onColumns is called, before its rows are read, with the first page
+	// that did not fail and with every later page whose columns differ from
+	// the previous one's: it makes the scanning plan for them.
+	onColumns func(it Iter, cols []Column, page int) error
+	layout    any // Source.Layout of the last page planned for
+	cols      []Column
 	cursors   bool // make a cursor for every page, not only for the callback
+	fp        *Fingerprint
 
 	cur     Iter
 	state   []byte // paging state that follows cur; empty after the last page
 	started bool
-	number  int    // pages finished
-	total   int64  // rows in finished pages
-	cursor  string // cursor after the last finished page
-	retries int    // retries for the current page
-	pending chan Iter
+	number  int      // pages finished
+	total   int64    // rows in finished pages
+	cursor  string   // cursor after the last finished page
+	retries int      // retries for the current page
+	warned  []string // warnings of pages without rows, for the next page
+	pending chan fetched
 	wg      sync.WaitGroup
 }
 
+// fetched is a prefetched page, or the panic its request raised.
+type fetched struct {
+	it    Iter
+	panic any
+}
+
 func newPager(ctx context.Context, src Source, cfg *Config) *pager {
-	fctx, cancel := context.WithCancel(ctx)
-	return &pager{ctx: ctx, fctx: fctx, cancel: cancel, src: src, cfg: cfg}
+	p := &pager{ctx: ctx, src: src, cfg: cfg, stop: func() bool { return false }}
+	if q := cfg.QueryContext; q != nil && q != ctx && q.Done() != nil {
+		// The query carries a context of its own (FromQuery, Queryx): the
+		// stream ends when either is done.
+		joined, cancel := context.WithCancelCause(ctx)
+		p.stop = context.AfterFunc(q, func() { cancel(context.Cause(q)) })
+		p.ctx = joined
+		base := p.stop
+		p.stop = func() bool { r := base(); cancel(nil); return r }
+	}
+	p.fctx, p.cancel = context.WithCancel(p.ctx)
+	return p
 }
 
 // more reports whether another page may be fetched after the current one.
@@ -238,14 +328,16 @@ func (p *pager) more() bool {
 }
 
 // next returns the next page with at least one row, or nil after the last.
-// Pages without rows that still carry a paging state are skipped.
+// Pages without rows that still carry a paging state are skipped; their
+// warnings go with the next page.
 func (p *pager) next() (Iter, error) {
 	for {
+		if !p.more() {
+			p.flushWarnings()
+			return nil, nil
+		}
 		if p.ctx.Err() != nil {
 			return nil, p.ctxErr()
-		}
-		if !p.more() {
-			return nil, nil
 		}
 		state := p.cfg.PageState
 		if p.started {
@@ -257,32 +349,59 @@ func (p *pager) next() (Iter, error) {
 		}
 		p.cur, p.started = it, true
 		p.state = it.PageState()
-		rows := it.NumRows()
-		if !p.planned {
-			// Columns stay readable after Close, so the plan is checked
-			// even when the result is empty.
-			if err := p.onColumns(it); err != nil {
-				return nil, err
+		// Columns stay readable after Close, so the plan is checked even
+		// when the result is empty.
+		if l := p.src.Layout(it); p.cols == nil || l != p.layout {
+			cols := p.src.Columns(it)
+			if p.cols == nil || !sameColumns(p.cols, cols) {
+				if err := p.onColumns(it, cols, p.number+1); err != nil {
+					return nil, err
+				}
 			}
-			p.planned = true
+			p.layout, p.cols = l, cols
 		}
-		if rows > 0 {
+		if it.NumRows() > 0 {
 			return it, nil
 		}
+		p.warned = append(p.warned, it.Warnings()...)
 		p.closeCur()
 	}
+}
+
+// warnings returns the warnings of the page it and of the pages without rows
+// skipped before it.
+func (p *pager) warnings(it Iter) []string {
+	w := it.Warnings()
+	if len(p.warned) > 0 {
+		w = append(p.warned, w...)
+		p.warned = nil
+	}
+	return w
+}
+
+// flushWarnings reports the warnings of trailing pages without rows to the
+// page callback, as a page of no rows: no later page will carry them.
+func (p *pager) flushWarnings() {
+	if len(p.warned) > 0 && p.cfg.PageCallback != nil {
+		p.cfg.PageCallback(PageInfo{Number: p.number, TotalRows: p.total, Warnings: p.warned})
+	}
+	p.warned = nil
 }
 
 // fetch returns the page that starts at state: the prefetched one if a
 // prefetch is pending, else a new request. A page without rows is the end,
 // a failure, or a page the server left empty with more to come; only its
-// Close tells which. A failure that Source.Retryable accepts is sent again
-// from the same state, after a backoff, up to Retry.Attempts times.
+// Close tells which. A failure that may pass is sent again from the same
+// state, after a backoff, up to Retry.Attempts times (see retry).
 func (p *pager) fetch(state []byte) (Iter, error) {
 	var it Iter
 	if p.pending != nil {
-		it = <-p.pending
+		f := <-p.pending
 		p.pending = nil
+		if f.panic != nil {
+			panic(f.panic) // as if the request had run on this goroutine
+		}
+		it = f.it
 	} else {
 		it = p.src.Fetch(p.fctx, state)
 	}
@@ -298,7 +417,7 @@ func (p *pager) fetch(state []byte) (Iter, error) {
 		if p.ctx.Err() != nil {
 			return nil, p.ctxErr()
 		}
-		if p.retries >= p.cfg.Retry.Attempts || !p.src.Retryable(err) {
+		if p.retries >= p.cfg.Retry.Attempts || !p.retry(err) {
 			if p.retries > 0 {
 				return nil, fmt.Errorf("cqlseq: fetching page %d, %d retries: %w", p.number+1, p.retries, err)
 			}
@@ -310,6 +429,19 @@ func (p *pager) fetch(state []byte) (Iter, error) {
 		p.retries++
 		it = p.src.Fetch(p.fctx, state)
 	}
+}
+
+// retry reports whether a failed request may be sent again: the failure
+// may pass, and either the request cannot have run, or running it twice is
+// harmless (Config.Idempotent).
+func (p *pager) retry(err error) bool {
+	switch p.src.Retryable(err) {
+	case NotSent:
+		return true
+	case MaybeSent:
+		return p.cfg.Idempotent
+	}
+	return false
 }
 
 // backoff returns the wait before retry number p.retries+1: MinBackoff
@@ -334,42 +466,62 @@ func (p *pager) sleep(d time.Duration) error {
 	}
 }
 
-// prefetch starts fetching the page after the current one, if there is one.
-func (p *pager) prefetch() {
-	if p.pending != nil || len(p.state) == 0 || !(p.cfg.MaxPages == 0 || p.number+1 < p.cfg.MaxPages) {
+// prefetch starts fetching the page after the current one, whose number in
+// the stream is page, if there is such a page and WithMaxPages allows it. A
+// panic in the request (a user's observer or retry policy) is carried to
+// the goroutine that ranges, as it would be without prefetching.
+func (p *pager) prefetch(page int) {
+	if p.pending != nil || len(p.state) == 0 || !(p.cfg.MaxPages == 0 || page <= p.cfg.MaxPages) {
 		return
 	}
-	ch := make(chan Iter, 1)
+	ch := make(chan fetched, 1)
 	p.pending = ch
 	state := p.state
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		ch <- p.src.Fetch(p.fctx, state)
+		var f fetched
+		defer func() {
+			if r := recover(); r != nil {
+				f.panic = r
+			}
+			ch <- f
+		}()
+		f.it = p.src.Fetch(p.fctx, state)
 	}()
 }
 
 // finish closes the current page after read rows were taken from it, and
-// reports the page to the callback. It returns the driver's error, if any:
-// a failed fetch or a row that could not be decoded.
-func (p *pager) finish(read int) error {
-	if err := p.closeCur(); err != nil {
+// reports the page to the callback. It returns the driver's error, if any,
+// through scanErr: a row that could not be decoded.
+func (p *pager) finish(read int, warnings []string, scanErr func(error) error) error {
+	if err := scanErr(p.closeCur()); err != nil {
 		if p.ctx.Err() != nil {
 			return p.ctxErr()
 		}
-		return fmt.Errorf("cqlseq: reading page %d: %w", p.number+1, err)
+		return err
 	}
 	p.number++
 	p.total += int64(read)
 	p.cursor = ""
 	// A cursor costs a hash and an encoding: made only where it can be read.
 	if len(p.state) > 0 && (p.cursors || p.cfg.PageCallback != nil) {
-		p.cursor = EncodeCursor(p.cfg.Fingerprint, p.state, p.cfg.CursorKey)
+		p.cursor = p.makeCursor()
 	}
 	if p.cfg.PageCallback != nil {
-		p.cfg.PageCallback(PageInfo{Number: p.number, Rows: read, TotalRows: p.total, Cursor: p.cursor, Retries: p.retries})
+		p.cfg.PageCallback(PageInfo{Number: p.number, Rows: read, TotalRows: p.total, Cursor: p.cursor, Retries: p.retries, Warnings: warnings})
 	}
 	return nil
+}
+
+// makeCursor returns the cursor for the paging state after the current
+// page. The statement's fingerprint is computed on the first cursor only.
+func (p *pager) makeCursor() string {
+	if p.fp == nil {
+		fp := p.cfg.fingerprint()
+		p.fp = &fp
+	}
+	return EncodeCursor(*p.fp, p.cfg.PageSize, p.state, p.cfg.CursorKey)
 }
 
 // resume returns a copy of the paging state after the current page, or nil
@@ -408,13 +560,17 @@ func (p *pager) ctxErr() error {
 // close releases everything the pager opened: it cancels an in-flight
 // prefetch, waits for its goroutine and closes every page it holds. Errors
 // from Close here cannot be delivered: the caller has stopped listening, or
-// the error was delivered already.
+// the error was delivered already. A prefetched request that panicked after
+// the loop stopped is dropped with its page: the loop never asked for it.
 func (p *pager) close() {
 	p.cancel()
 	p.wg.Wait()
 	if p.pending != nil {
-		(<-p.pending).Close()
+		if f := <-p.pending; f.it != nil {
+			f.it.Close()
+		}
 		p.pending = nil
 	}
 	p.closeCur()
+	p.stop()
 }

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -72,7 +73,18 @@ func (s *fakeSource) Columns(engine.Iter) []engine.Column {
 
 func (s *fakeSource) Scannable(reflect.Type) bool { return false }
 
-func (s *fakeSource) Retryable(err error) bool { return errors.Is(err, errTransient) }
+func (s *fakeSource) Layout(engine.Iter) any { return nil }
+
+func (s *fakeSource) Dest(d *engine.Dest) any { return d.Ptr }
+
+func (s *fakeSource) Discard() any { return new(int) }
+
+func (s *fakeSource) Retryable(err error) engine.Retryability {
+	if errors.Is(err, errTransient) {
+		return engine.MaybeSent
+	}
+	return engine.Final
+}
 
 var errTransient = errors.New("transient")
 
@@ -105,7 +117,7 @@ func (it *fakeIter) Close() error {
 
 func config(t *testing.T, opts ...engine.Option) engine.Config {
 	t.Helper()
-	cfg, err := engine.Resolve(opts, engine.Fingerprint{})
+	cfg, err := engine.Resolve(opts, engine.Query{CQL: "SELECT v FROM t", Idempotent: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +151,7 @@ func TestEmptyPagesDoNotEndTheStream(t *testing.T) {
 		t.Fatalf("got %v, %v; want [1 2 3]", rows, errs)
 	}
 	// Page 1's cursor resumes after it: at state "a", past the empty pages' states.
-	cursor := engine.EncodeCursor(engine.Fingerprint{}, []byte("a"), nil)
+	cursor := engine.EncodeCursor(engine.NewFingerprint("", "SELECT v FROM t", nil), 0, []byte("a"), nil)
 	want := []engine.PageInfo{{Number: 1, Rows: 2, TotalRows: 2, Cursor: cursor}, {Number: 2, Rows: 1, TotalRows: 3}}
 	if diff := cmp.Diff(want, infos); diff != "" {
 		t.Fatalf("pages (-want +got):\n%s", diff)
@@ -234,7 +246,7 @@ func TestMaxPagesStopsPrefetch(t *testing.T) {
 }
 
 func TestResolve(t *testing.T) {
-	cfg, err := engine.Resolve(nil, engine.Fingerprint{})
+	cfg, err := engine.Resolve(nil, engine.Query{})
 	if err != nil || cfg.Prefetch != engine.DefaultPrefetch || cfg.FetchSize != 0 || cfg.MaxPages != 0 {
 		t.Fatalf("defaults: %+v, %v", cfg, err)
 	}
@@ -302,7 +314,8 @@ func TestRetryBackoffHonoursContext(t *testing.T) {
 }
 
 func TestResolveRejects(t *testing.T) {
-	fp := engine.NewFingerprint("SELECT 1", nil)
+	q := engine.Query{CQL: "SELECT 1"}
+	fp := engine.NewFingerprint("", "SELECT 1", nil)
 	tests := []struct {
 		name string
 		opts []engine.Option
@@ -310,10 +323,10 @@ func TestResolveRejects(t *testing.T) {
 	}{
 		{"negative retries", []engine.Option{engine.WithRetry(engine.Retry{Attempts: -1})}, "retry attempts and backoffs must be >= 0"},
 		{"min above max", []engine.Option{engine.WithRetry(engine.Retry{Attempts: 1, MinBackoff: time.Second, MaxBackoff: time.Millisecond})}, "MinBackoff 1s is above MaxBackoff 1ms"},
-		{"cursor and state", []engine.Option{engine.WithCursor(engine.EncodeCursor(fp, []byte("x"), nil)), engine.WithPageState([]byte("x"))}, "both a cursor and a paging state"},
+		{"cursor and state", []engine.Option{engine.WithCursor(engine.EncodeCursor(fp, 0, []byte("x"), nil)), engine.WithPageState([]byte("x"))}, "both a cursor and a paging state"},
 	}
 	for _, tt := range tests {
-		_, err := engine.Resolve(tt.opts, fp)
+		_, err := engine.Resolve(tt.opts, q)
 		if !errors.Is(err, engine.ErrInvalidArgument) || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("%s: got %v, want ErrInvalidArgument with %q", tt.name, err, tt.msg)
 		}
@@ -325,24 +338,81 @@ type coded int
 func (c coded) Error() string { return fmt.Sprintf("code %#x", int(c)) }
 func (c coded) Code() int     { return int(c) }
 
-func TestRetryable(t *testing.T) {
+func TestClassify(t *testing.T) {
 	noConn := errors.New("no connections")
+	closed := errors.New("connection closed")
 	for _, tt := range []struct {
 		err  error
-		want bool
+		want engine.Retryability
 	}{
-		{coded(0x1200), true},                           // read timeout
-		{fmt.Errorf("page 3: %w", coded(0x1000)), true}, // unavailable, wrapped
-		{coded(0x1001), true},                           // overloaded
-		{coded(0x2000), false},                          // syntax
-		{coded(0x2200), false},                          // invalid
-		{coded(0x2100), false},                          // unauthorized
-		{fmt.Errorf("x: %w", noConn), true},             // the driver's own, as listed
-		{fmt.Errorf("read: %w", io.EOF), true},          // a connection closed mid-response
-		{errors.New("something else"), false},
+		{coded(0x1200), engine.MaybeSent},                              // read timeout
+		{coded(0x1100), engine.MaybeSent},                              // write timeout
+		{coded(0x0000), engine.MaybeSent},                              // server error (shutting down)
+		{fmt.Errorf("page 3: %w", coded(0x1000)), engine.NotSent},      // unavailable, wrapped
+		{coded(0x1001), engine.NotSent},                                // overloaded
+		{coded(0x1002), engine.NotSent},                                // bootstrapping
+		{coded(0x1300), engine.Final},                                  // read failure: tombstones, size limits
+		{coded(0x1003), engine.Final},                                  // truncate error
+		{coded(0x2000), engine.Final},                                  // syntax
+		{coded(0x2200), engine.Final},                                  // invalid
+		{coded(0x2100), engine.Final},                                  // unauthorized
+		{fmt.Errorf("x: %w", noConn), engine.NotSent},                  // the driver's own, as listed
+		{fmt.Errorf("x: %w", closed), engine.MaybeSent},                // the driver's own, as listed
+		{fmt.Errorf("read: %w", io.EOF), engine.MaybeSent},             // a connection closed mid-response
+		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), engine.NotSent}, // never connected
+		{errors.New("something else"), engine.Final},
 	} {
-		if got := engine.Retryable(tt.err, noConn); got != tt.want {
-			t.Errorf("Retryable(%v) = %v, want %v", tt.err, got, tt.want)
+		if got := engine.Classify(tt.err, []error{noConn}, []error{closed}); got != tt.want {
+			t.Errorf("Classify(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+// A failure that may have reached Cassandra is retried only for statements
+// that may run twice; one that cannot have reached it, always.
+func TestRetryOnlyWhatIsSafe(t *testing.T) {
+	for _, tt := range []struct {
+		idempotent bool
+		fails      int
+		want       int // requests
+	}{
+		{true, 2, 3},
+		{false, 2, 1},
+	} {
+		src := &fakeSource{pages: map[string]fakePage{"": {rows: []int{1}, fail: tt.fails}}}
+		cfg, err := engine.Resolve([]engine.Option{retrying(5)}, engine.Query{CQL: "x", Idempotent: tt.idempotent})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, errs := drain(engine.Stream[int](context.Background(), src, cfg))
+		if got := int(src.fetches.Load()); got != tt.want {
+			t.Errorf("idempotent %v: %d requests (rows %v, errors %v), want %d", tt.idempotent, got, rows, errs, tt.want)
+		}
+		if !tt.idempotent && (len(errs) != 1 || !errors.Is(errs[0], errTransient)) {
+			t.Errorf("not idempotent: errors %v, want the transient error", errs)
+		}
+	}
+}
+
+func TestIdempotent(t *testing.T) {
+	for _, tt := range []struct {
+		stmt   string
+		marked bool
+		want   bool
+	}{
+		{"SELECT * FROM t", false, true},
+		{"  /* hint */ -- x\n select a FROM t WHERE b = 'IF'", false, true},
+		{"INSERT INTO t (a) VALUES (1)", false, false},
+		{"INSERT INTO t (a) VALUES (1)", true, true},
+		{"INSERT INTO t (a) VALUES (1) IF NOT EXISTS", true, false},
+		{"UPDATE t SET a = 1 WHERE k = 1 if a = 0", true, false},
+		{"DELETE FROM t WHERE k = 1 IF EXISTS", true, false},
+		{`UPDATE t SET "IF" = 'IF' WHERE k = $$ IF $$`, true, true},
+		{"INSERT INTO t (a) VALUES ('it''s IF')", true, true},
+		{"", true, false},
+	} {
+		if got := engine.Idempotent(tt.stmt, tt.marked); got != tt.want {
+			t.Errorf("Idempotent(%q, %v) = %v, want %v", tt.stmt, tt.marked, got, tt.want)
 		}
 	}
 }

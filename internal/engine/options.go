@@ -1,11 +1,14 @@
 package engine
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net"
+	"sync"
 	"syscall"
 	"time"
 
@@ -43,6 +46,11 @@ type PageInfo struct {
 	// Retries is the number of times a failed request for this page was
 	// sent again (WithRetry).
 	Retries int
+	// Warnings are the warnings Cassandra sent with this page and with the
+	// pages without rows just before it. When the result ends with pages
+	// without rows that carried warnings, the callback is called once more
+	// with Rows 0 and those warnings.
+	Warnings []string
 }
 
 // Retry says how a stream resumes after a page request fails with an error
@@ -82,9 +90,23 @@ type Config struct {
 	CursorKey    []byte // signs and checks cursors; none when empty
 	Retry        Retry
 
-	// Fingerprint identifies the statement and its values; the front end
-	// sets it, and cursors carry it.
-	Fingerprint Fingerprint
+	// PageSize is the page size in effect: FetchSize, or else the query's
+	// own. Cursors record it (see EncodeCursor).
+	PageSize int
+
+	// Idempotent says the statement may run twice without harm: a SELECT,
+	// or a statement the caller marked idempotent that has no IF clause.
+	// Only such statements are retried after a failure that may have
+	// reached Cassandra (see Retryability).
+	Idempotent bool
+
+	// QueryContext is the context the caller's query carries, if any: the
+	// stream ends when either it or the stream's context is done.
+	QueryContext context.Context
+
+	// fingerprint identifies the statement and its values, for cursors;
+	// it is computed only when a cursor is made or read.
+	fingerprint func() Fingerprint
 
 	// Mapper maps column names to struct fields; nil means gocqlx's
 	// default rules (see DefaultMapper).
@@ -112,13 +134,21 @@ func WithMaxPages(n int) Option { return optionFunc(func(c *Config) { c.MaxPages
 func WithPrefetch(p float64) Option { return optionFunc(func(c *Config) { c.Prefetch = p }) }
 
 func WithPageState(state []byte) Option {
+	state = bytes.Clone(state) // the caller may reuse its buffer
 	return optionFunc(func(c *Config) { c.PageState = state })
 }
 
 func WithCursor(c string) Option { return optionFunc(func(cfg *Config) { cfg.Cursor = c }) }
 
 func WithCursorKey(key []byte) Option {
-	return optionFunc(func(cfg *Config) { cfg.CursorKey = key })
+	key = bytes.Clone(key)
+	return optionFunc(func(cfg *Config) {
+		if len(key) == 0 {
+			cfg.errs = append(cfg.errs, errors.New("empty cursor key: an empty key would turn signing off; give a secret key, or no WithCursorKey"))
+			return
+		}
+		cfg.CursorKey = key
+	})
 }
 
 func WithRetry(r Retry) Option { return optionFunc(func(cfg *Config) { cfg.Retry = r }) }
@@ -131,11 +161,28 @@ func WithConsistency(level uint16) Option {
 	return optionFunc(func(c *Config) { c.Consistency, c.HasConsistency = level, true })
 }
 
+// Query is what a front end knows of the statement a stream runs.
+type Query struct {
+	Keyspace string // the keyspace the statement runs in, for cursors
+	CQL      string
+	Values   []any // copied by the front end when the statement was captured
+	// PageSize is the query's own page size, used when no WithFetchSize is
+	// given.
+	PageSize int
+	// Idempotent and Context: see Config.
+	Idempotent bool
+	Context    context.Context
+}
+
 // Resolve applies opts over the defaults and validates the result for the
-// statement with fingerprint fp. The returned error wraps ErrInvalidArgument
-// and names every bad option; a bad cursor also matches ErrInvalidCursor.
-func Resolve(opts []Option, fp Fingerprint) (Config, error) {
-	c := Config{Prefetch: DefaultPrefetch, Fingerprint: fp}
+// query q. The returned error wraps ErrInvalidArgument and names every bad
+// option; a bad cursor also matches ErrInvalidCursor. A cursor made with
+// another page size is refused when WithFetchSize asks for another, and
+// otherwise sets FetchSize to the cursor's: Cassandra resumes a query with a
+// LIMIT exactly only at the page size the paging state was made with.
+func Resolve(opts []Option, q Query) (Config, error) {
+	c := Config{Prefetch: DefaultPrefetch, Idempotent: q.Idempotent, QueryContext: q.Context}
+	c.fingerprint = sync.OnceValue(func() Fingerprint { return NewFingerprint(q.Keyspace, q.CQL, q.Values) })
 	for i, o := range opts {
 		if o == nil {
 			c.errs = append(c.errs, fmt.Errorf("option %d is nil", i))
@@ -169,10 +216,22 @@ func Resolve(opts []Option, fp Fingerprint) (Config, error) {
 	if len(c.errs) > 0 {
 		return Config{}, invalid(errors.Join(c.errs...))
 	}
+	c.PageSize = q.PageSize
+	if c.fetchSizeSet {
+		c.PageSize = c.FetchSize
+	}
 	if c.Cursor != "" {
-		state, err := DecodeCursor(c.Cursor, fp, c.CursorKey)
+		state, size, err := DecodeCursor(c.Cursor, c.fingerprint(), c.CursorKey)
 		if err != nil {
 			return Config{}, err
+		}
+		if size != c.PageSize {
+			if c.fetchSizeSet {
+				return Config{}, &wrapped{fmt.Sprintf("cqlseq: invalid cursor: it was made at fetch size %d and the stream asks for %d; "+
+					"Cassandra resumes exactly only at the page size the cursor was made with (a LIMIT above the page size is ignored on resume)", size, c.FetchSize),
+					[]error{ErrInvalidCursor, ErrInvalidArgument}}
+			}
+			c.FetchSize, c.PageSize = size, size
 		}
 		c.PageState = state
 	}
@@ -206,35 +265,63 @@ func Invalid(format string, args ...any) error {
 	return invalid(fmt.Errorf(format, args...))
 }
 
-// RetryableCode reports whether a Cassandra error code names a failure that
-// may pass: server error (often a node shutting down), unavailable,
-// overloaded, bootstrapping, truncate error, read timeout, read failure.
-// Protocol errors, bad credentials, syntax, unauthorized, invalid, config
-// and already-exists errors are final.
-func RetryableCode(code int) bool {
-	switch code {
-	case 0x0000, 0x1000, 0x1001, 0x1002, 0x1003, 0x1200, 0x1300:
-		return true
-	}
-	return false
-}
+// Retryability classifies a failed page request.
+type Retryability int
 
-// Retryable reports whether a failed request may succeed if sent again: a
-// Cassandra error whose code RetryableCode accepts (both drivers' errors
-// have a Code method), one of the driver's own errors listed in transient
-// (no connection, connection closed, no response in time), or a network
-// failure.
-func Retryable(err error, transient ...error) bool {
+const (
+	// Final failures are the same however often the request is sent.
+	Final Retryability = iota
+	// NotSent failures may pass, and Cassandra did not run the request: it
+	// is safe to send again, whatever the statement.
+	NotSent
+	// MaybeSent failures may pass, but Cassandra may have run the request:
+	// it is sent again only when running it twice is harmless.
+	MaybeSent
+)
+
+// Classify classifies a failed request by its Cassandra error code (both
+// drivers' errors have a Code method), or else by the driver's own errors
+// listed in notSent (no connection to send it on) and maybeSent (a
+// connection closed, no response in time), or else as a network failure.
+//
+//   - Unavailable (0x1000), overloaded (0x1001) and bootstrapping (0x1002)
+//     are refusals before execution: NotSent.
+//   - Server error (0x0000, often a node shutting down), read timeout
+//     (0x1200) and write timeout (0x1100) may pass, but replicas may have
+//     done the work: MaybeSent.
+//   - Read failure (0x1300) means replicas failed to execute the read: too
+//     many tombstones, a read size threshold, a corrupt sstable. It repeats
+//     every time, so it is Final, as are function and write failures,
+//     protocol, syntax, authentication, permission, invalid-query and
+//     configuration errors.
+func Classify(err error, notSent, maybeSent []error) Retryability {
 	var coded interface{ Code() int }
 	if errors.As(err, &coded) {
-		return RetryableCode(coded.Code())
+		switch coded.Code() {
+		case 0x1000, 0x1001, 0x1002:
+			return NotSent
+		case 0x0000, 0x1100, 0x1200:
+			return MaybeSent
+		}
+		return Final
 	}
-	for _, t := range transient {
+	for _, t := range notSent {
 		if errors.Is(err, t) {
-			return true
+			return NotSent
 		}
 	}
-	return Transient(err)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return NotSent
+	}
+	for _, t := range maybeSent {
+		if errors.Is(err, t) {
+			return MaybeSent
+		}
+	}
+	if Transient(err) {
+		return MaybeSent
+	}
+	return Final
 }
 
 // Transient reports whether err is a network failure: a reset, refused or

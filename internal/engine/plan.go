@@ -1,11 +1,14 @@
 package engine
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/scylladb/go-reflectx"
 )
@@ -44,19 +47,23 @@ var mapType = reflect.TypeFor[map[string]any]()
 type plan struct {
 	isMap bool
 	ncols int
-	slots []slot // one per destination; a tuple column has one per element
+	cols  []Column // the columns the plan was made for
+	slots []slot   // one per destination; a tuple column has one per element
 }
 
 type slot struct {
-	skip  bool
+	col   int   // the column's index in cols
+	skip  bool  // no field: a nil destination, or discards for a tuple
+	iface bool  // the field is an empty interface
 	path  []int // field indexes from T; empty for T itself
 	elem  int   // tuple element within the field, or -1
 	field string
 }
 
-// bind returns the destinations for Scan that write into *row. It is called
-// once per stream: the per-row path only zeroes *row and calls Scan.
-func (pl *plan) bind(row any) []any {
+// bind returns the destinations for Scan that write into *row, through the
+// source's adapters, which record the slot being decoded in *at. It is
+// called once per plan: the per-row path only zeroes *row and calls Scan.
+func (pl *plan) bind(row any, src Source, at *int) []any {
 	if pl.isMap {
 		return nil
 	}
@@ -64,7 +71,13 @@ func (pl *plan) bind(row any) []any {
 	dest := make([]any, len(pl.slots))
 	for i, s := range pl.slots {
 		if s.skip {
-			continue // the drivers skip a nil destination
+			// The drivers skip a column whose destination is nil, and count
+			// it as one destination; a tuple column takes one destination
+			// per element, so its elements are discarded one by one.
+			if pl.cols[s.col].Elems > 0 {
+				dest[i] = src.Discard()
+			}
+			continue
 		}
 		f := v
 		if len(s.path) > 0 {
@@ -77,9 +90,50 @@ func (pl *plan) bind(row any) []any {
 				f = f.Field(s.elem)
 			}
 		}
-		dest[i] = f.Addr().Interface()
+		d := &Dest{Ptr: f.Addr().Interface(), Slot: i, At: at}
+		if s.iface {
+			// Every empty interface type has the layout of any.
+			d.Any = (*any)(f.Addr().UnsafePointer())
+			d.Ptr = d.Any
+		}
+		dest[i] = src.Dest(d)
 	}
 	return dest
+}
+
+// sameColumns reports whether two pages' columns are the same for a plan.
+func sameColumns(a, b []Column) bool {
+	return slices.EqualFunc(a, b, func(x, y Column) bool {
+		return x.Name == y.Name && x.Type == y.Type && x.Elems == y.Elems && x.UDT == y.UDT
+	})
+}
+
+// changes says how the columns after differ from before, for messages.
+func changes(before, after []Column) string {
+	old := make(map[string]string, len(before))
+	for _, c := range before {
+		old[c.Name] = c.Type
+	}
+	var parts []string
+	seen := make(map[string]bool, len(after))
+	for _, c := range after {
+		seen[c.Name] = true
+		switch t, ok := old[c.Name]; {
+		case !ok:
+			parts = append(parts, fmt.Sprintf("added %q %s", c.Name, c.Type))
+		case t != c.Type:
+			parts = append(parts, fmt.Sprintf("%q changed from %s to %s", c.Name, t, c.Type))
+		}
+	}
+	for _, c := range before {
+		if !seen[c.Name] {
+			parts = append(parts, fmt.Sprintf("dropped %q", c.Name))
+		}
+	}
+	if len(parts) == 0 {
+		return "reordered: " + names(after)
+	}
+	return strings.Join(parts, ", ")
 }
 
 type planKey struct {
@@ -89,24 +143,44 @@ type planKey struct {
 	cols   string
 }
 
-// plans caches plans by row type, strictness and column signature: the
-// reflection is paid once per (type, columns) for the life of the process.
-var plans sync.Map // planKey -> *plan
+// plans caches plans by row type, mapper, strictness and column signature:
+// the reflection is paid once per (type, columns). The cache is emptied
+// when it reaches maxPlans entries, so that programs that stream ever new
+// column sets (dynamic queries) do not grow it without bound.
+var (
+	plans     sync.Map // planKey -> *plan
+	planCount atomic.Int64
+)
+
+const maxPlans = 4096
+
+// signature encodes cols unambiguously: every name and type is length
+// prefixed, so no identifier (quoted ones may hold any character) can make
+// two column lists look alike.
+func signature(cols []Column) string {
+	var b []byte
+	for _, c := range cols {
+		b = binary.AppendUvarint(b, uint64(len(c.Name)))
+		b = append(b, c.Name...)
+		b = binary.AppendUvarint(b, uint64(len(c.Type)))
+		b = append(b, c.Type...)
+		b = binary.AppendUvarint(b, uint64(c.Elems))
+		if c.UDT {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	return string(b)
+}
 
 func planFor[T any](src Source, cols []Column, cfg *Config) (*plan, error) {
 	t := reflect.TypeFor[T]()
-	var sig strings.Builder
-	for _, c := range cols {
-		sig.WriteString(c.Name)
-		sig.WriteByte(' ')
-		sig.WriteString(c.Type)
-		sig.WriteByte(',')
-	}
 	m := cfg.Mapper
 	if m == nil {
 		m = DefaultMapper
 	}
-	key := planKey{t, m, cfg.Strict, sig.String()}
+	key := planKey{t, m, cfg.Strict, signature(cols)}
 	if pl, ok := plans.Load(key); ok {
 		return pl.(*plan), nil
 	}
@@ -114,47 +188,59 @@ func planFor[T any](src Source, cols []Column, cfg *Config) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if planCount.Add(1) > maxPlans {
+		plans.Clear()
+		planCount.Store(1)
+	}
 	plans.Store(key, pl)
 	return pl, nil
 }
 
-func mappingErr(format string, args ...any) error {
-	return &wrapped{"cqlseq: " + fmt.Sprintf(format, args...), []error{ErrMapping}}
+func mappingErr(col, field, format string, args ...any) error {
+	return &MappingError{Column: col, Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
 func buildPlan(src Source, m *reflectx.Mapper, t reflect.Type, cols []Column, strict bool) (*plan, error) {
+	pl, err := buildPlanFor(src, m, t, cols, strict)
+	if err != nil {
+		return nil, err
+	}
+	pl.cols = cols
+	return pl, nil
+}
+
+func buildPlanFor(src Source, m *reflectx.Mapper, t reflect.Type, cols []Column, strict bool) (*plan, error) {
 	if len(cols) == 0 {
-		return nil, mappingErr("the statement returned no columns; only queries that return rows can be streamed")
+		return nil, mappingErr("", "", "the statement returned no columns; only queries that return rows can be streamed")
 	}
 	if t == mapType {
 		return &plan{isMap: true, ncols: len(cols)}, nil
 	}
 	if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct && !scalar(src, t.Elem()) {
-		return nil, mappingErr("row type %v is a pointer to a struct; use %v, the stream yields rows by value", t, t.Elem())
+		return nil, mappingErr("", t.String(), "row type %v is a pointer to a struct; use %v, the stream yields rows by value", t, t.Elem())
 	}
 	if t.Kind() == reflect.Interface {
-		return nil, mappingErr("row type %v is an interface; use a struct, a scalar type or map[string]any", t)
+		return nil, mappingErr("", t.String(), "row type %v is an interface; use a struct, a scalar type or map[string]any", t)
 	}
 	if !scalar(src, t) && !singleComposite(m, t, cols) {
-		return structPlan(m, t, cols, strict)
+		return structPlan(src, m, t, cols, strict)
 	}
 	if len(cols) != 1 {
-		return nil, mappingErr("row type %v holds one column, the query returns %d (%s)", t, len(cols), names(cols))
+		return nil, mappingErr("", t.String(), "row type %v holds one column, the query returns %d (%s)", t, len(cols), names(cols))
 	}
 	c := cols[0]
-	pl := &plan{ncols: 1}
 	if c.Elems == 0 {
-		if err := probe(c, -1, t, t.String()); err != nil {
+		sl, err := fieldSlot(src, c, 0, nil, t, t.String())
+		if err != nil {
 			return nil, err
 		}
-		return &plan{ncols: 1, slots: []slot{{elem: -1, field: t.String()}}}, nil
+		return &plan{ncols: 1, slots: []slot{sl}}, nil
 	}
-	slots, err := tupleSlots(c, nil, t, t.String())
+	slots, err := tupleSlots(src, c, 0, nil, t, t.String())
 	if err != nil {
 		return nil, err
 	}
-	pl.slots = slots
-	return pl, nil
+	return &plan{ncols: 1, slots: slots}, nil
 }
 
 // scalar reports whether a T is decoded from a single column as a whole.
@@ -182,44 +268,68 @@ func singleComposite(m *reflectx.Mapper, t reflect.Type, cols []Column) bool {
 	return m.TypeMap(t).GetByPath(cols[0].Name) == nil
 }
 
-func structPlan(m *reflectx.Mapper, t reflect.Type, cols []Column, strict bool) (*plan, error) {
+func structPlan(src Source, m *reflectx.Mapper, t reflect.Type, cols []Column, strict bool) (*plan, error) {
 	tm := m.TypeMap(t)
 	pl := &plan{ncols: len(cols)}
-	for _, c := range cols {
+	for ci, c := range cols {
 		fi := tm.GetByPath(c.Name)
 		if fi != nil {
 			if other := sameName(tm, fi); other != nil {
-				return nil, mappingErr("column %q maps to two fields of %v, %s and %s; rename one or tag it db:\"-\"",
+				return nil, mappingErr(c.Name, t.Name()+"."+fieldPath(t, fi.Index),
+					"column %q maps to two fields of %v, %s and %s; rename one or tag it db:\"-\"",
 					c.Name, t, fieldPath(t, other.Index), fieldPath(t, fi.Index))
 			}
 		}
 		if fi == nil {
 			if strict && c.Name != "[applied]" {
-				return nil, mappingErr("column %q has no field in %v (strict mapping)", c.Name, t)
+				return nil, mappingErr(c.Name, "", "column %q has no field in %v (strict mapping)", c.Name, t)
 			}
 			for range max(c.Elems, 1) {
-				pl.slots = append(pl.slots, slot{skip: true, elem: -1})
+				pl.slots = append(pl.slots, slot{col: ci, skip: true, elem: -1})
 			}
 			continue
 		}
 		name := t.Name() + "." + fieldPath(t, fi.Index)
-		if err := reachable(t, fi.Index, name); err != nil {
+		if err := reachable(t, fi.Index, name, c.Name); err != nil {
 			return nil, err
 		}
 		if c.Elems == 0 {
-			if err := probe(c, -1, fi.Field.Type, name); err != nil {
+			sl, err := fieldSlot(src, c, ci, fi.Index, fi.Field.Type, name)
+			if err != nil {
 				return nil, err
 			}
-			pl.slots = append(pl.slots, slot{path: fi.Index, elem: -1, field: name})
+			pl.slots = append(pl.slots, sl)
 			continue
 		}
-		slots, err := tupleSlots(c, fi.Index, fi.Field.Type, name)
+		slots, err := tupleSlots(src, c, ci, fi.Index, fi.Field.Type, name)
 		if err != nil {
 			return nil, err
 		}
 		pl.slots = append(pl.slots, slots...)
 	}
 	return pl, nil
+}
+
+// fieldSlot checks that column c (or its tuple element elem, in s.elem)
+// can be decoded into a field of type ft, and returns its slot.
+func fieldSlot(src Source, c Column, ci int, path []int, ft reflect.Type, name string) (slot, error) {
+	return elemSlot(src, c, ci, -1, path, ft, name)
+}
+
+func elemSlot(src Source, c Column, ci, elem int, path []int, ft reflect.Type, name string) (slot, error) {
+	s := slot{col: ci, path: path, elem: elem, field: name}
+	if ft.Kind() == reflect.Interface {
+		if ft.NumMethod() > 0 {
+			what := fmt.Sprintf("column %q (%s)", c.Name, c.Type)
+			if elem >= 0 {
+				what = fmt.Sprintf("element %d of tuple column %q (%s)", elem, c.Name, c.Type)
+			}
+			return s, mappingErr(c.Name, name, "%s cannot be scanned into %s (%v): the driver decodes only into the empty interface (any) or a concrete type", what, name, ft)
+		}
+		s.iface = true // the drivers decode every type into any; a NULL gives nil
+		return s, nil
+	}
+	return s, probe(src, c, elem, ft, name)
 }
 
 // sameName returns another field that maps to the same name as fi, if
@@ -237,23 +347,23 @@ func sameName(tm *reflectx.StructMap, fi *reflectx.FieldInfo) *reflectx.FieldInf
 
 // tupleSlots maps the elements of tuple column c onto the fields of a struct
 // or the elements of an array of type ft.
-func tupleSlots(c Column, path []int, ft reflect.Type, name string) ([]slot, error) {
+func tupleSlots(src Source, c Column, ci int, path []int, ft reflect.Type, name string) ([]slot, error) {
 	var n int
 	switch ft.Kind() {
 	case reflect.Struct:
 		n = ft.NumField()
 		for i := range n {
 			if f := ft.Field(i); !f.IsExported() {
-				return nil, mappingErr("tuple column %q cannot be scanned into %s (%v): field %s is unexported", c.Name, name, ft, f.Name)
+				return nil, mappingErr(c.Name, name, "tuple column %q cannot be scanned into %s (%v): field %s is unexported", c.Name, name, ft, f.Name)
 			}
 		}
 	case reflect.Array:
 		n = ft.Len()
 	default:
-		return nil, mappingErr("tuple column %q (%s) cannot be scanned into %s (%v): use a struct with %d fields or an array [%d]T", c.Name, c.Type, name, ft, c.Elems, c.Elems)
+		return nil, mappingErr(c.Name, name, "tuple column %q (%s) cannot be scanned into %s (%v): use a struct with %d fields or an array [%d]T", c.Name, c.Type, name, ft, c.Elems, c.Elems)
 	}
 	if n != c.Elems {
-		return nil, mappingErr("tuple column %q (%s) has %d elements, %s (%v) has %d", c.Name, c.Type, c.Elems, name, ft, n)
+		return nil, mappingErr(c.Name, name, "tuple column %q (%s) has %d elements, %s (%v) has %d", c.Name, c.Type, c.Elems, name, ft, n)
 	}
 	slots := make([]slot, n)
 	for i := range n {
@@ -261,17 +371,20 @@ func tupleSlots(c Column, path []int, ft reflect.Type, name string) ([]slot, err
 		if ft.Kind() == reflect.Struct {
 			et = func() reflect.Type { return ft.Field(i).Type }
 		}
-		if err := probe(c, i, et(), fmt.Sprintf("%s[%d]", name, i)); err != nil {
+		s, err := elemSlot(src, c, ci, i, path, et(), fmt.Sprintf("%s[%d]", name, i))
+		if err != nil {
 			return nil, err
 		}
-		slots[i] = slot{path: path, elem: i, field: name}
+		slots[i] = s
 	}
 	return slots, nil
 }
 
 // probe asks the driver to decode a NULL of column c into a new value of
 // type ft: drivers check the destination type before they look at the data.
-func probe(c Column, elem int, ft reflect.Type, name string) error {
+// A type with the driver's Unmarshaler decodes itself and is not probed: it
+// may refuse a NULL and still read every value the table holds.
+func probe(src Source, c Column, elem int, ft reflect.Type, name string) error {
 	for ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Pointer {
 		ft = ft.Elem()
 	}
@@ -280,26 +393,33 @@ func probe(c Column, elem int, ft reflect.Type, name string) error {
 		ft = ft.Elem()
 	}
 	if ft.Kind() == reflect.Interface {
-		return nil // the drivers decode every type into an interface
+		return nil // *any: the drivers decode every type into an interface
+	}
+	if src.Scannable(ft) {
+		return nil
 	}
 	if err := safeProbe(c, elem, reflect.New(ft)); err != nil {
 		what := fmt.Sprintf("column %q (%s)", c.Name, c.Type)
 		if elem >= 0 {
 			what = fmt.Sprintf("element %d of tuple column %q (%s)", elem, c.Name, c.Type)
 		}
-		msg := fmt.Sprintf("cqlseq: %s cannot be scanned into %s (%v): %v", what, name, ft, err)
-		return &wrapped{msg, []error{ErrMapping, err}}
+		return &MappingError{Column: c.Name, Field: name, Msg: fmt.Sprintf("%s cannot be scanned into %s (%v)", what, name, ft), Err: err}
 	}
 	return nil
 }
 
-// reachable rejects fields reached through an embedded pointer: zeroing the
-// row for every row would drop the pointer, so there is nowhere to write.
-func reachable(t reflect.Type, index []int, name string) error {
+// reachable rejects fields reached through a pointer to a struct: zeroing
+// the row for every row would drop the pointer, so there is nowhere to
+// write, and allocating one per row would cost what the per-row path must
+// not.
+func reachable(t reflect.Type, index []int, name, col string) error {
 	for _, i := range index[:len(index)-1] {
 		f := t.Field(i)
 		if f.Type.Kind() == reflect.Pointer {
-			return mappingErr("field %s is reached through the embedded pointer %s; embed %v by value", name, f.Name, f.Type.Elem())
+			if f.Anonymous {
+				return mappingErr(col, name, "field %s is reached through the embedded pointer %s; embed %v by value", name, f.Name, f.Type.Elem())
+			}
+			return mappingErr(col, name, "field %s is reached through the pointer field %s (%v); make %s a %v value", name, f.Name, f.Type, f.Name, f.Type.Elem())
 		}
 		t = f.Type
 	}

@@ -34,6 +34,8 @@ func fakeColumn(name, typ string, elems int) Column {
 type planSource struct{ Source }
 
 func (planSource) Scannable(reflect.Type) bool { return false }
+func (planSource) Dest(d *Dest) any            { return d.Ptr }
+func (planSource) Discard() any                { return new(int) }
 
 func TestDuplicateAndUnexportedFields(t *testing.T) {
 	type Base struct{ Name string }
@@ -137,7 +139,8 @@ func FuzzPlan(f *testing.F) {
 		for _, c := range cols {
 			want += max(c.Elems, 1)
 		}
-		dest := pl.bind(reflect.New(rt).Interface())
+		var slot int
+		dest := pl.bind(reflect.New(rt).Interface(), planSource{}, &slot)
 		if len(dest) != want {
 			t.Fatalf("%d destinations for %d columns' values", len(dest), want)
 		}

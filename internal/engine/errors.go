@@ -1,0 +1,66 @@
+package engine
+
+import "fmt"
+
+// MappingError reports that the row type cannot hold the result: a column
+// whose type the field cannot take, a column without a field under strict
+// mapping, a single-value type for several columns, or columns that changed
+// between pages into a shape the type cannot hold. It matches ErrMapping, and
+// the driver's error when the driver refused the field's type.
+type MappingError struct {
+	// Column is the result column concerned, or "" when the error is about
+	// the result as a whole.
+	Column string
+	// Field is the Go field (Type.Field, Type.Field[i] for a tuple element),
+	// or "" when no field is concerned.
+	Field string
+	// Page is the number of the page whose columns the plan was built for,
+	// counting from 1 (0 when the plan was refused before any page arrived).
+	Page int
+	// Msg says what is wrong, without the "cqlseq: " prefix.
+	Msg string
+	// Err is the driver's error, or nil.
+	Err error
+}
+
+func (e *MappingError) Error() string {
+	if e.Err != nil {
+		return "cqlseq: " + e.Msg + ": " + e.Err.Error()
+	}
+	return "cqlseq: " + e.Msg
+}
+
+// Is reports whether target is ErrMapping.
+func (e *MappingError) Is(target error) bool { return target == ErrMapping }
+
+// Unwrap returns the driver's error, if any.
+func (e *MappingError) Unwrap() error { return e.Err }
+
+// ScanError reports a row that could not be decoded: the driver failed on
+// the value of Column for Field (a bigint out of an int8's range, say), or
+// panicked. It matches ErrMapping and unwraps to the driver's error.
+type ScanError struct {
+	Column string // the result column whose value failed, "" if unknown
+	Field  string // the Go field it was decoded into, "" if unknown
+	Page   int    // the page's number in the stream, counting from 1
+	Row    int64  // the row's number in the stream, counting from 1
+	Err    error  // the driver's error
+}
+
+func (e *ScanError) Error() string {
+	if e.Column == "" {
+		return fmt.Sprintf("cqlseq: decoding row %d (page %d): %v", e.Row, e.Page, e.Err)
+	}
+	return fmt.Sprintf("cqlseq: decoding row %d (page %d): column %q into %s: %v", e.Row, e.Page, e.Column, e.Field, e.Err)
+}
+
+// Is reports whether target is ErrMapping.
+func (e *ScanError) Is(target error) bool { return target == ErrMapping }
+
+// Unwrap returns the driver's error.
+func (e *ScanError) Unwrap() error { return e.Err }
+
+// errPanic is the cause of a ScanError for a driver that panicked.
+type errPanic struct{ v any }
+
+func (e errPanic) Error() string { return fmt.Sprintf("the driver panicked: %v", e.v) }
