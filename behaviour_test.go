@@ -47,6 +47,21 @@ func TestBehaviour(t *testing.T) {
 		Ints: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[int, error] {
 			return cqlseq.Stream[int](ctx, nil, stmt(q), opts...)
 		},
+		IntPages: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[int], error] {
+			return cqlseq.Pages[int](ctx, nil, stmt(q), opts...)
+		},
+		Schema: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.SchemaRow, error] {
+			return cqlseq.Stream[suite.SchemaRow](ctx, nil, stmt(q), opts...)
+		},
+		SchemaPages: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[suite.SchemaRow], error] {
+			return cqlseq.Pages[suite.SchemaRow](ctx, nil, stmt(q), opts...)
+		},
+		Skips: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.SkipRow, error] {
+			return cqlseq.Stream[suite.SkipRow](ctx, nil, stmt(q), opts...)
+		},
+		Anys: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.AnyRow, error] {
+			return cqlseq.Stream[suite.AnyRow](ctx, nil, stmt(q), opts...)
+		},
 		IsDecodeError:  func(err error) bool { var e gocql.UnmarshalError; return errors.As(err, &e) },
 		IsRequestError: func(err error) bool { var e gocql.RequestError; return errors.As(err, &e) },
 	})

@@ -74,12 +74,12 @@ func prepare(ctx context.Context, session *gocql.Session, st Statement, opts []O
 		src.base = *session.Query(st.cql, st.values...)
 	}
 	pageSize, state := queryPaging(&src.base)
-	opts = append([]Option{engine.WithPageState(state)}, opts...)
 	cfg, err := engine.Resolve(opts, engine.Query{
 		Keyspace:   src.base.Keyspace(),
 		CQL:        src.base.Statement(),
 		Values:     src.base.Values(),
 		PageSize:   pageSize,
+		PageState:  state,
 		Idempotent: engine.Idempotent(src.base.Statement(), src.base.IsIdempotent()),
 		Context:    qctx,
 	})

@@ -169,6 +169,9 @@ type Query struct {
 	// PageSize is the query's own page size, used when no WithFetchSize is
 	// given.
 	PageSize int
+	// PageState is the paging state the query itself starts from, if any;
+	// WithPageState and WithCursor replace it.
+	PageState []byte
 	// Idempotent and Context: see Config.
 	Idempotent bool
 	Context    context.Context
@@ -182,6 +185,7 @@ type Query struct {
 // LIMIT exactly only at the page size the paging state was made with.
 func Resolve(opts []Option, q Query) (Config, error) {
 	c := Config{Prefetch: DefaultPrefetch, Idempotent: q.Idempotent, QueryContext: q.Context}
+	queryState := bytes.Clone(q.PageState)
 	c.fingerprint = sync.OnceValue(func() Fingerprint { return NewFingerprint(q.Keyspace, q.CQL, q.Values) })
 	for i, o := range opts {
 		if o == nil {
@@ -209,6 +213,9 @@ func Resolve(opts []Option, q Query) (Config, error) {
 		c.errs = append(c.errs, fmt.Errorf("retry attempts and backoffs must be >= 0, got %+v", c.Retry))
 	} else if c.Retry.MaxBackoff > 0 && c.Retry.MinBackoff > c.Retry.MaxBackoff {
 		c.errs = append(c.errs, fmt.Errorf("retry MinBackoff %v is above MaxBackoff %v", c.Retry.MinBackoff, c.Retry.MaxBackoff))
+	}
+	if c.PageState == nil && c.Cursor == "" {
+		c.PageState = queryState
 	}
 	if c.Cursor != "" && len(c.PageState) > 0 {
 		c.errs = append(c.errs, errors.New("both a cursor and a paging state to resume from; give one"))

@@ -75,6 +75,12 @@ type FrontEnd struct {
 	Partials  func(context.Context, Query, ...engine.Option) iter.Seq2[Partial, error]
 	Nullables func(context.Context, Query, ...engine.Option) iter.Seq2[Nullable, error]
 	Ints      func(context.Context, Query, ...engine.Option) iter.Seq2[int, error]
+	IntPages  func(context.Context, Query, ...engine.Option) iter.Seq2[engine.Page[int], error]
+
+	Schema      func(context.Context, Query, ...engine.Option) iter.Seq2[SchemaRow, error]
+	SchemaPages func(context.Context, Query, ...engine.Option) iter.Seq2[engine.Page[SchemaRow], error]
+	Skips       func(context.Context, Query, ...engine.Option) iter.Seq2[SkipRow, error]
+	Anys        func(context.Context, Query, ...engine.Option) iter.Seq2[AnyRow, error]
 
 	// IsDecodeError and IsRequestError tell whether an error unwraps to the
 	// driver's error for an undecodable value and for a failed request.
@@ -185,10 +191,7 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // Run runs every behavioural test against fe.
 func Run(t *testing.T, fe FrontEnd) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, FrontEnd)
-	}{
+	tests := []test{
 		{"StreamFetchSizes", streamFetchSizes},
 		{"PagesFetchSizes", pagesFetchSizes},
 		{"OnDemandPaging", onDemandPaging},
@@ -207,6 +210,7 @@ func Run(t *testing.T, fe FrontEnd) {
 		{"Nulls", nulls},
 		{"StrictMode", strictMode},
 	}
+	tests = append(tests, integrityTests()...)
 	for _, tt := range tests {
 		t.Run(fe.Name+"/"+tt.name, func(t *testing.T) { tt.fn(t, fe) })
 	}
