@@ -363,7 +363,6 @@ func (p *pager) next() (Iter, error) {
 		if it.NumRows() > 0 {
 			return it, nil
 		}
-		p.warned = append(p.warned, it.Warnings()...)
 		p.closeCur()
 	}
 }
@@ -410,8 +409,12 @@ func (p *pager) fetch(state []byte) (Iter, error) {
 		if it.NumRows() > 0 {
 			return it, nil
 		}
+		// Closing drops the page's warnings: keep those of a page without
+		// rows for the next page, or the callback.
+		w := it.Warnings()
 		err := it.Close()
 		if err == nil {
+			p.warned = append(p.warned, w...)
 			return it, nil
 		}
 		if p.ctx.Err() != nil {

@@ -31,6 +31,9 @@ type fakePage struct {
 	err   error  // reported by Close only, as the drivers do
 	block bool   // Fetch blocks until its context is done
 	fail  int    // the first fail requests for this page fail with errTransient
+	warn  []string
+	wait  chan struct{} // Fetch waits for it to close, if set
+	panic any           // Fetch panics with it, if set
 }
 
 type fakeSource struct {
@@ -44,6 +47,12 @@ type fakeSource struct {
 func (s *fakeSource) Fetch(ctx context.Context, state []byte) engine.Iter {
 	s.fetches.Add(1)
 	p := s.pages[string(state)]
+	if p.wait != nil {
+		<-p.wait
+	}
+	if p.panic != nil {
+		panic(p.panic)
+	}
 	if p.fail > 0 {
 		if s.failed == nil {
 			s.failed = map[string]int{}
@@ -106,7 +115,12 @@ func (it *fakeIter) Scan(dest ...any) bool {
 func (it *fakeIter) MapScan(map[string]any) bool { return false }
 func (it *fakeIter) PageState() []byte           { return []byte(it.page.state) }
 func (it *fakeIter) NumRows() int                { return len(it.page.rows) }
-func (it *fakeIter) Warnings() []string          { return nil }
+func (it *fakeIter) Warnings() []string {
+	if it.closed {
+		return nil // as the drivers: the frame is gone
+	}
+	return it.page.warn
+}
 func (it *fakeIter) Close() error {
 	if !it.closed {
 		it.closed = true
@@ -414,5 +428,100 @@ func TestIdempotent(t *testing.T) {
 		if got := engine.Idempotent(tt.stmt, tt.marked); got != tt.want {
 			t.Errorf("Idempotent(%q, %v) = %v, want %v", tt.stmt, tt.marked, got, tt.want)
 		}
+	}
+}
+
+// Warnings of pages without rows go with the next page that has rows, in
+// Pages and in the page callback; those of trailing pages without rows
+// reach the callback alone.
+func TestWarningsOfEmptyPages(t *testing.T) {
+	src := &fakeSource{pages: map[string]fakePage{
+		"":  {rows: []int{1}, state: "a", warn: []string{"w1"}},
+		"a": {state: "b", warn: []string{"w2"}},
+		"b": {rows: []int{2}, state: "c", warn: []string{"w3"}},
+		"c": {warn: []string{"w4"}},
+	}}
+	var infos [][]string
+	cfg := config(t, engine.WithPageCallback(func(p engine.PageInfo) { infos = append(infos, p.Warnings) }))
+	var pages [][]string
+	for p, err := range engine.Pages[int](context.Background(), src, cfg) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, p.Warnings)
+	}
+	if diff := cmp.Diff([][]string{{"w1"}, {"w2", "w3"}}, pages); diff != "" {
+		t.Errorf("Page.Warnings (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([][]string{{"w1"}, {"w2", "w3"}, {"w4"}}, infos); diff != "" {
+		t.Errorf("PageInfo.Warnings (-want +got):\n%s", diff)
+	}
+}
+
+// With WithMaxPages(2) and prefetching, the second page is requested while
+// the first is in the loop body, in Pages as in Stream, and no third.
+func TestMaxPagesPrefetchesTheLastAllowedPage(t *testing.T) {
+	for _, pages := range []bool{false, true} {
+		src := &fakeSource{pages: map[string]fakePage{
+			"":  {rows: []int{1}, state: "a"},
+			"a": {rows: []int{2}, state: "b"},
+			"b": {rows: []int{3}},
+		}}
+		cfg := config(t, engine.WithPrefetch(1), engine.WithMaxPages(2))
+		inBody := func() {
+			deadline := time.Now().Add(5 * time.Second)
+			for src.fetches.Load() < 2 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		var during int32 = -1
+		var rows []int
+		if pages {
+			for p, err := range engine.Pages[int](context.Background(), src, cfg) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if during < 0 {
+					inBody()
+					during = src.fetches.Load()
+				}
+				rows = append(rows, p.Rows...)
+			}
+		} else {
+			for v, err := range engine.Stream[int](context.Background(), src, cfg) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if during < 0 {
+					inBody()
+					during = src.fetches.Load()
+				}
+				rows = append(rows, v)
+			}
+		}
+		if during != 2 || src.fetches.Load() != 2 || !cmp.Equal(rows, []int{1, 2}) {
+			t.Errorf("pages %v: %d requests during page 1, %d in all, rows %v; want 2, 2, [1 2]", pages, during, src.fetches.Load(), rows)
+		}
+	}
+}
+
+// A panic in a prefetched request reaches the goroutine that ranges, with
+// its value, as it would without prefetching; nothing leaks.
+func TestPanicInPrefetch(t *testing.T) {
+	for _, prefetch := range []float64{0, 1} {
+		src := &fakeSource{pages: map[string]fakePage{
+			"":  {rows: []int{1, 2}, state: "a"},
+			"a": {panic: "observer"},
+		}}
+		got := func() (v any) {
+			defer func() { v = recover() }()
+			for range engine.Stream[int](context.Background(), src, config(t, engine.WithPrefetch(prefetch))) {
+			}
+			return nil
+		}()
+		if got != "observer" {
+			t.Errorf("prefetch %v: recovered %v, want the request's panic", prefetch, got)
+		}
+		goleak.VerifyNone(t)
 	}
 }
