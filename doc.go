@@ -50,20 +50,38 @@
 //     error with WithStrict.
 //   - Any type the driver decodes a column into works as a field: pointers
 //     (nil for NULL), slices, maps, arrays, structs for UDTs (by the driver's
-//     `cql` tag rules), structs or arrays for tuples, and types with the
-//     driver's Unmarshaler or UDTUnmarshaler. A NULL gives the zero value,
-//     never the previous row's.
+//     `cql` tag rules), structs or arrays for tuples, the empty interface
+//     (any: the driver's default Go type for the column, nil for NULL), and
+//     types with the driver's Unmarshaler or UDTUnmarshaler, which decode
+//     themselves. A NULL gives the zero value, never the previous row's. An
+//     interface with methods (fmt.Stringer, error) cannot be decoded into
+//     and is refused before the first row.
+//   - A column with no field is skipped, whatever its type: tuples and UDTs
+//     too.
 //   - A non-struct T (string, int64, time.Time, gocql.UUID, []byte ...), a
 //     type with its own Unmarshaler, or a struct for a single UDT or tuple
 //     column is scanned from a single-column result.
 //   - map[string]any gets one new map per row, as the driver's MapScan fills
 //     it: for dynamic queries.
 //
-// The plan that maps columns to fields is built once per (type, columns) and
-// cached; every field is checked against its column's type before the first
-// row is read. Per row, a stream zeroes one T and calls the driver's Scan into
-// fixed destinations: no reflection and no allocation beyond the driver's
-// own decoding (strings, slices and maps it creates for the row).
+// Columns are mapped by name, on every page. The plan that maps columns to
+// fields is built once per (type, columns) and cached; every field is
+// checked against its column's type before the first row is read. When a
+// page's columns differ from the previous page's (the table was altered
+// while the stream ran a SELECT *), the stream makes the plan again for the
+// new columns and goes on: a dropped column leaves its field zero, an added
+// column without a field is ignored. Where the new columns cannot be read
+// right (WithStrict and an added column; a field the new type cannot take),
+// the stream ends with a MappingError that says what changed. A value is
+// never read into another column's field.
+//
+// Per row, a stream zeroes one T and calls the driver's Scan into fixed
+// destinations, each a small adapter bound once per plan that records which
+// column it decodes: no reflection and no allocation beyond the driver's own
+// decoding (strings, slices and maps it creates for the row). A value that
+// does not fit its field ends the stream with a ScanError that names the
+// column, the field, the page and the row; a panic in the driver's decoding
+// is reported the same way and never escapes the range statement.
 //
 // # Resuming: cursors and retries
 //
@@ -77,11 +95,18 @@
 // HTTP API) hand them back. Page.PageState and WithPageState are the same
 // position without the checks.
 //
+// A cursor also records the fetch size it was made at, which the resumed
+// stream uses: Cassandra resumes a query with a LIMIT exactly only at that
+// page size. A cursor holds the last row's key, so a cursor can be as long
+// as the key (Cassandra allows 64 KiB): store it as text of any length.
+//
 // With WithRetry, a page request that fails with an error that may pass (a
 // timeout, an unavailable, overloaded or restarting node, a lost connection)
 // is sent again from the same paging state after a backoff, so a stream that
 // runs for hours survives a node restart with every row delivered exactly
-// once. Other errors end the stream at once.
+// once. A request that may already have run is sent again only when running
+// it twice is harmless: a SELECT, or a statement marked idempotent without
+// an IF clause (see WithRetry). Other errors end the stream at once.
 //
 // # Paging and memory
 //

@@ -29,9 +29,12 @@ func WithFetchSize(n int) Option {
 }
 
 // WithPageCallback calls fn each time the stream has finished reading a page,
-// on the goroutine that ranges over the stream. Use it to report progress.
-// In Stream, fn runs after the page's last row was yielded; in Pages, before
-// the page is yielded. Pages without rows are not reported.
+// on the goroutine that ranges over the stream. Use it to report progress
+// and to see Cassandra's warnings (PageInfo.Warnings). In Stream, fn runs
+// after the page's last row was yielded; in Pages, before the page is
+// yielded. Pages without rows are not reported on their own: their warnings
+// go with the next page, or, when no page with rows follows, to one last
+// call with Rows 0.
 func WithPageCallback(fn func(PageInfo)) Option {
 	return engine.WithPageCallback(fn)
 }
@@ -58,8 +61,11 @@ func WithPrefetch(p float64) Option {
 
 // WithPageState resumes the query right after the page whose Page.PageState
 // was saved: the stream yields exactly the rows that followed that page. The
-// statement and its bound values must be the same as when the state was
-// saved. A nil or empty state starts from the beginning.
+// statement, its bound values and the fetch size must be the same as when
+// the state was saved: Cassandra ignores a paging state when the page size
+// reaches the query's LIMIT, and restarts from the first row. WithCursor
+// checks all three. A nil or empty state starts from the beginning (or from
+// the state the FromQuery query was given). state is copied.
 func WithPageState(state []byte) Option {
 	return engine.WithPageState(state)
 }
@@ -75,15 +81,21 @@ func WithConsistency(c gocql.Consistency) Option {
 // a cursor made for another statement or other bound values, a truncated or
 // altered one, or (with WithCursorKey) one with a bad signature is rejected
 // before any query is sent, with an error that matches ErrInvalidCursor.
+// A cursor records the fetch size it was made at: without WithFetchSize the
+// resumed stream uses it, and a WithFetchSize that differs is refused
+// (ErrInvalidCursor), because Cassandra resumes a query with a LIMIT exactly
+// only at the page size its paging state was made at.
 // An empty cursor starts from the beginning. Cursors are text (base64url),
 // safe to store and to hand to HTTP clients; they hold Cassandra's paging
 // state; an unsigned cursor carries a checksum that catches damage, but not
 // a deliberate change: sign cursors with WithCursorKey when clients can
-// alter them.
+// alter them. Cursors of earlier versions of cqlseq are refused.
 func WithCursor(cursor string) Option { return engine.WithCursor(cursor) }
 
 // WithCursorKey signs the cursors a stream makes with HMAC-SHA256 under key,
-// and makes WithCursor accept only cursors signed with the same key.
+// and makes WithCursor accept only cursors signed with the same key. An
+// empty key is an error (ErrInvalidArgument): it would turn signing off
+// without a word. key is copied.
 func WithCursorKey(key []byte) Option { return engine.WithCursorKey(key) }
 
 // Retry says how a stream recovers from a failed page request; see
@@ -91,19 +103,30 @@ func WithCursorKey(key []byte) Option { return engine.WithCursorKey(key) }
 type Retry = engine.Retry
 
 // WithRetry makes the stream send a failed page request again, from the
-// same paging state, when the error may pass: a read timeout, an
-// unavailable, overloaded or restarting node, a lost connection. Rows are
-// neither lost nor repeated; the loop only waits. After r.Attempts retries
-// of one page, or at once for other errors (bad syntax, an invalid query, no
-// permission), the error is yielded. The default is no retries. The
-// driver's own retry policy still applies to each request, if the query
-// has one.
+// same paging state, when that is safe and may succeed. Rows are neither
+// lost nor repeated; the loop only waits. After r.Attempts retries of one
+// page, or at once for other errors, the error is yielded. The default is
+// no retries. The driver's own retry policy still applies to each request,
+// if the query has one.
+//
+// A request Cassandra refused before running it (unavailable, overloaded,
+// bootstrapping; no connection to send it on) is always sent again. A
+// request that may have run (a read or write timeout, a server error such
+// as a node shutting down, a connection closed or reset mid-request) is
+// sent again only if running it twice is harmless: a SELECT, or a statement
+// the caller marked idempotent (Query.Idempotent) that has no IF clause. A
+// lightweight transaction (INSERT ... IF NOT EXISTS, UPDATE ... IF) is never
+// sent twice. A read failure (Cassandra error 0x1300: too many tombstones,
+// a read size threshold, a replica unable to read) is never retried: it
+// fails the same way every time. Syntax, invalid-query, permission and
+// protocol errors end the stream at once.
 func WithRetry(r Retry) Option { return engine.WithRetry(r) }
 
 // WithStrict makes a result column that maps to no field of the row struct
-// an error, reported before the first row. Without it such columns are
-// ignored, as gocqlx does. The column "[applied]" of a conditional statement
-// is always allowed.
+// an error (a MappingError), reported before the first row, or before the
+// first row of a later page when the table gained a column mid-stream.
+// Without it such columns are ignored, as gocqlx does. The column
+// "[applied]" of a conditional statement is always allowed.
 func WithStrict() Option {
 	return engine.WithStrict()
 }

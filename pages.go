@@ -15,7 +15,8 @@ import (
 // new for every page and belongs to the caller. Number counts the pages of
 // this stream from 1 (a resumed stream counts from 1 again), TotalRows counts
 // the rows read so far, this page included, and Warnings are the warnings
-// Cassandra sent with the page. PageState resumes the query right after this
+// Cassandra sent with the page and with the pages without rows just before
+// it. PageState resumes the query right after this
 // page (see WithPageState), and Cursor is the same position as checked text
 // (see WithCursor). Both are empty when Cassandra marked the page the last;
 // when the rows end exactly on a page boundary Cassandra cannot know that

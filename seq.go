@@ -30,9 +30,11 @@ import (
 // Errors: a problem is yielded once, as (zero T, err), and the sequence ends.
 // Bad arguments and options are reported before any query is sent (errors
 // match ErrInvalidArgument); a T that cannot hold the result is reported
-// before the first row (ErrMapping); a failed page request or a row that
-// cannot be decoded wraps the driver's error, so errors.Is and errors.As see
-// it. A failed page is never mistaken for the end of the result. If ctx is
+// before the first row (a MappingError, matching ErrMapping), also when the
+// table's columns change mid-stream; a row that cannot be decoded is a
+// ScanError naming the column, field, page and row; a failed page request
+// wraps the driver's error, as a ScanError does, so errors.Is and errors.As
+// see it. A failed page is never mistaken for the end of the result. If ctx is
 // cancelled or its deadline passes, the stream ends promptly with an error
 // that matches ctx.Err().
 //

@@ -151,3 +151,37 @@ func FuzzPlan(f *testing.F) {
 		}
 	})
 }
+
+// Column lists that a separator-joined text would run together get
+// distinct cache keys: quoted identifiers may hold any character.
+func TestPlanSignatureIsUnambiguous(t *testing.T) {
+	a := []Column{{Name: "a int,b", Type: "text"}}
+	b := []Column{{Name: "a", Type: "int"}, {Name: "b", Type: "text"}}
+	c := []Column{{Name: "a", Type: "int,b text"}}
+	d := []Column{{Name: "a", Type: "int", Elems: 2}}
+	e := []Column{{Name: "a", Type: "int", UDT: true}}
+	sigs := map[string]bool{}
+	for _, cols := range [][]Column{a, b, c, d, e, nil} {
+		sigs[signature(cols)] = true
+	}
+	if len(sigs) != 6 {
+		t.Fatalf("%d distinct signatures for 6 column lists", len(sigs))
+	}
+}
+
+// The plan cache stays bounded however many column sets a program streams.
+func TestPlanCacheIsBounded(t *testing.T) {
+	type row struct{ ID int }
+	cfg := &Config{}
+	for i := range maxPlans + 100 {
+		cols := []Column{fakeColumn("id", "int", 0), fakeColumn(fmt.Sprint("c", i), "int", 0)}
+		if _, err := planFor[row](planSource{}, cols, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	plans.Range(func(any, any) bool { n++; return true })
+	if n > maxPlans {
+		t.Fatalf("%d plans cached, bound %d", n, maxPlans)
+	}
+}
