@@ -66,3 +66,27 @@ func TestBehaviour(t *testing.T) {
 		IsRequestError: func(err error) bool { var e gocql.RequestError; return errors.As(err, &e) },
 	})
 }
+
+// The schema-change tests again on a session held to protocol 4, whose
+// result metadata the driver handles differently from protocol 5's.
+func TestSchemaChangesProtocol4(t *testing.T) {
+	cfg := cqlseqtest.Cluster()
+	cfg.ProtoVersion = 4
+	s, err := cfg.CreateSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stmt := func(q suite.Query) cqlseq.Statement {
+		return cqlseq.FromQuery(s.Query(q.Stmt, q.Values...).Observer(counter{q.Requests}))
+	}
+	suite.RunSchemaChanges(t, suite.FrontEnd{
+		Name: "cqlseq-v4",
+		Schema: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.SchemaRow, error] {
+			return cqlseq.Stream[suite.SchemaRow](ctx, nil, stmt(q), opts...)
+		},
+		SchemaPages: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[suite.SchemaRow], error] {
+			return cqlseq.Pages[suite.SchemaRow](ctx, nil, stmt(q), opts...)
+		},
+	})
+}

@@ -317,3 +317,38 @@ func TestFingerprintOnlyForCursors(t *testing.T) {
 	}
 	t.Logf("allocations per stream: %v without cursors, %v with", without, with)
 }
+
+// boom is an Unmarshaler that panics on one value, as a buggy decoder
+// might.
+type boom struct{ s string }
+
+func (b *boom) UnmarshalCQL(info gocql.TypeInfo, data []byte) error {
+	if string(data) == "name-7" {
+		panic("boom")
+	}
+	return gocql.Unmarshal(info, data, &b.s)
+}
+
+// A panic while decoding a row ends the stream with a ScanError that names
+// the column; it never escapes the range statement.
+func TestPanicWhileDecoding(t *testing.T) {
+	s, table := fixture(t)
+	type row struct {
+		ID   int
+		Name boom
+	}
+	n := 0
+	var got error
+	for _, err := range cqlseq.Stream[row](context.Background(), s, cqlseq.CQL("SELECT id, name FROM "+table+" WHERE id IN (1, 7, 9)")) {
+		if err != nil {
+			got = err
+			continue
+		}
+		n++
+	}
+	var se *cqlseq.ScanError
+	if !errors.As(got, &se) || se.Column != "name" || se.Field != "row.Name" || !strings.Contains(got.Error(), "boom") {
+		t.Fatalf("%d rows, then %v; want a ScanError for column name naming the panic", n, got)
+	}
+	t.Logf("after %d rows: %v", n, got)
+}

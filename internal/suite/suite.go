@@ -216,6 +216,13 @@ func Run(t *testing.T, fe FrontEnd) {
 	}
 }
 
+// RunSchemaChanges runs only the schema-change tests: for a front end on
+// a session of other settings (another protocol version).
+func RunSchemaChanges(t *testing.T, fe FrontEnd) {
+	t.Run(fe.Name+"/SchemaChangeBetweenPages", func(t *testing.T) { schemaChange(t, fe) })
+	t.Run(fe.Name+"/SchemaChangeStrict", func(t *testing.T) { schemaChangeStrict(t, fe) })
+}
+
 func selectAll(table string) Query { return Q("SELECT id, name, score FROM " + table) }
 
 func streamFetchSizes(t *testing.T, fe FrontEnd) {
