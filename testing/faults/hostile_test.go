@@ -128,7 +128,10 @@ func cut(t *testing.T, cursor string, n int) string {
 func forge(t *testing.T, cursor string, edit func(state []byte) []byte) string {
 	t.Helper()
 	raw := decode(t, cursor)
-	const header, crc = 18, 4
+	// version, flags, fingerprint (18 bytes), then the page size (uvarint).
+	const crc = 4
+	_, n := binary.Uvarint(raw[18:])
+	header := 18 + n
 	state := edit(bytes.Clone(raw[header : len(raw)-crc]))
 	b := append(bytes.Clone(raw[:header]), state...)
 	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
@@ -242,8 +245,8 @@ func TestHostileInput(t *testing.T) {
 		{name: "cursor of an unknown version",
 			run: rows(cqlseq.WithCursor(base64.RawURLEncoding.EncodeToString(append([]byte{9, 0}, make([]byte, 24)...)))),
 			is:  cqlseq.ErrInvalidCursor, has: "unknown version 9"},
-		{name: "cursor of 10 KiB", run: rows(cqlseq.WithCursor(strings.Repeat("A", 10<<10))),
-			is: cqlseq.ErrInvalidCursor, has: "10240 bytes long, more than a cursor can be"},
+		{name: "cursor of 1 MiB and a byte", run: rows(cqlseq.WithCursor(strings.Repeat("A", 1<<20+1))),
+			is: cqlseq.ErrInvalidCursor, has: "1048577 bytes long, more than a cursor can be"},
 		{name: "cursor and paging state", run: rows(cqlseq.WithCursor(plain), cqlseq.WithPageState([]byte{1})),
 			is: cqlseq.ErrInvalidArgument, has: "both a cursor and a paging state to resume from"},
 		{name: "fetch size MaxInt32: valid, one page", run: rows(cqlseq.WithFetchSize(math.MaxInt32)),
