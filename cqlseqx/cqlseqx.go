@@ -27,16 +27,63 @@
 // same types, and the package documentation of github.com/cqlseq/cqlseq
 // states the contract both follow.
 //
+// # The query
+//
+// Stream and Pages copy q when they are called, and never modify it nor
+// share with it anything the driver changes: a Queryx shared with other
+// goroutines, or run again later, keeps its state. The copy keeps every
+// setting of q: consistency, observer, retry policy, idempotence, custom
+// payload, routing key, page size (Queryx.PageSize, which WithFetchSize
+// overrides), the paging state to start from (Queryx.PageState, which
+// WithPageState and WithCursor override) and strictness (Queryx.Strict,
+// gocqlx.DefaultStrict). Its bound values are copied: changing q.Values()
+// afterwards changes neither the stream nor its cursors. A context set with
+// q.WithContext is honoured with the stream's: the stream ends when either
+// is done.
+//
+// Every page request runs on a copy of its own, with the driver's metrics of
+// its own, as the driver's own paging does: q.Attempts() stays as it was,
+// and the driver's RetryPolicy counts the attempts of one page request,
+// however many ranges of the sequence run at once.
+//
+// # Row types
+//
 // Rows are mapped with the query's own mapper (Queryx.Mapper, gocqlx's
 // DefaultMapper unless the session set another), so a struct that works with
-// Queryx.Select works here. Strict mapping is set with WithStrict: the
-// strictness a Queryx was given with Strict() cannot be read from outside
-// gocqlx.
+// Queryx.Select scans the same here, or is refused before the first row with
+// a MappingError that says why:
+//
+//   - A field (or a T) whose type embeds gocqlx.UDT is decoded by gocqlx's
+//     rules, not the driver's: each element of the user-defined type goes to
+//     the field the mapper names so (a db tag, else the name in snake_case),
+//     even when the type also has an UnmarshalCQL method (promoted from an
+//     embedded struct, say). An element with no field is skipped, or under
+//     strict mapping is an error at the first row that holds the UDT. As in
+//     gocqlx, nil pointers and nil maps inside such a value are allocated
+//     for every row, and stay allocated when the UDT is NULL; a UDT nested
+//     in it, behind a pointer field or in a collection is decoded by the
+//     driver's rules (the `cql` tag), as gocqlx does. A gocqlx.UDT type as
+//     an element of a tuple is decoded by gocqlx's rules too, as gocqlx's
+//     Iterx.Scan does (gocqlx's Select cannot scan tuple columns into
+//     struct fields at all).
+//   - Strict mapping (WithStrict, or a Queryx made strict) refuses a column
+//     with no field before the first row.
+//   - A field reached through a pointer to a struct (an embedded *Inner, or
+//     a pointer field whose fields are mapped by their path) is refused
+//     before the first row: gocqlx allocates such a struct for every row, a
+//     stream decodes every row into one fixed set of destinations. Embed the
+//     struct by value, or make the field a value.
+//   - A field of a type that embeds gocqlx.UDT for a column that is not a
+//     user-defined type fails at the first row, with a ScanError, as gocqlx
+//     fails at that row.
 package cqlseqx
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"iter"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -73,7 +120,8 @@ type Retry = engine.Retry
 // cqlseq.Stream does for the v2 driver: pages are requested as the loop
 // needs them, an error arrives once as (zero T, err) and ends the sequence,
 // and nothing needs closing however the loop ends. q is copied when Stream
-// is called and never modified; each range runs it anew. A binding error of
+// is called and never modified (see "The query" above); each range runs it
+// anew. A binding error of
 // q (q.Err()) is the first and only element, and matches ErrInvalidArgument.
 func Stream[T any](ctx context.Context, q *gocqlx.Queryx, opts ...Option) iter.Seq2[T, error] {
 	src, cfg, err := prepare(ctx, q, opts)
@@ -109,26 +157,98 @@ func prepare(ctx context.Context, q *gocqlx.Queryx, opts []Option) (*source, eng
 		return nil, none, engine.Invalid("binding the query's values: %w", q.Err())
 	case strings.TrimSpace(q.Statement()) == "":
 		return nil, none, engine.Invalid("empty statement")
+	case q.GetSession() == nil:
+		return nil, none, engine.Invalid("the query has no session")
+	case !canPrivate():
+		return nil, none, errors.New("cqlseq: this version of github.com/gocql/gocql is not supported: its Query has no metrics and routingInfo pointers (see cqlseqx/source.go)")
 	}
-	cfg, err := engine.Resolve(opts, engine.Query{
-		Keyspace:   q.Keyspace(),
-		CQL:        q.Statement(),
-		Values:     slices.Clone(q.Values()),
-		Idempotent: engine.Idempotent(q.Statement(), q.IsIdempotent()),
+	// A copy of the caller's query that shares nothing the driver or the
+	// caller may change: its bound values, custom payload and routing key
+	// are copied, its metrics and routing info are its own.
+	src := &source{base: *q.Query, session: q.GetSession(), mapper: q.Mapper}
+	b := &src.base
+	st := readQuery(q)
+	b.Bind(slices.Clone(q.Values())...) // Bind also clears the paging state, read above
+	if st.payload != nil {
+		b.CustomPayload(st.payload)
+	}
+	if st.routingKey != nil {
+		b.RoutingKey(st.routingKey)
+	}
+	src.private(b)
+
+	// The Queryx's own settings come first: the options given override them.
+	pre := []Option{engine.WithPageState(st.pageState)}
+	if st.strict {
+		pre = append(pre, engine.WithStrict())
+	}
+	cfg, err := engine.Resolve(append(pre, opts...), engine.Query{
+		Keyspace:   b.Keyspace(),
+		CQL:        b.Statement(),
+		Values:     b.Values(), // base's own copy, never changed
+		PageSize:   st.pageSize,
+		Idempotent: engine.Idempotent(b.Statement(), b.IsIdempotent()),
+		Context:    q.Context(),
 	})
 	if err != nil {
 		return nil, none, err
 	}
 	cfg.Mapper = q.Mapper
-	src := &source{base: *q.Query} // a copy: the caller's query is never modified
+	src.strict = cfg.Strict
 	if cfg.FetchSize > 0 {
-		src.base.PageSize(cfg.FetchSize)
+		b.PageSize(cfg.FetchSize)
 	}
 	if cfg.HasConsistency {
-		src.base.Consistency(gocql.Consistency(cfg.Consistency))
+		b.Consistency(gocql.Consistency(cfg.Consistency))
 	}
-	src.base.Prefetch(0)
+	b.Prefetch(0)
 	return src, cfg, nil
+}
+
+// queryState is what a Queryx keeps in unexported fields and prepare needs.
+type queryState struct {
+	pageSize   int
+	pageState  []byte
+	payload    map[string][]byte
+	routingKey []byte
+	strict     bool
+}
+
+// readQuery reads, by reflection, the settings of q that neither gocqlx nor
+// the driver (the fork's Query) has a getter for: the page size and the
+// paging state to start from (Queryx.PageSize, PageState), Queryx.Strict
+// (gocqlx.DefaultStrict included), and the custom payload and routing key,
+// which are copied. It is done once per call of Stream or Pages, never per
+// row; the tests check that each is read (TestQueryxNotShared,
+// TestSameAsGocqlx).
+func readQuery(q *gocqlx.Queryx) queryState {
+	var st queryState
+	if f := reflect.ValueOf(q).Elem().FieldByName("strict"); f.Kind() == reflect.Bool {
+		st.strict = f.Bool()
+	}
+	v := reflect.ValueOf(q.Query).Elem()
+	if f := v.FieldByName("pageSize"); f.IsValid() && f.CanInt() {
+		st.pageSize = int(f.Int())
+	}
+	if f := v.FieldByName("pageState"); isBytes(f) {
+		st.pageState = bytes.Clone(f.Bytes())
+	}
+	if f := v.FieldByName("routingKey"); isBytes(f) && !f.IsNil() {
+		st.routingKey = bytes.Clone(f.Bytes())
+	}
+	if f := v.FieldByName("customPayload"); f.Kind() == reflect.Map && !f.IsNil() && f.Type().Key().Kind() == reflect.String && isBytesType(f.Type().Elem()) {
+		st.payload = make(map[string][]byte, f.Len())
+		for it := f.MapRange(); it.Next(); {
+			st.payload[it.Key().String()] = bytes.Clone(it.Value().Bytes())
+		}
+	}
+	return st
+}
+
+func isBytes(f reflect.Value) bool { return f.IsValid() && isBytesType(f.Type()) }
+
+func isBytesType(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8
 }
 
 // WithFetchSize is cqlseq.WithFetchSize.
@@ -160,3 +280,9 @@ func WithStrict() Option { return engine.WithStrict() }
 
 // WithConsistency is cqlseq.WithConsistency, with the gocql driver's type.
 func WithConsistency(c gocql.Consistency) Option { return engine.WithConsistency(uint16(c)) }
+
+// MappingError is cqlseq.MappingError.
+type MappingError = engine.MappingError
+
+// ScanError is cqlseq.ScanError.
+type ScanError = engine.ScanError

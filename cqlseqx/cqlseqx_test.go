@@ -93,6 +93,21 @@ func TestBehaviour(t *testing.T) {
 		Ints: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[int, error] {
 			return cqlseqx.Stream[int](ctx, query(q), opts...)
 		},
+		IntPages: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[cqlseqx.Page[int], error] {
+			return cqlseqx.Pages[int](ctx, query(q), opts...)
+		},
+		Schema: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[suite.SchemaRow, error] {
+			return cqlseqx.Stream[suite.SchemaRow](ctx, query(q), opts...)
+		},
+		SchemaPages: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[cqlseqx.Page[suite.SchemaRow], error] {
+			return cqlseqx.Pages[suite.SchemaRow](ctx, query(q), opts...)
+		},
+		Skips: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[suite.SkipRow, error] {
+			return cqlseqx.Stream[suite.SkipRow](ctx, query(q), opts...)
+		},
+		Anys: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[suite.AnyRow, error] {
+			return cqlseqx.Stream[suite.AnyRow](ctx, query(q), opts...)
+		},
 		IsDecodeError:  func(err error) bool { var e gocql.UnmarshalError; return errors.As(err, &e) },
 		IsRequestError: func(err error) bool { var e gocql.RequestError; return errors.As(err, &e) },
 	})

@@ -10,6 +10,7 @@ require (
 	github.com/cqlseq/cqlseq v0.0.0-00010101000000-000000000000
 	github.com/gocql/gocql v1.7.0
 	github.com/google/go-cmp v0.7.0
+	github.com/scylladb/go-reflectx v1.0.1
 	github.com/scylladb/gocqlx/v3 v3.0.4
 	go.uber.org/goleak v1.3.0
 )
@@ -18,6 +19,5 @@ require (
 	github.com/apache/cassandra-gocql-driver/v2 v2.1.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/klauspost/compress v1.17.9 // indirect
-	github.com/scylladb/go-reflectx v1.0.1 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
 )

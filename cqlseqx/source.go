@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/gocql/gocql"
+	"github.com/scylladb/go-reflectx"
 
 	"github.com/cqlseq/cqlseq/internal/engine"
 )
@@ -14,12 +15,73 @@ import (
 // request on a private copy of the query, resumed from the previous page's
 // paging state, with the driver's automatic paging off.
 type source struct {
-	base gocql.Query
+	// base is the caller's query as it was when Stream or Pages was called,
+	// with values, custom payload, routing key, metrics and routing info of
+	// its own. It is never executed, nor modified after prepare: it is read
+	// by every range of the sequence, and by their prefetches, at once.
+	base    gocql.Query
+	session *gocql.Session
+	mapper  *reflectx.Mapper // the query's, for fields that embed gocqlx.UDT
+	strict  bool
 }
 
+// Fetch sends the query for one page, on a copy of base made for that
+// request alone.
 func (s *source) Fetch(ctx context.Context, state []byte) engine.Iter {
-	// WithContext returns a copy; PageState then touches only that copy.
-	return s.base.WithContext(ctx).PageState(state).Iter()
+	q := s.base.WithContext(ctx) // a copy
+	s.private(q)
+	return q.PageState(state).Iter()
+}
+
+// A struct copy of a gocql.Query (the fork's) shares two pointers with the
+// original: metrics, which every execution resets and then counts attempts
+// in (Query.Attempts, the count the RetryPolicy's budget is checked
+// against, and ObservedQuery.Attempt), and routingInfo, which every
+// execution fills in (Query.Keyspace, Table, IsLWT). Shared, a stream would
+// change the caller's query, and concurrent ranges of one sequence would
+// reset each other's attempt counts.
+//
+// The fork offers no public way to copy a query with new ones: its setters
+// leave both alone, and a query built with Session.Query has them new but
+// loses every setting the caller made (observer, retry policy, tracer,
+// serial consistency, timestamps, custom payload ...), several of which
+// have no getter. So each request's copy gets the metrics and routing info
+// of a query new from the session, written into the copy's unexported
+// fields. This is what the driver does itself for the pages of its own
+// paging (conn.go, executeQuery: "*newQry = *qry; newQry.metrics =
+// &queryMetrics{...}"), and it keeps every setting of the caller's query,
+// including those this package does not know of.
+var (
+	metricsField, _ = reflect.TypeFor[gocql.Query]().FieldByName("metrics")
+	routingField, _ = reflect.TypeFor[gocql.Query]().FieldByName("routingInfo")
+	privateFields   = []reflect.StructField{metricsField, routingField}
+)
+
+// canPrivate reports whether this version of the driver has the fields
+// private replaces, as pointers: the only kind a struct copy shares.
+func canPrivate() bool {
+	for _, f := range privateFields {
+		if f.Type == nil || f.Type.Kind() != reflect.Pointer {
+			return false
+		}
+	}
+	return true
+}
+
+// private gives q, a copy of base, metrics and routing info of its own.
+func (s *source) private(q *gocql.Query) {
+	n := s.session.Query("")
+	for _, f := range privateFields {
+		queryField(q, f).Set(queryField(n, f))
+	}
+	// Release clears n for reuse by overwriting its fields, not what they
+	// point to: q keeps the metrics and routing info n was made with.
+	n.Release()
+}
+
+// queryField returns q's field f, settable although unexported.
+func queryField(q *gocql.Query, f reflect.StructField) reflect.Value {
+	return reflect.NewAt(f.Type, unsafe.Add(unsafe.Pointer(q), f.Offset)).Elem()
 }
 
 func (s *source) Columns(it engine.Iter) []engine.Column {
@@ -48,9 +110,12 @@ var (
 	durationType       = reflect.TypeFor[gocql.Duration]()
 )
 
+// Scannable reports whether the driver, or gocqlx, decodes a whole column
+// into a *t: t embeds gocqlx.UDT (see udt.go), or has the driver's
+// Unmarshaler or UDTUnmarshaler, or is gocql.Duration.
 func (s *source) Scannable(t reflect.Type) bool {
 	p := reflect.PointerTo(t)
-	return p.Implements(unmarshalerType) || p.Implements(udtUnmarshalerType) || t == durationType
+	return isUDT(t) || p.Implements(unmarshalerType) || p.Implements(udtUnmarshalerType) || t == durationType
 }
 
 // Layout identifies a page's column metadata: pages of a prepared statement
@@ -66,7 +131,17 @@ func (s *source) Retryable(err error) engine.Retryability {
 		[]error{gocql.ErrConnectionClosed, gocql.ErrTimeoutNoResponse, gocql.ErrTooManyTimeouts})
 }
 
-func (s *source) Dest(d *engine.Dest) any { return &dest{d} }
+// Dest returns the destination of one column or tuple element. A field
+// whose type embeds gocqlx.UDT is decoded by gocqlx's rules, as gocqlx's
+// Iterx wraps it, before any Unmarshaler the type has (see udt.go).
+func (s *source) Dest(d *engine.Dest) any {
+	if d.Any == nil {
+		if v := reflect.ValueOf(d.Ptr).Elem(); isUDT(v.Type()) {
+			return newUDTDest(d, v, s.mapper, s.strict)
+		}
+	}
+	return &dest{d}
+}
 
 func (s *source) Discard() any { return discard{} }
 
@@ -76,12 +151,31 @@ type dest struct{ *engine.Dest }
 
 func (d *dest) UnmarshalCQL(info gocql.TypeInfo, data []byte) error {
 	*d.At = d.Slot
-	if d.Any != nil && data == nil {
+	if d.Any == nil {
+		return gocql.Unmarshal(info, data, d.Ptr)
+	}
+	if data == nil {
 		// The driver panics on a NULL into an interface that holds nil.
 		*d.Any = nil
 		return nil
 	}
-	return gocql.Unmarshal(info, data, d.Ptr)
+	// Into an interface the driver decodes a value as gocqlx's Select does
+	// (text as []byte, as the fork does). Some it refuses (a user-defined
+	// type, an int as a tuple element): those get the default Go type that
+	// MapScan gives them (map[string]any, int) rather than an error.
+	err := gocql.Unmarshal(info, data, d.Ptr)
+	if err == nil {
+		return nil
+	}
+	p, perr := info.NewWithError()
+	if perr != nil {
+		return err
+	}
+	if err := gocql.Unmarshal(info, data, p); err != nil {
+		return err
+	}
+	*d.Any = reflect.ValueOf(p).Elem().Interface()
+	return nil
 }
 
 // discard takes a tuple element that no field takes.

@@ -50,7 +50,8 @@ type Source interface {
 	// Dest returns the destination that Scan decodes one column (or tuple
 	// element) into: an adapter to the driver's Unmarshaler that sets
 	// *d.At = d.Slot, then sets *d.Any to nil for a NULL or else decodes into
-	// d.Ptr with the driver's Unmarshal. It is called once per stream.
+	// d.Ptr with the driver's Unmarshal. It is called once per plan: once per
+	// stream, and again when a page's columns change.
 	Dest(d *Dest) any
 	// Discard returns a destination that takes any value and keeps none,
 	// for the elements of a tuple column that no field takes.

@@ -273,6 +273,11 @@ func structPlan(src Source, m *reflectx.Mapper, t reflect.Type, cols []Column, s
 	pl := &plan{ncols: len(cols)}
 	for ci, c := range cols {
 		fi := tm.GetByPath(c.Name)
+		if fi != nil && fi.Embedded {
+			// An embedded struct's own name is not a column name: its
+			// fields are promoted, and gocqlx maps only those.
+			fi = nil
+		}
 		if fi != nil {
 			if other := sameName(tm, fi); other != nil {
 				return nil, mappingErr(c.Name, t.Name()+"."+fieldPath(t, fi.Index),

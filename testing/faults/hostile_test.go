@@ -83,8 +83,11 @@ func cursors(t *testing.T, s *gocql.Session, key []byte, stmt string, values ...
 	t.Helper()
 	for _, k := range [][]byte{nil, key} {
 		var c string
-		for p, err := range cqlseq.Pages[Row](context.Background(), s, cqlseq.CQL(stmt, values...),
-			cqlseq.WithFetchSize(100), cqlseq.WithCursorKey(k)) {
+		opts := []cqlseq.Option{cqlseq.WithFetchSize(100)}
+		if k != nil {
+			opts = append(opts, cqlseq.WithCursorKey(k)) // an empty key is an error
+		}
+		for p, err := range cqlseq.Pages[Row](context.Background(), s, cqlseq.CQL(stmt, values...), opts...) {
 			if err != nil {
 				t.Fatal(err)
 			}
