@@ -3,6 +3,7 @@ package cqlseq
 import (
 	"context"
 	"reflect"
+	"time"
 	"unsafe"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -58,19 +59,27 @@ func (s *source) Retryable(err error) engine.Retryability {
 		[]error{gocql.ErrConnectionClosed, gocql.ErrTimeoutNoResponse, gocql.ErrTooManyTimeouts})
 }
 
-func (s *source) Dest(d *engine.Dest) any { return &dest{d} }
+func (s *source) Dest(d *engine.Dest) any {
+	_, self := d.Ptr.(gocql.Unmarshaler)
+	return &dest{d, self}
+}
 
 func (s *source) Discard() any { return discard{} }
 
 // dest decodes one column into a field of the row, and records which one,
 // so that an error names it.
-type dest struct{ *engine.Dest }
+type dest struct {
+	*engine.Dest
+	self bool // the field has its own Unmarshaler
+}
 
 func (d *dest) UnmarshalCQL(info gocql.TypeInfo, data []byte) error {
 	*d.At = d.Slot
-	if d.Any != nil && data == nil {
-		// The driver panics on a NULL into an interface that holds nil.
-		*d.Any = nil
+	if data == nil && !d.self {
+		// A NULL: the field was zeroed with the row. The driver would set
+		// some types to another value (a bigint NULL into a string gives
+		// "0"), fail on others (a decimal into an inf.Dec, a vector into an
+		// array) and panic on an interface that holds nil.
 		return nil
 	}
 	return gocql.Unmarshal(info, data, d.Ptr)
@@ -88,8 +97,31 @@ func elemType(info gocql.TypeInfo, elem int) gocql.TypeInfo {
 	return info.(gocql.TupleTypeInfo).Elems[elem]
 }
 
-// sample encodes the zero value of type ti, or returns nil.
+// sample encodes a value of type ti (its zero value where the type has a
+// valid one), or returns nil.
 func sample(ti gocql.TypeInfo) []byte {
+	switch t := ti.(type) {
+	case gocql.VectorType:
+		// The zero value is an empty vector, which no vector column holds.
+		zero := reflect.ValueOf(t.SubType.Zero())
+		if !zero.IsValid() {
+			return nil
+		}
+		v := reflect.MakeSlice(reflect.SliceOf(zero.Type()), t.Dimensions, t.Dimensions)
+		data, err := t.Marshal(v.Interface())
+		if err != nil {
+			return nil
+		}
+		return data
+	}
+	if ti.Type() == gocql.TypeTimeUUID {
+		// The zero UUID is not a time UUID.
+		data, err := ti.Marshal(gocql.UUIDFromTime(time.Unix(0, 0)))
+		if err != nil {
+			return nil
+		}
+		return data
+	}
 	zero := ti.Zero()
 	data, err := ti.Marshal(zero)
 	if v := reflect.ValueOf(zero); err != nil && v.Kind() == reflect.Pointer && !v.IsNil() {

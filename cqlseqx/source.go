@@ -3,6 +3,7 @@ package cqlseqx
 import (
 	"context"
 	"reflect"
+	"time"
 	"unsafe"
 
 	"github.com/gocql/gocql"
@@ -152,6 +153,9 @@ type dest struct{ *engine.Dest }
 func (d *dest) UnmarshalCQL(info gocql.TypeInfo, data []byte) error {
 	*d.At = d.Slot
 	if d.Any == nil {
+		if data == nil {
+			return d.null(info)
+		}
 		return gocql.Unmarshal(info, data, d.Ptr)
 	}
 	if data == nil {
@@ -178,6 +182,23 @@ func (d *dest) UnmarshalCQL(info gocql.TypeInfo, data []byte) error {
 	return nil
 }
 
+// null decodes a NULL as gocqlx does, by the driver's rules (a bigint NULL
+// into a string gives "0", as gocqlx's Select gives it), except where the
+// driver fails or panics (a decimal into an inf.Dec, a vector into an
+// array): there the field keeps the zero value it was given with the row,
+// where gocqlx would fail.
+func (d *dest) null(info gocql.TypeInfo) error {
+	defer func() {
+		if recover() != nil {
+			reflect.ValueOf(d.Ptr).Elem().SetZero()
+		}
+	}()
+	if gocql.Unmarshal(info, nil, d.Ptr) != nil {
+		reflect.ValueOf(d.Ptr).Elem().SetZero()
+	}
+	return nil
+}
+
 // discard takes a tuple element that no field takes.
 type discard struct{}
 
@@ -192,6 +213,14 @@ func elemType(info gocql.TypeInfo, elem int) gocql.TypeInfo {
 
 // sample encodes the zero value of type ti, or returns nil.
 func sample(ti gocql.TypeInfo) []byte {
+	if ti.Type() == gocql.TypeTimeUUID {
+		// The zero UUID is not a time UUID.
+		data, err := gocql.Marshal(ti, gocql.UUIDFromTime(time.Unix(0, 0)))
+		if err != nil {
+			return nil
+		}
+		return data
+	}
 	p, err := ti.NewWithError()
 	if err != nil {
 		return nil

@@ -454,9 +454,11 @@ func names(cols []Column) string {
 
 // safeProbe asks the driver to decode a NULL of column c into dst: the
 // drivers check the destination's type before they look at the data. Some
-// decoders reject a NULL for a value destination (a decimal into inf.Dec),
-// so a failure is checked again with a real value of the column's type. A
-// driver that panics proves nothing either way: decoding the rows decides.
+// decoders reject a NULL for a value destination (a decimal into inf.Dec,
+// a vector into an array), so a failure is checked again with a real value
+// of the column's type, and is a refusal only if that fails too. A driver
+// that panics, or a type the front end cannot make a value of, proves
+// nothing either way: decoding the rows decides.
 func safeProbe(c Column, elem int, dst reflect.Value) (err error) {
 	defer func() {
 		if recover() != nil {
@@ -464,10 +466,17 @@ func safeProbe(c Column, elem int, dst reflect.Value) (err error) {
 		}
 	}()
 	err = c.Decode(elem, nil, dst.Interface())
-	if err == nil || c.Sample == nil {
-		return err
+	if err == nil {
+		return nil
 	}
-	if data := c.Sample(elem); data != nil && c.Decode(elem, data, dst.Interface()) == nil {
+	// A NULL proves nothing for a type that decodes values but refuses a
+	// NULL (the stream never hands it one: see the front ends' Dest). A real
+	// value decides; without one, the rows decide.
+	var data []byte
+	if c.Sample != nil {
+		data = c.Sample(elem)
+	}
+	if data == nil || c.Decode(elem, data, dst.Interface()) == nil {
 		return nil
 	}
 	return err
