@@ -290,34 +290,6 @@ func TestWarningsOfPagesWithoutRows(t *testing.T) {
 	t.Logf("warning of a page without rows: %q", infos[0].Warnings)
 }
 
-// No fingerprint is computed for a stream that makes no cursor: building
-// and ranging a stream with many bound values costs no hashing of them.
-func TestFingerprintOnlyForCursors(t *testing.T) {
-	s, table := fixture(t)
-	values := make([]any, 50)
-	for i := range values {
-		values[i] = i
-	}
-	stmt := "SELECT id FROM " + table + " WHERE id IN (" + strings.TrimSuffix(strings.Repeat("?,", 50), ",") + ")"
-	allocs := func(opts ...cqlseq.Option) float64 {
-		return testing.AllocsPerRun(5, func() {
-			for _, err := range cqlseq.Stream[int](context.Background(), s, cqlseq.CQL(stmt, values...), opts...) {
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-		})
-	}
-	without := allocs()
-	with := allocs(cqlseq.WithPageCallback(func(cqlseq.PageInfo) {}), cqlseq.WithFetchSize(10))
-	// 50 values canonicalised cost well over 100 allocations; the
-	// difference is what the cursors cost.
-	if with-without < 100 {
-		t.Fatalf("%v allocations without cursors, %v with: the fingerprint is paid by streams that make no cursor", without, with)
-	}
-	t.Logf("allocations per stream: %v without cursors, %v with", without, with)
-}
-
 // boom is an Unmarshaler that panics on one value, as a buggy decoder
 // might.
 type boom struct{ s string }

@@ -525,3 +525,49 @@ func TestPanicInPrefetch(t *testing.T) {
 		goleak.VerifyNone(t)
 	}
 }
+
+// counted is a bound value whose canonical form (fmt's, for a channel
+// type) counts how often a fingerprint was computed.
+type counted chan int
+
+var fingerprints atomic.Int32
+
+func (counted) String() string { fingerprints.Add(1); return "counted" }
+
+// The fingerprint of the statement and its values is computed only when a
+// cursor is made (Pages, the page callback) or read (WithCursor), and then
+// once per range, however many pages.
+func TestFingerprintOnlyForCursors(t *testing.T) {
+	pages := map[string]fakePage{"": {rows: []int{1}, state: "a"}, "a": {rows: []int{2}, state: "b"}, "b": {rows: []int{3}}}
+	q := engine.Query{CQL: "SELECT v FROM t WHERE k = ?", Values: []any{counted(nil)}}
+	resolve := func(opts ...engine.Option) engine.Config {
+		cfg, err := engine.Resolve(opts, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	fingerprints.Store(0)
+	if rows, errs := drain(engine.Stream[int](context.Background(), &fakeSource{pages: pages}, resolve())); errs != nil || len(rows) != 3 {
+		t.Fatal(rows, errs)
+	}
+	if n := fingerprints.Load(); n != 0 {
+		t.Fatalf("a stream without cursors computed the fingerprint %d times", n)
+	}
+	var cursor string
+	for p, err := range engine.Pages[int](context.Background(), &fakeSource{pages: pages}, resolve()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cursor == "" {
+			cursor = p.Cursor
+		}
+	}
+	if n := fingerprints.Load(); n != 1 {
+		t.Fatalf("Pages over 3 pages computed the fingerprint %d times, want 1", n)
+	}
+	resolve(engine.WithCursor(cursor))
+	if n := fingerprints.Load(); n != 2 {
+		t.Fatalf("reading a cursor: %d fingerprints in all, want 2", n)
+	}
+}
