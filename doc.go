@@ -98,7 +98,8 @@
 // A cursor also records the fetch size it was made at, which the resumed
 // stream uses: Cassandra resumes a query with a LIMIT exactly only at that
 // page size. A cursor holds the last row's key, so a cursor can be as long
-// as the key (Cassandra allows 64 KiB): store it as text of any length.
+// as the key (Cassandra allows 64 KiB per key component): store it as text
+// of up to 1 MiB, the longest cursor WithCursor accepts.
 //
 // With WithRetry, a page request that fails with an error that may pass (a
 // timeout, an unavailable, overloaded or restarting node, a lost connection)

@@ -82,7 +82,8 @@ func WithConsistency(c gocql.Consistency) Option {
 // altered one, or (with WithCursorKey) one with a bad signature is rejected
 // before any query is sent, with an error that matches ErrInvalidCursor.
 // A cursor records the fetch size it was made at: without WithFetchSize the
-// resumed stream uses it, and a WithFetchSize that differs is refused
+// resumed stream uses it (so an unsigned cursor, which a client can alter,
+// also chooses the page size), and a WithFetchSize that differs is refused
 // (ErrInvalidCursor), because Cassandra resumes a query with a LIMIT exactly
 // only at the page size its paging state was made at.
 // An empty cursor starts from the beginning. Cursors are text (base64url),
@@ -109,12 +110,14 @@ type Retry = engine.Retry
 // no retries. The driver's own retry policy still applies to each request,
 // if the query has one.
 //
-// A request Cassandra refused before running it (unavailable, overloaded,
-// bootstrapping; no connection to send it on) is always sent again. A
-// request that may have run (a read or write timeout, a server error such
-// as a node shutting down, a connection closed or reset mid-request) is
-// sent again only if running it twice is harmless: a SELECT, or a statement
-// the caller marked idempotent (Query.Idempotent) that has no IF clause. A
+// A request that cannot have run (a bootstrapping node refused it; no
+// connection or stream to send it on; the connection was refused) is always
+// sent again. A request that may have run, wholly or in part (a read or
+// write timeout, an unavailable or overloaded node, which Cassandra also
+// reports in the middle of a write or a Paxos round, a server error such as
+// a node shutting down, a connection closed or reset mid-request), is sent
+// again only if running it twice is harmless: a SELECT, or a statement the
+// caller marked idempotent (Query.Idempotent) that has no IF clause. A
 // lightweight transaction (INSERT ... IF NOT EXISTS, UPDATE ... IF) is never
 // sent twice. A read failure (Cassandra error 0x1300: too many tombstones,
 // a read size threshold, a replica unable to read) is never retried: it

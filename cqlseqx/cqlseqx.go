@@ -178,7 +178,7 @@ func prepare(ctx context.Context, q *gocqlx.Queryx, opts []Option) (*source, eng
 	src.private(b)
 
 	// The Queryx's own settings come first: the options given override them.
-	pre := []Option{engine.WithPageState(st.pageState)}
+	var pre []Option
 	if st.strict {
 		pre = append(pre, engine.WithStrict())
 	}
@@ -187,6 +187,7 @@ func prepare(ctx context.Context, q *gocqlx.Queryx, opts []Option) (*source, eng
 		CQL:        b.Statement(),
 		Values:     b.Values(), // base's own copy, never changed
 		PageSize:   st.pageSize,
+		PageState:  st.pageState, // WithPageState and WithCursor replace it
 		Idempotent: engine.Idempotent(b.Statement(), b.IsIdempotent()),
 		Context:    q.Context(),
 	})

@@ -187,6 +187,19 @@ func TestQueryxNotShared(t *testing.T) {
 		if diff := cmp.Diff(items(0, 6, 20), got); diff != "" {
 			t.Errorf("resumed with q.PageState (-want +got):\n%s", diff)
 		}
+		// WithCursor and WithPageState replace the query's own state.
+		var cursor string
+		for p, err := range cqlseqx.Pages[item](ctx, s.Query(stmt, nil).Bind(0).PageSize(3)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			cursor = p.Cursor
+			break
+		}
+		got = collect(t, cqlseqx.Stream[item](ctx, q, cqlseqx.WithCursor(cursor), cqlseqx.WithFetchSize(3)))
+		if diff := cmp.Diff(items(0, 3, 20), got); diff != "" {
+			t.Errorf("a Queryx with a paging state, resumed from a cursor (-want +got):\n%s", diff)
+		}
 	})
 
 	t.Run("PageSizeInCursor", func(t *testing.T) {

@@ -26,9 +26,13 @@ func Idempotent(stmt string, marked bool) bool {
 	return true
 }
 
-// cqlWords returns a function that yields the bare words of stmt in order,
-// skipping comments (--, //, /* */), string literals ('...' and $$...$$),
-// quoted identifiers ("...") and punctuation.
+// cqlWords returns a function that yields the words of stmt in order:
+// runs of ASCII letters, outside comments (--, //, /* */), string literals
+// ('...' and $$...$$) and quoted identifiers ("..."). Digits, underscores
+// and punctuation separate words, so that a keyword is found however it is
+// written next to a number ("k = 1IF v = 0" is an IF clause to Cassandra):
+// an identifier such as my_if yields "if" too, which can only make a
+// statement look conditional, and so be retried less, never more.
 func cqlWords(s string) func() (string, bool) {
 	i := 0
 	return func() (string, bool) {
@@ -36,7 +40,8 @@ func cqlWords(s string) func() (string, bool) {
 			c := s[i]
 			switch {
 			case c == '-' && strings.HasPrefix(s[i:], "--"), c == '/' && strings.HasPrefix(s[i:], "//"):
-				if j := strings.IndexByte(s[i:], '\n'); j >= 0 {
+				// A line comment ends at a line feed or a carriage return.
+				if j := strings.IndexAny(s[i:], "\n\r"); j >= 0 {
 					i += j + 1
 				} else {
 					i = len(s)
@@ -61,9 +66,9 @@ func cqlWords(s string) func() (string, bool) {
 				} else {
 					i = len(s)
 				}
-			case c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9':
+			case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
 				j := i
-				for j < len(s) && (s[j] == '_' || 'a' <= s[j] && s[j] <= 'z' || 'A' <= s[j] && s[j] <= 'Z' || '0' <= s[j] && s[j] <= '9') {
+				for j < len(s) && ('a' <= s[j] && s[j] <= 'z' || 'A' <= s[j] && s[j] <= 'Z') {
 					j++
 				}
 				w := s[i:j]

@@ -79,6 +79,11 @@ func appendString(b []byte, s string) []byte {
 
 var timeType = reflect.TypeFor[time.Time]()
 
+// maxDepth bounds how deep canonical follows a value: no CQL type nests so
+// deep, and a cycle (which no driver can marshal either) must end. Values
+// that differ only deeper than this share a fingerprint.
+const maxDepth = 100
+
 // canonical appends v's type and value, each part length-prefixed. fmt's
 // %v is close but prints pointers as addresses and times with their
 // monotonic reading, and its text is ambiguous.
@@ -88,7 +93,7 @@ func canonical(b []byte, v reflect.Value, depth int) []byte {
 	}
 	b = append(b, 'v')
 	b = appendString(b, v.Type().String())
-	if depth > 32 {
+	if depth > maxDepth {
 		return append(b, 'd') // too deep to follow: a cycle, or near one
 	}
 	if v.Type() == timeType {

@@ -272,6 +272,7 @@ func (s *rowScanner[T]) err(read int) func(error) error {
 // other goroutine is a prefetch, which touches nothing but its channel.
 type pager struct {
 	ctx    context.Context // the caller's, joined with the query's own
+	qctx   context.Context // the query's own, if any
 	fctx   context.Context // for fetches; cancelled by close
 	cancel context.CancelFunc
 	stop   func() bool // unlinks the query's context, if any
@@ -309,12 +310,15 @@ func newPager(ctx context.Context, src Source, cfg *Config) *pager {
 	p := &pager{ctx: ctx, src: src, cfg: cfg, stop: func() bool { return false }}
 	if q := cfg.QueryContext; q != nil && q != ctx && q.Done() != nil {
 		// The query carries a context of its own (FromQuery, Queryx): the
-		// stream ends when either is done.
+		// stream ends when either is done, with the error of the one that
+		// is (see ctxErr).
 		joined, cancel := context.WithCancelCause(ctx)
-		p.stop = context.AfterFunc(q, func() { cancel(context.Cause(q)) })
-		p.ctx = joined
-		base := p.stop
-		p.stop = func() bool { r := base(); cancel(nil); return r }
+		if q.Err() != nil {
+			cancel(errQueryContext) // at once: AfterFunc would run later
+		}
+		unlink := context.AfterFunc(q, func() { cancel(errQueryContext) })
+		p.ctx, p.qctx = joined, q
+		p.stop = func() bool { r := unlink(); cancel(nil); return r }
 	}
 	p.fctx, p.cancel = context.WithCancel(p.ctx)
 	return p
@@ -338,6 +342,10 @@ func (p *pager) next() (Iter, error) {
 			return nil, nil
 		}
 		if p.ctx.Err() != nil {
+			if p.prefetchedEnd() {
+				p.flushWarnings()
+				return nil, nil
+			}
 			return nil, p.ctxErr()
 		}
 		state := p.cfg.PageState
@@ -368,6 +376,33 @@ func (p *pager) next() (Iter, error) {
 	}
 }
 
+// prefetchedEnd reports whether a prefetch that has already arrived shows
+// the result complete: no rows, no error, no paging state. When the rows
+// end exactly on a page boundary, that page is the only proof, and a
+// context cancelled after the last row must not spoil a complete read. It
+// takes the prefetch, whatever it holds: the caller ends the stream anyway.
+func (p *pager) prefetchedEnd() bool {
+	if p.pending == nil {
+		return false
+	}
+	select {
+	case f := <-p.pending:
+		p.pending = nil
+		if f.it == nil {
+			return false
+		}
+		end := f.it.NumRows() == 0 && len(f.it.PageState()) == 0
+		w := f.it.Warnings()
+		if f.it.Close() != nil {
+			return false
+		}
+		p.warned = append(p.warned, w...)
+		return end
+	default:
+		return false
+	}
+}
+
 // warnings returns the warnings of the page it and of the pages without rows
 // skipped before it.
 func (p *pager) warnings(it Iter) []string {
@@ -383,7 +418,7 @@ func (p *pager) warnings(it Iter) []string {
 // page callback, as a page of no rows: no later page will carry them.
 func (p *pager) flushWarnings() {
 	if len(p.warned) > 0 && p.cfg.PageCallback != nil {
-		p.cfg.PageCallback(PageInfo{Number: p.number, TotalRows: p.total, Warnings: p.warned})
+		p.cfg.PageCallback(PageInfo{Number: p.number + 1, TotalRows: p.total, Warnings: p.warned})
 	}
 	p.warned = nil
 }
@@ -553,7 +588,20 @@ func (p *pager) fetchErr(err error) error {
 	return fmt.Errorf("cqlseq: fetching page %d: %w", p.number+1, err)
 }
 
+// errQueryContext is the cause of the joined context when the query's own
+// context ended it.
+var errQueryContext = errors.New("the query's context is done")
+
 func (p *pager) ctxErr() error {
+	if p.qctx != nil && errors.Is(context.Cause(p.ctx), errQueryContext) {
+		// The query's context ended the stream: report its error (a
+		// deadline is a deadline), not the joined context's Canceled.
+		err := p.qctx.Err()
+		if cause := context.Cause(p.qctx); cause != nil && !errors.Is(cause, err) {
+			return fmt.Errorf("cqlseq: the query's context: %w: %w", err, cause)
+		}
+		return fmt.Errorf("cqlseq: the query's context: %w", err)
+	}
 	err := p.ctx.Err()
 	if cause := context.Cause(p.ctx); cause != nil && !errors.Is(cause, err) {
 		return fmt.Errorf("cqlseq: %w: %w", err, cause)

@@ -362,9 +362,7 @@ func TestClassify(t *testing.T) {
 		{coded(0x1200), engine.MaybeSent},                              // read timeout
 		{coded(0x1100), engine.MaybeSent},                              // write timeout
 		{coded(0x0000), engine.MaybeSent},                              // server error (shutting down)
-		{fmt.Errorf("page 3: %w", coded(0x1000)), engine.NotSent},      // unavailable, wrapped
-		{coded(0x1001), engine.NotSent},                                // overloaded
-		{coded(0x1002), engine.NotSent},                                // bootstrapping
+		{fmt.Errorf("page 3: %w", coded(0x1002)), engine.NotSent},      // bootstrapping, wrapped
 		{coded(0x1300), engine.Final},                                  // read failure: tombstones, size limits
 		{coded(0x1003), engine.Final},                                  // truncate error
 		{coded(0x2000), engine.Final},                                  // syntax
@@ -424,6 +422,13 @@ func TestIdempotent(t *testing.T) {
 		{`UPDATE t SET "IF" = 'IF' WHERE k = $$ IF $$`, true, true},
 		{"INSERT INTO t (a) VALUES ('it''s IF')", true, true},
 		{"", true, false},
+		{"UPDATE t SET v = 1 WHERE k = 1 -- note\rIF v = 0", true, false}, // a line comment ends at \r
+		{"UPDATE t SET v = 2 WHERE k = 1IF v = 1", true, false},           // a number, then IF
+		{"UPDATE t SET v = 2 WHERE k = 0x01IF v = 1", true, false},
+		{"UPDATE t SET v = 2 WHERE k = 1e5IF v = 1", true, false},
+		{"BEGIN BATCH INSERT INTO t (k) VALUES (1) IF NOT EXISTS APPLY BATCH", true, false},
+		{"INSERT INTO t (k, diff) VALUES (1, 2)", true, true}, // "if" inside a word is no keyword
+		{"\n\tselect json * FROM t", false, true},
 	} {
 		if got := engine.Idempotent(tt.stmt, tt.marked); got != tt.want {
 			t.Errorf("Idempotent(%q, %v) = %v, want %v", tt.stmt, tt.marked, got, tt.want)
@@ -570,4 +575,69 @@ func TestFingerprintOnlyForCursors(t *testing.T) {
 	if n := fingerprints.Load(); n != 2 {
 		t.Fatalf("reading a cursor: %d fingerprints in all, want 2", n)
 	}
+}
+
+// A context cancelled in the body of the last row does not spoil a
+// complete read, also when the rows end exactly on a page boundary and the
+// prefetched last page (no rows, no paging state) is the only proof.
+func TestCancelAfterLastRowOnPageBoundary(t *testing.T) {
+	src := &fakeSource{pages: map[string]fakePage{
+		"":  {rows: []int{1, 2}, state: "a"},
+		"a": {}, // the end
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var rows []int
+	for v, err := range engine.Stream[int](ctx, src, config(t, engine.WithPrefetch(1))) {
+		if err != nil {
+			t.Fatalf("after rows %v: %v", rows, err)
+		}
+		rows = append(rows, v)
+		if v == 2 {
+			for src.fetches.Load() < 2 {
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(10 * time.Millisecond) // the prefetch has returned
+			cancel()
+		}
+	}
+	if !cmp.Equal(rows, []int{1, 2}) || src.open.Load() != 0 {
+		t.Fatalf("rows %v, %d pages open", rows, src.open.Load())
+	}
+}
+
+// A query's own context that is already done stops the stream before any
+// request, and the error is that context's: a deadline is reported as a
+// deadline, not as the stream's cancellation.
+func TestQueryContext(t *testing.T) {
+	qctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	src := &fakeSource{pages: map[string]fakePage{"": {rows: []int{1}}}}
+	cfg, err := engine.Resolve(nil, engine.Query{CQL: "x", Context: qctx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errs := drain(engine.Stream[int](context.Background(), src, cfg))
+	if len(errs) != 1 || !errors.Is(errs[0], context.DeadlineExceeded) || errors.Is(errs[0], context.Canceled) || src.fetches.Load() != 0 {
+		t.Fatalf("errors %v after %d requests; want the query's deadline before any request", errs, src.fetches.Load())
+	}
+	// Cancelled while the stream runs: the stream ends with its error.
+	qctx2, cancel2 := context.WithCancel(context.Background())
+	src = &fakeSource{pages: map[string]fakePage{"": {rows: []int{1, 2, 3}, state: "a"}, "a": {rows: []int{4}}}}
+	cfg, _ = engine.Resolve(nil, engine.Query{CQL: "x", Context: qctx2})
+	if _, errs := drain(engine.Stream[int](context.Background(), src, cfg)); errs != nil {
+		t.Fatalf("before the cancel: %v", errs)
+	}
+	cancel2()
+	n := 0
+	for _, err := range engine.Stream[int](context.Background(), src, cfg) {
+		if err != nil {
+			if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "the query's context") {
+				t.Fatalf("got %v, want the query's context's Canceled", err)
+			}
+			return
+		}
+		n++
+	}
+	t.Fatalf("%d rows and no error after the query's context was cancelled", n)
 }

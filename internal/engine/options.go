@@ -214,7 +214,7 @@ func Resolve(opts []Option, q Query) (Config, error) {
 	} else if c.Retry.MaxBackoff > 0 && c.Retry.MinBackoff > c.Retry.MaxBackoff {
 		c.errs = append(c.errs, fmt.Errorf("retry MinBackoff %v is above MaxBackoff %v", c.Retry.MinBackoff, c.Retry.MaxBackoff))
 	}
-	if c.PageState == nil && c.Cursor == "" {
+	if len(c.PageState) == 0 && c.Cursor == "" {
 		c.PageState = queryState
 	}
 	if c.Cursor != "" && len(c.PageState) > 0 {
@@ -288,14 +288,16 @@ const (
 
 // Classify classifies a failed request by its Cassandra error code (both
 // drivers' errors have a Code method), or else by the driver's own errors
-// listed in notSent (no connection to send it on) and maybeSent (a
-// connection closed, no response in time), or else as a network failure.
+// listed in notSent (no connection or stream to send it on) and maybeSent
+// (a connection closed, no response in time), or else as a network
+// failure.
 //
-//   - Unavailable (0x1000), overloaded (0x1001) and bootstrapping (0x1002)
-//     are refusals before execution: NotSent.
-//   - Server error (0x0000, often a node shutting down), read timeout
-//     (0x1200) and write timeout (0x1100) may pass, but replicas may have
-//     done the work: MaybeSent.
+//   - Bootstrapping (0x1002) is a refusal before execution: NotSent.
+//   - Unavailable (0x1000), overloaded (0x1001), server error (0x0000, often
+//     a node shutting down), read timeout (0x1200) and write timeout
+//     (0x1100) may pass, but replicas may have done some of the work: a
+//     coordinator raises overloaded and unavailable in the middle of a write
+//     or a Paxos round too. MaybeSent.
 //   - Read failure (0x1300) means replicas failed to execute the read: too
 //     many tombstones, a read size threshold, a corrupt sstable. It repeats
 //     every time, so it is Final, as are function and write failures,
@@ -305,9 +307,9 @@ func Classify(err error, notSent, maybeSent []error) Retryability {
 	var coded interface{ Code() int }
 	if errors.As(err, &coded) {
 		switch coded.Code() {
-		case 0x1000, 0x1001, 0x1002:
+		case 0x1002:
 			return NotSent
-		case 0x0000, 0x1100, 0x1200:
+		case 0x0000, 0x1000, 0x1001, 0x1100, 0x1200:
 			return MaybeSent
 		}
 		return Final

@@ -137,6 +137,7 @@ func changes(before, after []Column) string {
 }
 
 type planKey struct {
+	src    reflect.Type // the front end: plans are checked with its driver
 	t      reflect.Type
 	mapper *reflectx.Mapper
 	strict bool
@@ -180,7 +181,7 @@ func planFor[T any](src Source, cols []Column, cfg *Config) (*plan, error) {
 	if m == nil {
 		m = DefaultMapper
 	}
-	key := planKey{t, m, cfg.Strict, signature(cols)}
+	key := planKey{reflect.TypeOf(src), t, m, cfg.Strict, signature(cols)}
 	if pl, ok := plans.Load(key); ok {
 		return pl.(*plan), nil
 	}
