@@ -25,9 +25,10 @@
 // An error is yielded once, as (zero value, err), and the sequence ends.
 // Invalid arguments and options are reported before any query is sent and
 // match ErrInvalidArgument. A row type that cannot hold the result is
-// reported before the first row and matches ErrMapping. A failed page
-// request or an undecodable row wraps the driver's error (errors.Is and
-// errors.As see it); a failed page is never taken for the end of the data.
+// reported before the first row and matches ErrMapping (a MappingError). A
+// failed page request (a PageError) or an undecodable row (a ScanError)
+// wraps the driver's error (errors.Is and errors.As see it); a failed page
+// is never taken for the end of the data.
 // A cancelled context or a passed deadline ends the stream within a row with
 // an error that matches ctx.Err(). A driver error on closing a page after the
 // loop has stopped cannot be delivered and is dropped: the loop asked for no

@@ -34,3 +34,8 @@ type MappingError = engine.MappingError
 // and unwraps to the driver's error. A panic in the driver's decoding is
 // reported the same way.
 type ScanError = engine.ScanError
+
+// PageError reports a page request that failed: the page's number, the
+// retries made (WithRetry), and the driver's error, which it unwraps to
+// (errors.As finds *gocql.RequestErrReadTimeout and the like through it).
+type PageError = engine.PageError

@@ -33,8 +33,8 @@ import (
 // before the first row (a MappingError, matching ErrMapping), also when the
 // table's columns change mid-stream; a row that cannot be decoded is a
 // ScanError naming the column, field, page and row; a failed page request
-// wraps the driver's error, as a ScanError does, so errors.Is and errors.As
-// see it. A failed page is never mistaken for the end of the result. If ctx is
+// is a PageError naming the page and the retries made. Both wrap the
+// driver's error, so errors.Is and errors.As see it. A failed page is never mistaken for the end of the result. If ctx is
 // cancelled or its deadline passes, the stream ends promptly with an error
 // that matches ctx.Err().
 //

@@ -287,3 +287,6 @@ type MappingError = engine.MappingError
 
 // ScanError is cqlseq.ScanError.
 type ScanError = engine.ScanError
+
+// PageError is cqlseq.PageError.
+type PageError = engine.PageError

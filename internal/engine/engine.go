@@ -457,10 +457,7 @@ func (p *pager) fetch(state []byte) (Iter, error) {
 			return nil, p.ctxErr()
 		}
 		if p.retries >= p.cfg.Retry.Attempts || !p.retry(err) {
-			if p.retries > 0 {
-				return nil, fmt.Errorf("cqlseq: fetching page %d, %d retries: %w", p.number+1, p.retries, err)
-			}
-			return nil, p.fetchErr(err)
+			return nil, &PageError{Page: p.number + 1, Retries: p.retries, Err: err}
 		}
 		if err := p.sleep(p.backoff()); err != nil {
 			return nil, err
@@ -579,13 +576,6 @@ func (p *pager) closeCur() error {
 	err := p.cur.Close()
 	p.cur = nil
 	return err
-}
-
-func (p *pager) fetchErr(err error) error {
-	if p.ctx.Err() != nil {
-		return p.ctxErr()
-	}
-	return fmt.Errorf("cqlseq: fetching page %d: %w", p.number+1, err)
 }
 
 // errQueryContext is the cause of the joined context when the query's own

@@ -306,6 +306,10 @@ func TestRetryGivesUp(t *testing.T) {
 	if got := src.fetches.Load(); got != 4 {
 		t.Fatalf("%d requests, want 1 + 1 + 2 retries", got)
 	}
+	var pe *engine.PageError
+	if !errors.As(errs[0], &pe) || pe.Page != 2 || pe.Retries != 2 || errs[0].Error() != "cqlseq: fetching page 2, 2 retries: fetching \"a\": transient" {
+		t.Fatalf("error %q: PageError %+v, want page 2 after 2 retries", errs[0], pe)
+	}
 
 	// An error the source does not call retryable ends the stream at once.
 	final := errors.New("syntax error")

@@ -64,3 +64,22 @@ func (e *ScanError) Unwrap() error { return e.Err }
 type errPanic struct{ v any }
 
 func (e errPanic) Error() string { return fmt.Sprintf("the driver panicked: %v", e.v) }
+
+// PageError reports a page request that failed: the page's number in the
+// stream, how many times the request was sent again (WithRetry) before the
+// stream gave up, and the driver's error, which it unwraps to.
+type PageError struct {
+	Page    int   // counting from 1; a resumed stream counts from 1 again
+	Retries int   // retries of this page's request
+	Err     error // the driver's error
+}
+
+func (e *PageError) Error() string {
+	if e.Retries > 0 {
+		return fmt.Sprintf("cqlseq: fetching page %d, %d retries: %v", e.Page, e.Retries, e.Err)
+	}
+	return fmt.Sprintf("cqlseq: fetching page %d: %v", e.Page, e.Err)
+}
+
+// Unwrap returns the driver's error.
+func (e *PageError) Unwrap() error { return e.Err }

@@ -673,6 +673,10 @@ func fetchErrorMidStream(t *testing.T, fe FrontEnd) {
 	if !fe.IsRequestError(got) {
 		t.Fatalf("error %v (%T) does not unwrap to the driver's request error", got, got)
 	}
+	var pe *engine.PageError
+	if !errors.As(got, &pe) || pe.Page != 2 || pe.Retries != 0 {
+		t.Fatalf("error %v: PageError %+v, want page 2 after no retries", got, pe)
+	}
 	t.Logf("after %d rows: %v", n, got)
 }
 
