@@ -46,6 +46,13 @@
 // and the driver's RetryPolicy counts the attempts of one page request,
 // however many ranges of the sequence run at once.
 //
+// One difference from cqlseq comes from the driver: when Cassandra sends a
+// page without rows in the middle of a result (it may, when it filters rows
+// out), the gocql fork requests the next page itself, before cqlseqx sees
+// the empty one, and the warnings sent with it are lost. Warnings of pages
+// with rows, and of a last page without rows, reach Page.Warnings and
+// PageInfo.Warnings as in cqlseq.
+//
 // # Row types
 //
 // Rows are mapped with the query's own mapper (Queryx.Mapper, gocqlx's
