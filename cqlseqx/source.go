@@ -144,7 +144,7 @@ func (s *source) Dest(d *engine.Dest) any {
 	return &dest{d}
 }
 
-func (s *source) Discard() any { return discard{} }
+func (s *source) Discard(d *engine.Dest) any { return discard{d} }
 
 // dest decodes one column into a field of the row, and records which one,
 // so that an error names it.
@@ -199,10 +199,14 @@ func (d *dest) null(info gocql.TypeInfo) error {
 	return nil
 }
 
-// discard takes a tuple element that no field takes.
-type discard struct{}
+// discard takes a tuple element that no field takes; it records which,
+// so that an error in a later column of the tuple is not blamed on it.
+type discard struct{ *engine.Dest }
 
-func (discard) UnmarshalCQL(gocql.TypeInfo, []byte) error { return nil }
+func (d discard) UnmarshalCQL(gocql.TypeInfo, []byte) error {
+	*d.At = d.Slot
+	return nil
+}
 
 func elemType(info gocql.TypeInfo, elem int) gocql.TypeInfo {
 	if elem < 0 {

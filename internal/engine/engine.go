@@ -53,9 +53,10 @@ type Source interface {
 	// d.Ptr with the driver's Unmarshal. It is called once per plan: once per
 	// stream, and again when a page's columns change.
 	Dest(d *Dest) any
-	// Discard returns a destination that takes any value and keeps none,
+	// Discard returns a destination that takes any value and keeps none
+	// (it only sets *d.At = d.Slot),
 	// for the elements of a tuple column that no field takes.
-	Discard() any
+	Discard(d *Dest) any
 }
 
 // Dest is the destination of one column or tuple element, bound to a row

@@ -86,7 +86,7 @@ func (s *fakeSource) Layout(engine.Iter) any { return nil }
 
 func (s *fakeSource) Dest(d *engine.Dest) any { return d.Ptr }
 
-func (s *fakeSource) Discard() any { return new(int) }
+func (s *fakeSource) Discard(*engine.Dest) any { return new(int) }
 
 func (s *fakeSource) Retryable(err error) engine.Retryability {
 	if errors.Is(err, errTransient) {

@@ -75,7 +75,7 @@ func (pl *plan) bind(row any, src Source, at *int) []any {
 			// it as one destination; a tuple column takes one destination
 			// per element, so its elements are discarded one by one.
 			if pl.cols[s.col].Elems > 0 {
-				dest[i] = src.Discard()
+				dest[i] = src.Discard(&Dest{Slot: i, At: at})
 			}
 			continue
 		}

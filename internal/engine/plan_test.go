@@ -35,7 +35,7 @@ type planSource struct{ Source }
 
 func (planSource) Scannable(reflect.Type) bool { return false }
 func (planSource) Dest(d *Dest) any            { return d.Ptr }
-func (planSource) Discard() any                { return new(int) }
+func (planSource) Discard(*Dest) any           { return new(int) }
 
 func TestDuplicateAndUnexportedFields(t *testing.T) {
 	type Base struct{ Name string }
