@@ -95,6 +95,13 @@ func prepare(ctx context.Context, session *gocql.Session, st Statement, opts []O
 	// cqlseq pages and prefetches itself; the driver's automatic paging is
 	// turned off on every page request (see source.Fetch).
 	src.base.Prefetch(0)
+	// Every page carries its own column metadata. Without it (protocol 4
+	// skips it for prepared statements) the driver decodes a page with the
+	// columns it cached when it prepared the statement: after an ALTER
+	// TABLE that another client's re-prepare made the server apply, values
+	// would land in other columns' fields, and the check for changed
+	// columns between pages could not see it.
+	src.base.NoSkipMetadata()
 	return &src, cfg, nil
 }
 

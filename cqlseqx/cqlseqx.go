@@ -210,6 +210,8 @@ func prepare(ctx context.Context, q *gocqlx.Queryx, opts []Option) (*source, eng
 		b.Consistency(gocql.Consistency(cfg.Consistency))
 	}
 	b.Prefetch(0)
+	// Every page carries its own column metadata: see the core's prepare.
+	b.NoSkipMetadata()
 	return src, cfg, nil
 }
 

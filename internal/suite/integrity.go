@@ -101,6 +101,11 @@ func schemaChange(t *testing.T, fe FrontEnd) {
 					if p.Number == tc.alterAt {
 						alter("ALTER TABLE $t DROP a")
 						alter("ALTER TABLE $t ADD z text")
+						alter("UPDATE $t SET z = 'z' WHERE id = 1")
+						// Another client prepares the statement again: the
+						// server then runs the stream's next page with the
+						// new columns, whatever the stream's driver cached.
+						alter("SELECT * FROM $t")
 						changed = p.Number + 1
 						if tc.prefetch > 0 {
 							changed++ // already requested
@@ -163,6 +168,7 @@ func schemaChangeStrict(t *testing.T, fe FrontEnd) {
 		engine.WithPageCallback(func(p engine.PageInfo) {
 			if p.Number == 1 {
 				alter("ALTER TABLE $t ADD z text")
+				alter("SELECT * FROM $t") // prepared again by another client
 			}
 		})) {
 		if err != nil {
