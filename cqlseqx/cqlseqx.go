@@ -80,6 +80,8 @@
 //     before the first row: gocqlx allocates such a struct for every row, a
 //     stream decodes every row into one fixed set of destinations. Embed the
 //     struct by value, or make the field a value.
+//   - A row type *T where T embeds gocqlx.UDT is refused before any query
+//     (gocqlx's Select allocates a T per row): use T.
 //   - A field of a type that embeds gocqlx.UDT for a column that is not a
 //     user-defined type fails at the first row, with a ScanError, as gocqlx
 //     fails at that row.
@@ -89,6 +91,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"reflect"
 	"slices"
@@ -132,6 +135,9 @@ type Retry = engine.Retry
 // q (q.Err()) is the first and only element, and matches ErrInvalidArgument.
 func Stream[T any](ctx context.Context, q *gocqlx.Queryx, opts ...Option) iter.Seq2[T, error] {
 	src, cfg, err := prepare(ctx, q, opts)
+	if err == nil {
+		err = checkRowType(reflect.TypeFor[T]())
+	}
 	if err != nil {
 		return func(yield func(T, error) bool) {
 			var zero T
@@ -145,6 +151,9 @@ func Stream[T any](ctx context.Context, q *gocqlx.Queryx, opts ...Option) iter.S
 // cqlseq.Pages does for the v2 driver.
 func Pages[T any](ctx context.Context, q *gocqlx.Queryx, opts ...Option) iter.Seq2[Page[T], error] {
 	src, cfg, err := prepare(ctx, q, opts)
+	if err == nil {
+		err = checkRowType(reflect.TypeFor[T]())
+	}
 	if err != nil {
 		return func(yield func(Page[T], error) bool) {
 			yield(Page[T]{}, err)
@@ -213,6 +222,16 @@ func prepare(ctx context.Context, q *gocqlx.Queryx, opts []Option) (*source, eng
 	// Every page carries its own column metadata: see the core's prepare.
 	b.NoSkipMetadata()
 	return src, cfg, nil
+}
+
+// checkRowType refuses a row type that points to a type embedding
+// gocqlx.UDT: gocqlx's Select allocates one per row and fills it by its own
+// rules, a stream decodes every row into one fixed value.
+func checkRowType(t reflect.Type) error {
+	if t.Kind() == reflect.Pointer && isUDT(t.Elem()) {
+		return &MappingError{Field: t.String(), Msg: fmt.Sprintf("row type %v points to a type that embeds gocqlx.UDT; use %v: a stream yields rows by value", t, t.Elem())}
+	}
+	return nil
 }
 
 // queryState is what a Queryx keeps in unexported fields and prepare needs.
