@@ -3,10 +3,14 @@ package cqlseqx_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/scylladb/gocqlx/v3"
+
 	"github.com/cqlseq/cqlseq/cqlseqx"
+	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 
 // A row type that points to a gocqlx UDT type is refused before any query:
@@ -32,4 +36,38 @@ func first[T any](seq func(func(T, error) bool)) error {
 		return err
 	}
 	return nil
+}
+
+// fullName is a UDT to gocqlx, bound as a value.
+type fullName struct {
+	gocqlx.UDT
+	FirstName string
+	LastName  string
+}
+
+// A cursor of a query whose bound value is a gocqlx UDT (which gocqlx wraps
+// in reflect.Values) resumes a new query bound to an equal value.
+func TestCursorWithUDTValue(t *testing.T) {
+	vs := cqlseqtest.Session(t)
+	ks := cqlseqtest.Keyspace(t, vs)
+	cqlseqtest.Exec(t, vs, "CREATE TYPE "+ks+".full_name (first_name text, last_name text)",
+		"CREATE TABLE "+ks+".people (k frozen<full_name>, c int, PRIMARY KEY (k, c))")
+	for c := range 20 {
+		cqlseqtest.Exec(t, vs, fmt.Sprintf("INSERT INTO %s.people (k, c) VALUES ({first_name: 'Ann', last_name: 'Lee'}, %d)", ks, c))
+	}
+	s := session(t)
+	stmt := "SELECT c FROM " + ks + ".people WHERE k = ?"
+	key := func() fullName { return fullName{FirstName: strings.Clone("Ann"), LastName: strings.Clone("Lee")} }
+	var cursor string
+	for p, err := range cqlseqx.Pages[int](context.Background(), s.Query(stmt, []string{"k"}).Bind(key()), cqlseqx.WithFetchSize(5)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		cursor = p.Cursor
+		break
+	}
+	got := collect(t, cqlseqx.Stream[int](context.Background(), s.Query(stmt, []string{"k"}).Bind(key()), cqlseqx.WithCursor(cursor)))
+	if len(got) != 15 || got[0] != 5 {
+		t.Fatalf("resumed: %v; want rows 5..19", got)
+	}
 }

@@ -77,7 +77,21 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-var timeType = reflect.TypeFor[time.Time]()
+var (
+	timeType  = reflect.TypeFor[time.Time]()
+	valueType = reflect.TypeFor[reflect.Value]()
+)
+
+// addressable returns v, or an addressable copy of it, whose fields can be
+// read whether exported or not.
+func addressable(v reflect.Value) reflect.Value {
+	if v.CanAddr() {
+		return v
+	}
+	cp := reflect.New(v.Type()).Elem()
+	cp.Set(v)
+	return cp
+}
 
 // maxDepth bounds how deep canonical follows a value: no CQL type nests so
 // deep, and a cycle (which no driver can marshal either) must end. Values
@@ -98,6 +112,12 @@ func canonical(b []byte, v reflect.Value, depth int) []byte {
 	}
 	if v.Type() == timeType {
 		return appendString(b, v.Interface().(time.Time).UTC().Format(time.RFC3339Nano))
+	}
+	if v.Type() == valueType {
+		// A reflect.Value held by a value (gocqlx wraps a bound UDT in one):
+		// the value it holds, not its pointers.
+		inner := *(*reflect.Value)(addressable(v).Addr().UnsafePointer())
+		return canonical(append(b, 'R'), inner, depth+1)
 	}
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
@@ -138,15 +158,16 @@ func canonical(b []byte, v reflect.Value, depth int) []byte {
 		}
 		return b
 	case reflect.Struct:
-		b = binary.AppendUvarint(append(b, 'r'), uint64(v.NumField()))
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				b = canonical(b, v.Field(i), depth+1)
-			} else {
-				// big.Int and inf.Dec keep their state unexported; fmt
-				// reads it through reflection.
-				b = appendString(append(b, 'u'), fmt.Sprintf("%v", v.Field(i)))
+		// big.Int and inf.Dec keep their state in unexported fields: those
+		// are read too, from an addressable copy, as plain values.
+		a := addressable(v)
+		b = binary.AppendUvarint(append(b, 'r'), uint64(a.NumField()))
+		for i := range a.NumField() {
+			f := a.Field(i)
+			if !a.Type().Field(i).IsExported() {
+				f = reflect.NewAt(f.Type(), f.Addr().UnsafePointer()).Elem()
 			}
+			b = canonical(b, f, depth+1)
 		}
 		return b
 	case reflect.String:

@@ -236,3 +236,30 @@ func FuzzFingerprintDistinct(f *testing.F) {
 		}
 	})
 }
+
+// wrapper holds a value the way gocqlx's UDT wrapper does: in unexported
+// reflect.Value fields, whose own fields are pointers.
+type wrapper struct {
+	fields map[string]reflect.Value
+	value  reflect.Value
+}
+
+type name struct{ First, Last string }
+
+func wrap(n *name) wrapper {
+	v := reflect.ValueOf(n).Elem()
+	return wrapper{fields: map[string]reflect.Value{"first": v.Field(0), "last": v.Field(1)}, value: v}
+}
+
+// A value wrapped in reflect.Values fingerprints by what it holds, not by
+// the addresses inside the reflect.Values: the same in every process.
+func TestFingerprintOfWrappedValues(t *testing.T) {
+	a, b, c := &name{"Ann", "Lee"}, &name{"Ann", "Lee"}, &name{"Ann", "Lea"}
+	fa := engine.NewFingerprint("ks", "q", []any{wrap(a)})
+	if fb := engine.NewFingerprint("ks", "q", []any{wrap(b)}); fa != fb {
+		t.Error("two equal wrapped values fingerprint differently")
+	}
+	if fc := engine.NewFingerprint("ks", "q", []any{wrap(c)}); fa == fc {
+		t.Error("two different wrapped values fingerprint the same")
+	}
+}
