@@ -324,3 +324,49 @@ func TestPanicWhileDecoding(t *testing.T) {
 	}
 	t.Logf("after %d rows: %v", n, got)
 }
+
+// A cursor names the keyspaces that decide what an unqualified table name
+// means: the session's and the query's own (SetKeyspace, which the driver
+// honours only on protocol 5). Resumed where the name means another table,
+// it is refused.
+func TestCursorKeyspaces(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	ks1 := newTable(t, s, "CREATE TABLE %s.c (p int, c int, PRIMARY KEY (p, c))")
+	ks2 := newTable(t, s, "CREATE TABLE %s.c (p int, c int, PRIMARY KEY (p, c))")
+	for i := range 30 {
+		execCQL(t, s, "INSERT INTO "+ks1+".c (p, c) VALUES (1, ?)", i)
+		execCQL(t, s, "INSERT INTO "+ks2+".c (p, c) VALUES (1, ?)", 100+i)
+	}
+	open := func(ks string) *gocql.Session {
+		cfg := cqlseqtest.Cluster()
+		cfg.ProtoVersion, cfg.Keyspace = 4, ks
+		sess, err := cfg.CreateSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(sess.Close)
+		return sess
+	}
+	s1, s2 := open(ks1), open(ks2)
+	stmt := "SELECT c FROM c WHERE p = ?"
+	// On protocol 4 the query's own keyspace is ignored: s2's table is read.
+	var cursor string
+	var first []int
+	for p, err := range cqlseq.Pages[int](context.Background(), nil, cqlseq.FromQuery(s2.Query(stmt, 1).SetKeyspace(ks1)), cqlseq.WithFetchSize(7)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, cursor = p.Rows, p.Cursor
+		break
+	}
+	if first[0] != 100 {
+		t.Fatalf("first page %v: the driver read another table than this test expects", first)
+	}
+	if _, err := readInts(cqlseq.Stream[int](context.Background(), s1, cqlseq.CQL(stmt, 1), cqlseq.WithCursor(cursor))); !errors.Is(err, cqlseq.ErrInvalidCursor) {
+		t.Fatalf("resumed on a session in the query's keyspace: %v; want ErrInvalidCursor", err)
+	}
+	got, err := readInts(cqlseq.Stream[int](context.Background(), nil, cqlseq.FromQuery(s2.Query(stmt, 1).SetKeyspace(ks1)), cqlseq.WithCursor(cursor)))
+	if err != nil || len(got) != 23 || got[0] != 107 {
+		t.Fatalf("resumed as made: %v, %v; want rows 107..129", got, err)
+	}
+}

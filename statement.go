@@ -75,7 +75,7 @@ func prepare(ctx context.Context, session *gocql.Session, st Statement, opts []O
 	}
 	pageSize, state := queryPaging(&src.base)
 	cfg, err := engine.Resolve(opts, engine.Query{
-		Keyspace:   src.base.Keyspace(),
+		Keyspace:   keyspaces(&src.base),
 		CQL:        src.base.Statement(),
 		Values:     src.base.Values(),
 		PageSize:   pageSize,
@@ -103,6 +103,29 @@ func prepare(ctx context.Context, session *gocql.Session, st Statement, opts []O
 	// columns between pages could not see it.
 	src.base.NoSkipMetadata()
 	return &src, cfg, nil
+}
+
+// keyspaces names, for cursors, the keyspaces that decide which tables an
+// unqualified name means: the session's and the query's own
+// (Query.SetKeyspace), each given, since the driver honours the query's own
+// only on protocol 5 and reads the session's below it. The session's is
+// read from the driver's unexported fields, as queryPaging reads the page
+// size.
+func keyspaces(q *gocql.Query) string {
+	own, session := "", ""
+	v := reflect.ValueOf(q).Elem()
+	if f := v.FieldByName("keyspace"); f.Kind() == reflect.String {
+		own = f.String()
+	}
+	if s := v.FieldByName("session"); s.Kind() == reflect.Pointer && !s.IsNil() {
+		if cfg := s.Elem().FieldByName("cfg"); cfg.Kind() == reflect.Struct {
+			if k := cfg.FieldByName("Keyspace"); k.Kind() == reflect.String {
+				session = k.String()
+			}
+		}
+	}
+	// No keyspace name holds a NUL: the two cannot run together.
+	return session + "\x00" + own
 }
 
 // queryPaging reads the page size and the paging state a query was given:
