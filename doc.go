@@ -54,7 +54,10 @@
 //     `cql` tag rules), structs or arrays for tuples, the empty interface
 //     (any: the driver's default Go type for the column, nil for NULL), and
 //     types with the driver's Unmarshaler or UDTUnmarshaler, which decode
-//     themselves. A NULL gives the zero value, never the previous row's. An
+//     themselves. A NULL gives the zero value, never the previous row's (a
+//     type with its own Unmarshaler is handed the NULL and decides). A NULL
+//     nested in a collection or tuple read into any can make the v2 driver
+//     fail: that ends the stream with a ScanError. An
 //     interface with methods (fmt.Stringer, error) cannot be decoded into
 //     and is refused before the first row.
 //   - A column with no field is skipped, whatever its type: tuples and UDTs

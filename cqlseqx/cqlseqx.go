@@ -80,6 +80,10 @@
 //     before the first row: gocqlx allocates such a struct for every row, a
 //     stream decodes every row into one fixed set of destinations. Embed the
 //     struct by value, or make the field a value.
+//   - An empty-interface field (any) gets what gocqlx gives it: text as
+//     []byte, where package cqlseq gives a string (the two drivers differ);
+//     a value the fork cannot decode into an interface (a user-defined
+//     type, an int inside a tuple) gets the Go type MapScan gives it.
 //   - A row type *T where T embeds gocqlx.UDT is refused before any query
 //     (gocqlx's Select allocates a T per row): use T.
 //   - A field of a type that embeds gocqlx.UDT for a column that is not a

@@ -141,14 +141,18 @@ func (s *source) Dest(d *engine.Dest) any {
 			return newUDTDest(d, v, s.mapper, s.strict)
 		}
 	}
-	return &dest{d}
+	_, self := d.Ptr.(gocql.Unmarshaler)
+	return &dest{d, self}
 }
 
 func (s *source) Discard(d *engine.Dest) any { return discard{d} }
 
 // dest decodes one column into a field of the row, and records which one,
 // so that an error names it.
-type dest struct{ *engine.Dest }
+type dest struct {
+	*engine.Dest
+	self bool // the field has its own Unmarshaler: it decides what a NULL is
+}
 
 func (d *dest) UnmarshalCQL(info gocql.TypeInfo, data []byte) error {
 	*d.At = d.Slot
@@ -188,6 +192,11 @@ func (d *dest) UnmarshalCQL(info gocql.TypeInfo, data []byte) error {
 // array): there the field keeps the zero value it was given with the row,
 // where gocqlx would fail.
 func (d *dest) null(info gocql.TypeInfo) error {
+	if d.self {
+		// The type's own decoder: its errors and panics are reported as for
+		// any value (a ScanError), as gocqlx reports them.
+		return gocql.Unmarshal(info, nil, d.Ptr)
+	}
 	defer func() {
 		if recover() != nil {
 			reflect.ValueOf(d.Ptr).Elem().SetZero()
