@@ -57,9 +57,9 @@
 //     themselves. A NULL gives the zero value, never the previous row's (a
 //     type with its own Unmarshaler is handed the NULL and decides). A NULL
 //     nested in a collection or tuple read into any can make the v2 driver
-//     fail: that ends the stream with a ScanError. An
-//     interface with methods (fmt.Stringer, error) cannot be decoded into
-//     and is refused before the first row.
+//     fail: that ends the stream with a ScanError. An interface with methods
+//     (fmt.Stringer, error) cannot be decoded into and is refused before the
+//     first row.
 //   - A column with no field is skipped, whatever its type: tuples and UDTs
 //     too.
 //   - A non-struct T (string, int64, time.Time, gocql.UUID, []byte ...), a
