@@ -29,8 +29,6 @@ type optionFunc func(*Config)
 
 func (f optionFunc) apply(c *Config) { f(c) }
 
-// Func returns an Option that runs f on the configuration, for tests.
-func Func(f func(*Config)) Option { return optionFunc(f) }
 
 // PageInfo describes a page that the stream has finished reading.
 type PageInfo struct {
