@@ -3,6 +3,7 @@ package cqlseq_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,14 +55,8 @@ func TestGocqlxMappingRules(t *testing.T) {
 }
 
 func sortBy[T any](rows []T, key func(T) int) []T {
-	out := append([]T(nil), rows...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if key(out[j]) < key(out[i]) {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
+	out := slices.Clone(rows)
+	slices.SortFunc(out, func(a, b T) int { return key(a) - key(b) })
 	return out
 }
 
