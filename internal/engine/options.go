@@ -29,7 +29,6 @@ type optionFunc func(*Config)
 
 func (f optionFunc) apply(c *Config) { f(c) }
 
-
 // PageInfo describes a page that the stream has finished reading.
 type PageInfo struct {
 	// Number is the page's number, counting from 1.
