@@ -4,7 +4,6 @@ import (
 	"context"
 	"reflect"
 	"time"
-	"unsafe"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
@@ -29,13 +28,7 @@ func (s *source) Columns(it engine.Iter) []engine.Column {
 	cols := make([]engine.Column, len(infos))
 	for i, c := range infos {
 		info := c.TypeInfo
-		col := engine.Column{
-			Name:   c.Name,
-			Type:   typeName(info),
-			UDT:    info.Type() == gocql.TypeUDT,
-			Decode: func(elem int, data []byte, dst any) error { return gocql.Unmarshal(elemType(info, elem), data, dst) },
-			Sample: func(elem int) []byte { return sample(elemType(info, elem)) },
-		}
+		col := engine.Column{Name: c.Name, Type: typeName(info), UDT: info.Type() == gocql.TypeUDT, Info: info}
 		if t, ok := info.(gocql.TupleTypeInfo); ok {
 			col.Elems = len(t.Elems)
 		}
@@ -44,10 +37,12 @@ func (s *source) Columns(it engine.Iter) []engine.Column {
 	return cols
 }
 
-// Layout identifies a page's column metadata: pages of a prepared statement
-// share the driver's, until the schema changes.
-func (s *source) Layout(it engine.Iter) any {
-	return unsafe.SliceData(it.(*gocql.Iter).Columns())
+func (s *source) Decode(c engine.Column, elem int, data []byte, dst any) error {
+	return gocql.Unmarshal(elemType(c.Info.(gocql.TypeInfo), elem), data, dst)
+}
+
+func (s *source) Sample(c engine.Column, elem int) []byte {
+	return sample(elemType(c.Info.(gocql.TypeInfo), elem))
 }
 
 // Retryable classifies a failed page request (see engine.Classify). No

@@ -34,12 +34,16 @@ type Source interface {
 	// is reported by the returned Iter's Close, as drivers do. Fetch must
 	// return promptly once ctx is done, and must not keep automatic paging on.
 	Fetch(ctx context.Context, state []byte) Iter
-	// Columns describes the columns of a page returned by Fetch.
+	// Columns describes the columns of a page returned by Fetch. It is
+	// called for every page, to see whether the columns changed: it should
+	// allocate no more than the slice it returns.
 	Columns(it Iter) []Column
-	// Layout returns a comparable value that is equal for two pages when
-	// they share the driver's column metadata: a cheap check made on every
-	// page, so that Columns is compared only when the metadata may differ.
-	Layout(it Iter) any
+	// Decode decodes data, a value of column c (or of its tuple element
+	// elem, if elem >= 0), into dst with the driver: the plan's type check.
+	Decode(c Column, elem int, data []byte, dst any) error
+	// Sample returns the encoding of a non-NULL value of column c (or of
+	// its tuple element elem), or nil if the driver cannot make one.
+	Sample(c Column, elem int) []byte
 	// Retryable classifies a failed page request: whether it may succeed if
 	// sent again, and whether the request may have reached Cassandra.
 	Retryable(err error) Retryability
@@ -202,9 +206,9 @@ func newRowScanner[T any](p *pager) *rowScanner[T] {
 	return s
 }
 
-// replan makes (or finds) the plan for T and the columns of it, and binds
-// it to s.row. page is it's number in the stream.
-func (s *rowScanner[T]) replan(it Iter, cols []Column, page int) error {
+// replan makes (or finds) the plan for T and cols, the columns of page
+// number page, and binds it to s.row.
+func (s *rowScanner[T]) replan(cols []Column, page int) error {
 	pl, err := planFor[T](s.src, cols, s.p.cfg)
 	if err != nil {
 		var me *MappingError
@@ -283,10 +287,9 @@ type pager struct {
 	// onColumns is called, before its rows are read, with the first page
 	// that did not fail and with every later page whose columns differ from
 	// the previous one's: it makes the scanning plan for them.
-	onColumns func(it Iter, cols []Column, page int) error
-	layout    any // Source.Layout of the last page planned for
-	cols      []Column
-	cursors   bool // make a cursor for every page, not only for the callback
+	onColumns func(cols []Column, page int) error
+	cols      []Column // the columns of the last page planned for
+	cursors   bool     // make a cursor for every page, not only for the callback
 	fp        *Fingerprint
 
 	cur     Iter
@@ -361,14 +364,11 @@ func (p *pager) next() (Iter, error) {
 		p.state = it.PageState()
 		// Columns stay readable after Close, so the plan is checked even
 		// when the result is empty.
-		if l := p.src.Layout(it); p.cols == nil || l != p.layout {
-			cols := p.src.Columns(it)
-			if p.cols == nil || !sameColumns(p.cols, cols) {
-				if err := p.onColumns(it, cols, p.number+1); err != nil {
-					return nil, err
-				}
+		if cols := p.src.Columns(it); p.cols == nil || !sameColumns(p.cols, cols) {
+			if err := p.onColumns(cols, p.number+1); err != nil {
+				return nil, err
 			}
-			p.layout, p.cols = l, cols
+			p.cols = cols
 		}
 		if it.NumRows() > 0 {
 			return it, nil

@@ -72,17 +72,19 @@ func (s *fakeSource) Fetch(ctx context.Context, state []byte) engine.Iter {
 }
 
 func (s *fakeSource) Columns(engine.Iter) []engine.Column {
-	return []engine.Column{{Name: "v", Type: "int", Decode: func(_ int, _ []byte, dst any) error {
-		if _, ok := dst.(*int); !ok {
-			return errors.New("not an *int")
-		}
-		return nil
-	}}}
+	return []engine.Column{{Name: "v", Type: "int"}}
 }
 
-func (s *fakeSource) Scannable(reflect.Type) bool { return false }
+func (s *fakeSource) Decode(_ engine.Column, _ int, _ []byte, dst any) error {
+	if _, ok := dst.(*int); !ok {
+		return errors.New("not an *int")
+	}
+	return nil
+}
 
-func (s *fakeSource) Layout(engine.Iter) any { return nil }
+func (s *fakeSource) Sample(engine.Column, int) []byte { return nil }
+
+func (s *fakeSource) Scannable(reflect.Type) bool { return false }
 
 func (s *fakeSource) Dest(d *engine.Dest) any { return d.Ptr }
 

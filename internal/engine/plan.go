@@ -29,12 +29,9 @@ type Column struct {
 	Elems int
 	// UDT says the column is a user-defined type.
 	UDT bool
-	// Decode decodes data, a value of the column (or of its tuple element
-	// elem), into dst with the driver.
-	Decode func(elem int, data []byte, dst any) error
-	// Sample returns the encoding of a non-NULL value of the column (or of
-	// its tuple element elem), or nil if the driver cannot make one.
-	Sample func(elem int) []byte
+	// Info is the driver's description of the column's type, for
+	// Source.Decode and Source.Sample.
+	Info any
 }
 
 // DefaultMapper applies gocqlx's rules: the db tag, else the field name in
@@ -404,7 +401,7 @@ func probe(src Source, c Column, elem int, ft reflect.Type, name string) error {
 	if src.Scannable(ft) {
 		return nil
 	}
-	if err := safeProbe(c, elem, reflect.New(ft)); err != nil {
+	if err := safeProbe(src, c, elem, reflect.New(ft)); err != nil {
 		what := fmt.Sprintf("column %q (%s)", c.Name, c.Type)
 		if elem >= 0 {
 			what = fmt.Sprintf("element %d of tuple column %q (%s)", elem, c.Name, c.Type)
@@ -460,24 +457,21 @@ func names(cols []Column) string {
 // of the column's type, and is a refusal only if that fails too. A driver
 // that panics, or a type the front end cannot make a value of, proves
 // nothing either way: decoding the rows decides.
-func safeProbe(c Column, elem int, dst reflect.Value) (err error) {
+func safeProbe(src Source, c Column, elem int, dst reflect.Value) (err error) {
 	defer func() {
 		if recover() != nil {
 			err = nil
 		}
 	}()
-	err = c.Decode(elem, nil, dst.Interface())
+	err = src.Decode(c, elem, nil, dst.Interface())
 	if err == nil {
 		return nil
 	}
 	// A NULL proves nothing for a type that decodes values but refuses a
 	// NULL (the stream never hands it one: see the front ends' Dest). A real
 	// value decides; without one, the rows decide.
-	var data []byte
-	if c.Sample != nil {
-		data = c.Sample(elem)
-	}
-	if data == nil || c.Decode(elem, data, dst.Interface()) == nil {
+	data := src.Sample(c, elem)
+	if data == nil || src.Decode(c, elem, data, dst.Interface()) == nil {
 		return nil
 	}
 	return err

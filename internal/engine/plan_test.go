@@ -17,7 +17,7 @@ func fakeColumn(name, typ string, elems int) Column {
 		"ts":   {reflect.TypeFor[time.Time](), reflect.TypeFor[int64](), reflect.TypeFor[any]()},
 	}[typ]
 	return Column{Name: name, Type: typ, Elems: elems, UDT: typ == "udt",
-		Decode: func(_ int, _ []byte, dst any) error {
+		Info: func(dst any) error {
 			t := reflect.TypeOf(dst).Elem()
 			if typ == "udt" && t.Kind() == reflect.Struct {
 				return nil
@@ -36,6 +36,12 @@ type planSource struct{ Source }
 func (planSource) Scannable(reflect.Type) bool { return false }
 func (planSource) Dest(d *Dest) any            { return d.Ptr }
 func (planSource) Discard(*Dest) any           { return new(int) }
+func (planSource) Sample(Column, int) []byte   { return nil }
+
+// Decode runs the fake column's check, kept in its Info.
+func (planSource) Decode(c Column, _ int, _ []byte, dst any) error {
+	return c.Info.(func(any) error)(dst)
+}
 
 func TestDuplicateAndUnexportedFields(t *testing.T) {
 	type Base struct{ Name string }
