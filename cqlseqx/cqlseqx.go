@@ -264,7 +264,7 @@ func readQuery(q *gocqlx.Queryx) queryState {
 		st.pageSize = int(f.Int())
 	}
 	if f := v.FieldByName("pageState"); isBytes(f) {
-		st.pageState = bytes.Clone(f.Bytes())
+		st.pageState = f.Bytes() // engine.Resolve copies it
 	}
 	if f := v.FieldByName("routingKey"); isBytes(f) && !f.IsNil() {
 		st.routingKey = bytes.Clone(f.Bytes())

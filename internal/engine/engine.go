@@ -142,7 +142,7 @@ func Stream[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[T, err
 					return
 				}
 			}
-			if err := p.finish(read, p.warnings(it), s.err(read)); err != nil {
+			if err := p.finish(read, p.warnings(it), s); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -171,7 +171,7 @@ func Pages[T any](ctx context.Context, src Source, cfg Config) iter.Seq2[Page[T]
 				rows = append(rows, s.row)
 			}
 			warnings := p.warnings(it)
-			if err := p.finish(len(rows), warnings, s.err(len(rows))); err != nil {
+			if err := p.finish(len(rows), warnings, s); err != nil {
 				yield(Page[T]{}, err)
 				return
 			}
@@ -253,24 +253,28 @@ func (s *rowScanner[T]) scan(it Iter) (ok bool) {
 	return it.Scan(s.dest...)
 }
 
-// err returns a func that turns a failure of the page just read, after
-// read good rows, into a ScanError naming the column and field. A failure
-// that no destination saw (a truncated frame) keeps the column empty.
-func (s *rowScanner[T]) err(read int) func(error) error {
-	return func(err error) error {
-		if err == nil {
-			err = s.fault
-		}
-		if err == nil {
-			return nil
-		}
-		e := &ScanError{Page: s.p.number + 1, Row: s.p.total + int64(read) + 1, Err: err}
-		if s.at >= 0 && s.at < len(s.pl.slots) {
-			sl := s.pl.slots[s.at]
-			e.Column, e.Field = s.pl.cols[sl.col].Name, sl.field
-		}
-		return e
+// scanErr turns err, the driver's failure of the page just read after read
+// good rows (or a panic scan caught), into a ScanError naming the column
+// and field. A failure that no destination saw (a truncated frame) keeps
+// the column empty.
+func (s *rowScanner[T]) scanErr(read int, err error) error {
+	if err == nil {
+		err = s.fault
 	}
+	if err == nil {
+		return nil
+	}
+	e := &ScanError{Page: s.p.number + 1, Row: s.p.total + int64(read) + 1, Err: err}
+	if s.at >= 0 && s.at < len(s.pl.slots) {
+		sl := s.pl.slots[s.at]
+		e.Column, e.Field = s.pl.cols[sl.col].Name, sl.field
+	}
+	return e
+}
+
+// scanner is what finish needs of a rowScanner, whatever its T.
+type scanner interface {
+	scanErr(read int, err error) error
 }
 
 // pager walks the pages of one query. It is used by one goroutine; the only
@@ -290,7 +294,6 @@ type pager struct {
 	onColumns func(cols []Column, page int) error
 	cols      []Column // the columns of the last page planned for
 	cursors   bool     // make a cursor for every page, not only for the callback
-	fp        *Fingerprint
 
 	cur     Iter
 	state   []byte // paging state that follows cur; empty after the last page
@@ -528,11 +531,11 @@ func (p *pager) prefetch(page int) {
 	}()
 }
 
-// finish closes the current page after read rows were taken from it, and
-// reports the page to the callback. It returns the driver's error, if any,
-// through scanErr: a row that could not be decoded.
-func (p *pager) finish(read int, warnings []string, scanErr func(error) error) error {
-	if err := scanErr(p.closeCur()); err != nil {
+// finish closes the current page after read rows were taken from it by s,
+// and reports the page to the callback. It returns the driver's error, if
+// any, as s describes it: a row that could not be decoded.
+func (p *pager) finish(read int, warnings []string, s scanner) error {
+	if err := s.scanErr(read, p.closeCur()); err != nil {
 		if p.ctx.Err() != nil {
 			return p.ctxErr()
 		}
@@ -552,13 +555,10 @@ func (p *pager) finish(read int, warnings []string, scanErr func(error) error) e
 }
 
 // makeCursor returns the cursor for the paging state after the current
-// page. The statement's fingerprint is computed on the first cursor only.
+// page. The statement's fingerprint is computed on the first cursor only
+// (Config.fingerprint is computed once).
 func (p *pager) makeCursor() string {
-	if p.fp == nil {
-		fp := p.cfg.fingerprint()
-		p.fp = &fp
-	}
-	return EncodeCursor(*p.fp, p.cfg.PageSize, p.state, p.cfg.CursorKey)
+	return EncodeCursor(p.cfg.fingerprint(), p.cfg.PageSize, p.state, p.cfg.CursorKey)
 }
 
 // resume returns a copy of the paging state after the current page, or nil
@@ -587,17 +587,18 @@ func (p *pager) ctxErr() error {
 	if p.qctx != nil && errors.Is(context.Cause(p.ctx), errQueryContext) {
 		// The query's context ended the stream: report its error (a
 		// deadline is a deadline), not the joined context's Canceled.
-		err := p.qctx.Err()
-		if cause := context.Cause(p.qctx); cause != nil && !errors.Is(cause, err) {
-			return fmt.Errorf("cqlseq: the query's context: %w: %w", err, cause)
-		}
-		return fmt.Errorf("cqlseq: the query's context: %w", err)
+		return ctxError("cqlseq: the query's context: ", p.qctx)
 	}
-	err := p.ctx.Err()
-	if cause := context.Cause(p.ctx); cause != nil && !errors.Is(cause, err) {
-		return fmt.Errorf("cqlseq: %w: %w", err, cause)
+	return ctxError("cqlseq: ", p.ctx)
+}
+
+// ctxError returns ctx's error, with its cause when that says more.
+func ctxError(prefix string, ctx context.Context) error {
+	err := ctx.Err()
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, err) {
+		return fmt.Errorf("%s%w: %w", prefix, err, cause)
 	}
-	return fmt.Errorf("cqlseq: %w", err)
+	return fmt.Errorf("%s%w", prefix, err)
 }
 
 // close releases everything the pager opened: it cancels an in-flight
