@@ -80,6 +80,9 @@
 //     before the first row: gocqlx allocates such a struct for every row, a
 //     stream decodes every row into one fixed set of destinations. Embed the
 //     struct by value, or make the field a value.
+//   - A NULL gives what gocqlx's Select gives where it reads one, and the
+//     zero value where the driver fails or panics on it. A type with its
+//     own Unmarshaler is handed the NULL and decides.
 //   - An empty-interface field (any) gets what gocqlx gives it: text as
 //     []byte, where package cqlseq gives a string (the two drivers differ);
 //     a value the fork cannot decode into an interface (a user-defined

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/scylladb/gocqlx/v3"
+	"gopkg.in/inf.v0"
 
 	"github.com/cqlseq/cqlseq/cqlseqx"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
@@ -69,5 +70,39 @@ func TestCursorWithUDTValue(t *testing.T) {
 	got := collect(t, cqlseqx.Stream[int](context.Background(), s.Query(stmt, []string{"k"}).Bind(key()), cqlseqx.WithCursor(cursor)))
 	if len(got) != 15 || got[0] != 5 {
 		t.Fatalf("resumed: %v; want rows 5..19", got)
+	}
+}
+
+// A NULL reads as gocqlx's Select reads it: a bigint NULL into a string, a
+// decimal NULL into an inf.Dec (which the v2 driver refuses).
+func TestNullsAsGocqlx(t *testing.T) {
+	vs := cqlseqtest.Session(t)
+	ks := cqlseqtest.Keyspace(t, vs)
+	cqlseqtest.Exec(t, vs, "CREATE TABLE "+ks+".n (id int PRIMARY KEY, b bigint, d decimal)",
+		"INSERT INTO "+ks+".n (id, b, d) VALUES (1, 7, 1.5)", "INSERT INTO "+ks+".n (id) VALUES (2)")
+	s := session(t)
+	type asText struct {
+		ID int
+		B  string
+	}
+	var want []asText
+	if err := s.Query("SELECT id, b FROM "+ks+".n WHERE id IN (1, 2)", nil).Select(&want); err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, cqlseqx.Stream[asText](context.Background(), s.Query("SELECT id, b FROM "+ks+".n WHERE id IN (1, 2)", nil)))
+	if fmt.Sprintf("%q", want) != fmt.Sprintf("%q", got) || len(got) != 2 {
+		t.Fatalf("bigint into string: gocqlx %q, cqlseqx %q; want the same", want, got)
+	}
+	type dec struct {
+		ID int
+		D  inf.Dec
+	}
+	var sel []dec
+	if err := s.Query("SELECT id, d FROM "+ks+".n WHERE id = 2", nil).Select(&sel); err != nil {
+		t.Fatal(err)
+	}
+	rows := collect(t, cqlseqx.Stream[dec](context.Background(), s.Query("SELECT id, d FROM "+ks+".n WHERE id = 2", nil)))
+	if len(rows) != 1 || len(sel) != 1 || rows[0].D.Cmp(&sel[0].D) != 0 || rows[0].D.Cmp(new(inf.Dec)) != 0 {
+		t.Fatalf("decimal NULL into inf.Dec: cqlseqx %v, gocqlx %v; want one row with zero in both", rows, sel)
 	}
 }

@@ -182,11 +182,9 @@ func (d *dest) UnmarshalCQL(info gocql.TypeInfo, data []byte) error {
 	return nil
 }
 
-// null decodes a NULL as gocqlx does, by the driver's rules (a bigint NULL
-// into a string gives "0", as gocqlx's Select gives it), except where the
-// driver fails or panics (a decimal into an inf.Dec, a vector into an
-// array): there the field keeps the zero value it was given with the row,
-// where gocqlx would fail.
+// null decodes a NULL as gocqlx does, by the driver's rules, except where
+// the driver fails or panics on it: there the field keeps the zero value it
+// was given with the row, where gocqlx would fail.
 func (d *dest) null(info gocql.TypeInfo) error {
 	if d.self {
 		// The type's own decoder: its errors and panics are reported as for
