@@ -13,11 +13,11 @@ require (
 	github.com/scylladb/go-reflectx v1.0.1
 	github.com/scylladb/gocqlx/v3 v3.0.4
 	go.uber.org/goleak v1.3.0
+	gopkg.in/inf.v0 v0.9.1
 )
 
 require (
 	github.com/apache/cassandra-gocql-driver/v2 v2.1.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/klauspost/compress v1.17.9 // indirect
-	gopkg.in/inf.v0 v0.9.1 // indirect
 )
