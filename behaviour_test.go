@@ -10,7 +10,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/cqlseq/cqlseq"
-	"github.com/cqlseq/cqlseq/internal/suite"
+	"github.com/cqlseq/cqlseq/driver/drivertest"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 
@@ -24,43 +24,43 @@ func (c counter) ObserveQuery(context.Context, gocql.ObservedQuery) { c.n.Add(1)
 // here over the v2 driver.
 func TestBehaviour(t *testing.T) {
 	s := cqlseqtest.Session(t)
-	stmt := func(q suite.Query) cqlseq.Statement {
+	stmt := func(q drivertest.Query) cqlseq.Statement {
 		return cqlseq.FromQuery(s.Query(q.Stmt, q.Values...).Observer(counter{q.Requests}))
 	}
-	suite.Run(t, suite.FrontEnd{
+	drivertest.Run(t, drivertest.FrontEnd{
 		Name: "cqlseq",
-		Rows: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.Row, error] {
-			return cqlseq.Stream[suite.Row](ctx, nil, stmt(q), opts...)
+		Rows: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Row, error] {
+			return cqlseq.Stream[drivertest.Row](ctx, nil, stmt(q), opts...)
 		},
-		Pages: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[suite.Row], error] {
-			return cqlseq.Pages[suite.Row](ctx, nil, stmt(q), opts...)
+		Pages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[drivertest.Row], error] {
+			return cqlseq.Pages[drivertest.Row](ctx, nil, stmt(q), opts...)
 		},
-		Smalls: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.Small, error] {
-			return cqlseq.Stream[suite.Small](ctx, nil, stmt(q), opts...)
+		Smalls: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Small, error] {
+			return cqlseq.Stream[drivertest.Small](ctx, nil, stmt(q), opts...)
 		},
-		Partials: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.Partial, error] {
-			return cqlseq.Stream[suite.Partial](ctx, nil, stmt(q), opts...)
+		Partials: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Partial, error] {
+			return cqlseq.Stream[drivertest.Partial](ctx, nil, stmt(q), opts...)
 		},
-		Nullables: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.Nullable, error] {
-			return cqlseq.Stream[suite.Nullable](ctx, nil, stmt(q), opts...)
+		Nullables: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Nullable, error] {
+			return cqlseq.Stream[drivertest.Nullable](ctx, nil, stmt(q), opts...)
 		},
-		Ints: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[int, error] {
+		Ints: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[int, error] {
 			return cqlseq.Stream[int](ctx, nil, stmt(q), opts...)
 		},
-		IntPages: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[int], error] {
+		IntPages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[int], error] {
 			return cqlseq.Pages[int](ctx, nil, stmt(q), opts...)
 		},
-		Schema: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.SchemaRow, error] {
-			return cqlseq.Stream[suite.SchemaRow](ctx, nil, stmt(q), opts...)
+		Schema: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.SchemaRow, error] {
+			return cqlseq.Stream[drivertest.SchemaRow](ctx, nil, stmt(q), opts...)
 		},
-		SchemaPages: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[suite.SchemaRow], error] {
-			return cqlseq.Pages[suite.SchemaRow](ctx, nil, stmt(q), opts...)
+		SchemaPages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[drivertest.SchemaRow], error] {
+			return cqlseq.Pages[drivertest.SchemaRow](ctx, nil, stmt(q), opts...)
 		},
-		Skips: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.SkipRow, error] {
-			return cqlseq.Stream[suite.SkipRow](ctx, nil, stmt(q), opts...)
+		Skips: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.SkipRow, error] {
+			return cqlseq.Stream[drivertest.SkipRow](ctx, nil, stmt(q), opts...)
 		},
-		Anys: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.AnyRow, error] {
-			return cqlseq.Stream[suite.AnyRow](ctx, nil, stmt(q), opts...)
+		Anys: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.AnyRow, error] {
+			return cqlseq.Stream[drivertest.AnyRow](ctx, nil, stmt(q), opts...)
 		},
 		IsDecodeError:  func(err error) bool { var e gocql.UnmarshalError; return errors.As(err, &e) },
 		IsRequestError: func(err error) bool { var e gocql.RequestError; return errors.As(err, &e) },
@@ -77,16 +77,16 @@ func TestSchemaChangesProtocol4(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	stmt := func(q suite.Query) cqlseq.Statement {
+	stmt := func(q drivertest.Query) cqlseq.Statement {
 		return cqlseq.FromQuery(s.Query(q.Stmt, q.Values...).Observer(counter{q.Requests}))
 	}
-	suite.RunSchemaChanges(t, suite.FrontEnd{
+	drivertest.RunSchemaChanges(t, drivertest.FrontEnd{
 		Name: "cqlseq-v4",
-		Schema: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[suite.SchemaRow, error] {
-			return cqlseq.Stream[suite.SchemaRow](ctx, nil, stmt(q), opts...)
+		Schema: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.SchemaRow, error] {
+			return cqlseq.Stream[drivertest.SchemaRow](ctx, nil, stmt(q), opts...)
 		},
-		SchemaPages: func(ctx context.Context, q suite.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[suite.SchemaRow], error] {
-			return cqlseq.Pages[suite.SchemaRow](ctx, nil, stmt(q), opts...)
+		SchemaPages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[drivertest.SchemaRow], error] {
+			return cqlseq.Pages[drivertest.SchemaRow](ctx, nil, stmt(q), opts...)
 		},
 	})
 }

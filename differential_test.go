@@ -1667,14 +1667,14 @@ func diffRunLib[T any](ctx context.Context, s *gocql.Session, c *diffCase) (got 
 		return got
 	}
 	opts = append(opts, cqlseq.WithPageCallback(func(pi cqlseq.PageInfo) {
-		if pi.Rows == 0 {
+		if pi.RowCount == 0 {
 			return
 		}
 		number := len(got.pageEnds) + 1
 		got.pageEnds = append(got.pageEnds, len(got.rows))
-		if pi.Number != number || pi.Rows > c.fetch || pi.TotalRows != int64(len(got.rows)) {
+		if pi.Number != number || pi.RowCount > c.fetch || pi.TotalRows != int64(len(got.rows)) {
 			got.notes = append(got.notes, fmt.Sprintf("page callback %d: Number %d, Rows %d (fetch size %d), TotalRows %d after %d rows",
-				number, pi.Number, pi.Rows, c.fetch, pi.TotalRows, len(got.rows)))
+				number, pi.Number, pi.RowCount, c.fetch, pi.TotalRows, len(got.rows)))
 		}
 	}))
 	for r, err := range cqlseq.Stream[T](ctx, s, st, opts...) {

@@ -1,41 +1,143 @@
 package cqlseq
 
-import "github.com/cqlseq/cqlseq/internal/engine"
-
-var (
-	// ErrInvalidArgument is matched (errors.Is) by the error a stream yields
-	// for a bad argument or option: a nil session or context, an empty
-	// statement, a fetch size <= 0, negative max pages, a prefetch outside
-	// [0, 1], an empty cursor key, a nil option, a bad cursor. Such errors
-	// are reported before any query is sent.
-	ErrInvalidArgument = engine.ErrInvalidArgument
-
-	// ErrMapping is matched by the error a stream yields when T cannot hold
-	// the result. A MappingError (a single-column T for several columns, a
-	// field the column's type cannot be decoded into, a column without a
-	// field under WithStrict) arrives before the first row, or before the
-	// first row of a page whose columns changed into a shape T cannot hold.
-	// A ScanError (a value that does not fit its field, such as a bigint too
-	// large for an int8) arrives at the row that holds it.
-	ErrMapping = engine.ErrMapping
-
-	// ErrInvalidCursor is matched by the error for a cursor that cannot be
-	// used (see WithCursor); such errors also match ErrInvalidArgument.
-	ErrInvalidCursor = engine.ErrInvalidCursor
+import (
+	"context"
+	"errors"
+	"fmt"
 )
 
-// MappingError reports that T cannot hold the result: which column, which
-// field, at which page, and the driver's error when the driver refused the
-// field's type. It matches ErrMapping; errors.As finds it.
-type MappingError = engine.MappingError
+var (
+	// ErrInvalidArgument is matched (errors.Is) by the error for a bad
+	// argument or option, which a stream reports before any query is sent:
+	// a nil context, session or option, an empty statement, a fetch size
+	// outside (0, 2^31), a negative WithMaxPages, a prefetch outside [0, 1],
+	// an unknown consistency, negative retry attempts or backoffs or a
+	// MinBackoff above MaxBackoff, both a cursor and a paging state, an
+	// empty cursor key, a cursor that cannot be used ([ErrInvalidCursor]).
+	ErrInvalidArgument = errors.New("invalid argument")
 
-// ScanError reports a row that could not be decoded: the column, the Go
-// field, the page and the row's number in the stream. It matches ErrMapping
-// and unwraps to the driver's error. A panic in the driver's decoding is
-// reported the same way.
-type ScanError = engine.ScanError
+	// ErrMapping is matched by the error for a row type that cannot hold
+	// the result: a [MappingError], before the first row (or the first row
+	// of a page whose columns changed), or a [ScanError], at the row whose
+	// value does not fit its field.
+	ErrMapping = errors.New("row type does not fit the result")
 
-// PageError reports a page request that failed: the page's number, the
-// retries made (WithRetry), and the driver's error, which it unwraps to
-// (errors.As finds *gocql.RequestErrReadTimeout and the like through it).
-type PageError = engine.PageError
+	// ErrInvalidCursor is matched by the error for a cursor that cannot be
+	// used (see [WithCursor]): malformed, truncated, made for another
+	// statement, other bound values or another fetch size, unsigned when a
+	// key is set, or with a signature that does not match. Such errors also
+	// match ErrInvalidArgument.
+	ErrInvalidCursor = errors.New("invalid cursor")
+)
+
+// MappingError reports that the row type cannot hold the result: a column
+// whose type the field cannot take, a column without a field under strict
+// mapping, a single-value type for several columns, or columns that changed
+// between pages into a shape the type cannot hold. It matches ErrMapping, and
+// the driver's error when the driver refused the field's type.
+type MappingError struct {
+	// Column is the result column concerned, or "" when the error is about
+	// the result as a whole.
+	Column string
+	// Field is the Go field (Type.Field, Type.Field[i] for a tuple element),
+	// or "" when no field is concerned.
+	Field string
+	// Page is the number of the page whose columns the plan was built for,
+	// counting from 1 (0 when the plan was refused before any page arrived).
+	Page int
+	// Msg says what is wrong, without the "cqlseq: " prefix.
+	Msg string
+	// Err is the driver's error, or nil.
+	Err error
+}
+
+func (e *MappingError) Error() string {
+	if e.Err != nil {
+		return "cqlseq: " + e.Msg + ": " + e.Err.Error()
+	}
+	return "cqlseq: " + e.Msg
+}
+
+// Is reports whether target is ErrMapping.
+func (e *MappingError) Is(target error) bool { return target == ErrMapping }
+
+// Unwrap returns the driver's error, if any.
+func (e *MappingError) Unwrap() error { return e.Err }
+
+// ScanError reports a row that could not be decoded: the driver failed on
+// the value of Column for Field (a bigint out of an int8's range, say), or
+// panicked. It matches ErrMapping and unwraps to the driver's error.
+type ScanError struct {
+	Column string // the result column whose value failed, "" if unknown
+	Field  string // the Go field it was decoded into, "" if unknown
+	Page   int    // the page's number in the stream, counting from 1
+	Row    int64  // the row's number in the stream, counting from 1
+	Err    error  // the driver's error
+}
+
+func (e *ScanError) Error() string {
+	if e.Column == "" {
+		return fmt.Sprintf("cqlseq: decoding row %d (page %d): %v", e.Row, e.Page, e.Err)
+	}
+	return fmt.Sprintf("cqlseq: decoding row %d (page %d): column %q into %s: %v", e.Row, e.Page, e.Column, e.Field, e.Err)
+}
+
+// Is reports whether target is ErrMapping.
+func (e *ScanError) Is(target error) bool { return target == ErrMapping }
+
+// Unwrap returns the driver's error.
+func (e *ScanError) Unwrap() error { return e.Err }
+
+// errPanic is the cause of a ScanError for a driver that panicked.
+type errPanic struct{ v any }
+
+func (e errPanic) Error() string { return fmt.Sprintf("the driver panicked: %v", e.v) }
+
+// PageError reports a page request that failed: the page's number in the
+// stream, how many times the request was sent again (WithRetry) before the
+// stream gave up, and the driver's error, which it unwraps to.
+type PageError struct {
+	Page    int   // counting from 1; a resumed stream counts from 1 again
+	Retries int   // retries of this page's request
+	Err     error // the driver's error
+}
+
+func (e *PageError) Error() string {
+	if e.Retries > 0 {
+		return fmt.Sprintf("cqlseq: fetching page %d, %d retries: %v", e.Page, e.Retries, e.Err)
+	}
+	return fmt.Sprintf("cqlseq: fetching page %d: %v", e.Page, e.Err)
+}
+
+// Unwrap returns the driver's error.
+func (e *PageError) Unwrap() error { return e.Err }
+
+// invalid wraps err so that errors.Is(err, ErrInvalidArgument) holds.
+func invalid(err error) error {
+	return &wrapped{"cqlseq: " + err.Error(), []error{ErrInvalidArgument, err}}
+}
+
+// invalidf returns an error for a bad argument: its message starts with
+// "cqlseq: " and it matches ErrInvalidArgument.
+func invalidf(format string, args ...any) error {
+	return invalid(fmt.Errorf(format, args...))
+}
+
+// wrapped is an error with its own message that matches several errors: a
+// sentinel of this package and the cause, often the driver's.
+type wrapped struct {
+	msg  string
+	errs []error
+}
+
+func (e *wrapped) Error() string   { return e.msg }
+func (e *wrapped) Unwrap() []error { return e.errs }
+
+// ctxError returns ctx's error, with its cause when that says more.
+func ctxError(prefix string, ctx context.Context) error {
+	err := ctx.Err()
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, err) {
+		return fmt.Errorf("%s%w: %w", prefix, err, cause)
+	}
+	return fmt.Errorf("%s%w", prefix, err)
+}

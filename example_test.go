@@ -104,7 +104,7 @@ func ExampleWithPageCallback() {
 	defer done()
 
 	progress := cqlseq.WithPageCallback(func(p cqlseq.PageInfo) {
-		fmt.Printf("page %d: %d rows, %d in all\n", p.Number, p.Rows, p.TotalRows)
+		fmt.Printf("page %d: %d rows, %d in all\n", p.Number, p.RowCount, p.TotalRows)
 	})
 	n := 0
 	for _, err := range cqlseq.Stream[int](context.Background(), session, cqlseq.CQL("SELECT id FROM "+users),

@@ -284,7 +284,7 @@ func TestWarningsOfPagesWithoutRows(t *testing.T) {
 	if err != nil || len(rows) != 0 {
 		t.Fatalf("%v, %v; want no rows", rows, err)
 	}
-	if len(infos) != 1 || infos[0].Rows != 0 || len(infos[0].Warnings) == 0 || !strings.Contains(strings.Join(infos[0].Warnings, " "), "tombstone") {
+	if len(infos) != 1 || infos[0].RowCount != 0 || len(infos[0].Warnings) == 0 || !strings.Contains(strings.Join(infos[0].Warnings, " "), "tombstone") {
 		t.Fatalf("callbacks %+v; want one with the tombstone warning", infos)
 	}
 	t.Logf("warning of a page without rows: %q", infos[0].Warnings)

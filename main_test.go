@@ -8,19 +8,19 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"go.uber.org/goleak"
 
-	"github.com/cqlseq/cqlseq/internal/suite"
+	"github.com/cqlseq/cqlseq/driver/drivertest"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(suite.Main(m))
+	goleak.VerifyTestMain(drivertest.Main(m))
 }
 
-type Row = suite.Row
+type Row = drivertest.Row
 
-const fixtureRows = suite.FixtureRows
+const fixtureRows = drivertest.FixtureRows
 
-func fixture(t *testing.T) (*gocql.Session, string) { return suite.Fixture(t) }
+func fixture(t *testing.T) (*gocql.Session, string) { return drivertest.Fixture(t) }
 
 // newTable creates a table of its own for a test that changes data.
 func newTable(t *testing.T, s *gocql.Session, def string) string {

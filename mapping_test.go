@@ -109,7 +109,7 @@ func TestMappingErrors(t *testing.T) {
 		{"embedded pointer", func() error { _, err := collect(t, cqlseq.Stream[Embedded](ctx, s, sel("id, name"))); return err },
 			[]string{"Embedded.Base.ID", "embedded pointer Base"}, false},
 		{"pointer to struct", func() error { _, err := collect(t, cqlseq.Stream[*Row](ctx, s, sel("id, name, score"))); return err },
-			[]string{"*suite.Row", "by value"}, false},
+			[]string{"*drivertest.Row", "by value"}, false},
 		{"map with the wrong value type", func() error {
 			_, err := collect(t, cqlseq.Stream[map[string]string](ctx, s, sel("id, name")))
 			return err

@@ -1,49 +1,45 @@
 package cqlseq
 
 import (
-	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
 
-	"github.com/cqlseq/cqlseq/internal/engine"
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/scylladb/go-reflectx"
+
+	"github.com/cqlseq/cqlseq/driver"
 )
 
-// An Option configures Stream and Pages. Options are plain values: build
-// them once and pass them to any number of streams, from any goroutine.
-// Invalid values are reported as the stream's first and only element,
-// before any query is sent, in an error that matches ErrInvalidArgument.
-type Option = engine.Option
+// An Option configures a stream. Options are plain values: build them once
+// and pass them to any number of streams, from any goroutine. A bad value is
+// reported as the stream's only element, before any query is sent, in an
+// error that matches [ErrInvalidArgument].
+type Option interface {
+	apply(*config)
+}
 
-// PageInfo describes a page the stream has finished reading; it is what the
-// WithPageCallback function receives.
-type PageInfo = engine.PageInfo
+type optionFunc func(*config)
 
-// DefaultPrefetch is the prefetch fraction used unless WithPrefetch says
-// otherwise: 1, the next page is requested as soon as a page arrives.
-const DefaultPrefetch = engine.DefaultPrefetch
+func (f optionFunc) apply(c *config) { f(c) }
+
+// DefaultPrefetch is the prefetch fraction used unless [WithPrefetch] says
+// otherwise: 1, the next page is requested as soon as a page arrives. The
+// drivers' own default, 0.25, overlaps only the last quarter of a page's
+// work (bench/README.md measures both).
+const DefaultPrefetch = 1.0
 
 // WithFetchSize sets the page size: the number of rows Cassandra returns per
 // request. It must be greater than zero. Without it the stream uses the page
 // size of the query given to FromQuery, or else the session's
 // (ClusterConfig.PageSize, 5000 by default).
 func WithFetchSize(n int) Option {
-	return engine.WithFetchSize(n)
-}
-
-// WithPageCallback calls fn each time the stream has finished reading a page,
-// on the goroutine that ranges over the stream. Use it to report progress
-// and to see Cassandra's warnings (PageInfo.Warnings). In Stream, fn runs
-// after the page's last row was yielded; in Pages, before the page is
-// yielded. Pages without rows are not reported on their own: their warnings
-// go with the next page, or, when no page with rows follows, to one last
-// call with Rows 0.
-func WithPageCallback(fn func(PageInfo)) Option {
-	return engine.WithPageCallback(fn)
-}
-
-// WithMaxPages stops the stream after n pages with rows; 0, the default,
-// means no limit. No page beyond the limit is requested, not even by
-// prefetching. n must not be negative.
-func WithMaxPages(n int) Option {
-	return engine.WithMaxPages(n)
+	return optionFunc(func(c *config) { c.FetchSize, c.fetchSizeSet = n, true })
 }
 
 // WithPrefetch sets when the next page is requested, as a fraction of the
@@ -55,8 +51,22 @@ func WithMaxPages(n int) Option {
 // for loops that often stop early. In Pages, any p > 0 requests the next
 // page when a page is yielded. At most one page is prefetched. p must be in
 // [0, 1].
-func WithPrefetch(p float64) Option {
-	return engine.WithPrefetch(p)
+func WithPrefetch(p float64) Option { return optionFunc(func(c *config) { c.Prefetch = p }) }
+
+// WithMaxPages stops the stream after n pages with rows; 0, the default,
+// means no limit. No page beyond the limit is requested, not even by
+// prefetching. n must not be negative.
+func WithMaxPages(n int) Option { return optionFunc(func(c *config) { c.MaxPages = n }) }
+
+// WithPageCallback calls fn each time the stream has finished reading a page,
+// on the goroutine that ranges over the stream. Use it to report progress
+// and to see Cassandra's warnings (PageInfo.Warnings). In Stream, fn runs
+// after the page's last row was yielded; in Pages, before the page is
+// yielded. Pages without rows are not reported on their own: their warnings
+// go with the next page, or, when no page with rows follows, to one last
+// call with Rows 0.
+func WithPageCallback(fn func(PageInfo)) Option {
+	return optionFunc(func(c *config) { c.PageCallback = fn })
 }
 
 // WithPageState resumes the query right after the page whose Page.PageState
@@ -67,13 +77,8 @@ func WithPrefetch(p float64) Option {
 // checks all three. A nil or empty state starts from the beginning (or from
 // the state the FromQuery query was given). state is copied.
 func WithPageState(state []byte) Option {
-	return engine.WithPageState(state)
-}
-
-// WithConsistency sets the consistency level of every page request. Without
-// it the query's (or the session's) consistency is used.
-func WithConsistency(c gocql.Consistency) Option {
-	return engine.WithConsistency(uint16(c))
+	state = bytes.Clone(state) // the caller may reuse its buffer
+	return optionFunc(func(c *config) { c.PageState = state })
 }
 
 // WithCursor resumes the stream right after the page whose Page.Cursor (or
@@ -91,17 +96,28 @@ func WithConsistency(c gocql.Consistency) Option {
 // state; an unsigned cursor carries a checksum that catches damage, but not
 // a deliberate change: sign cursors with WithCursorKey when clients can
 // alter them. Cursors of earlier versions of cqlseq are refused.
-func WithCursor(cursor string) Option { return engine.WithCursor(cursor) }
+func WithCursor(cursor string) Option { return optionFunc(func(c *config) { c.Cursor = cursor }) }
 
 // WithCursorKey signs the cursors a stream makes with HMAC-SHA256 under key,
 // and makes WithCursor accept only cursors signed with the same key. An
 // empty key is an error (ErrInvalidArgument): it would turn signing off
 // without a word. key is copied.
-func WithCursorKey(key []byte) Option { return engine.WithCursorKey(key) }
+func WithCursorKey(key []byte) Option {
+	key = bytes.Clone(key)
+	return optionFunc(func(c *config) {
+		if len(key) == 0 {
+			c.errs = append(c.errs, errors.New("empty cursor key: an empty key would turn signing off; give a secret key, or no WithCursorKey"))
+			return
+		}
+		c.CursorKey = key
+	})
+}
 
-// Retry says how a stream recovers from a failed page request; see
-// WithRetry.
-type Retry = engine.Retry
+// WithConsistency sets the consistency level of every page request. Without
+// it the query's (or the session's) consistency is used.
+func WithConsistency(c gocql.Consistency) Option {
+	return optionFunc(func(cfg *config) { cfg.Consistency, cfg.HasConsistency = uint16(c), true })
+}
 
 // WithRetry makes the stream send a failed page request again, from the
 // same paging state, when that is safe and may succeed. Rows are neither
@@ -123,13 +139,150 @@ type Retry = engine.Retry
 // a read size threshold, a replica unable to read) is never retried: it
 // fails the same way every time. Syntax, invalid-query, permission and
 // protocol errors end the stream at once.
-func WithRetry(r Retry) Option { return engine.WithRetry(r) }
+func WithRetry(r Retry) Option { return optionFunc(func(c *config) { c.Retry = r }) }
 
 // WithStrict makes a result column that maps to no field of the row struct
 // an error (a MappingError), reported before the first row, or before the
 // first row of a later page when the table gained a column mid-stream.
 // Without it such columns are ignored, as gocqlx does. The column
 // "[applied]" of a conditional statement is always allowed.
-func WithStrict() Option {
-	return engine.WithStrict()
+func WithStrict() Option { return optionFunc(func(c *config) { c.Strict = true }) }
+
+// maxConsistency is LOCAL_ONE, the highest level the protocol defines.
+const maxConsistency = 0x0A
+
+// config is the resolved configuration of one stream.
+type config struct {
+	FetchSize    int // 0 leaves the query's (or session's) page size alone
+	PageCallback func(PageInfo)
+	MaxPages     int // 0 means no limit
+	Prefetch     float64
+	PageState    []byte // resume point; nil starts at the beginning
+	Strict       bool
+	Cursor       string // resume point as a cursor; "" starts at the beginning
+	CursorKey    []byte // signs and checks cursors; none when empty
+	Retry        Retry
+
+	// PageSize is the page size in effect: FetchSize, or else the query's
+	// own. Cursors record it (see encodeCursor).
+	PageSize int
+
+	// Idempotent says the statement may run twice without harm: a SELECT,
+	// or a statement the caller marked idempotent that has no IF clause.
+	// Only such statements are retried after a failure that may have
+	// reached Cassandra (see driver.Retryability).
+	Idempotent bool
+
+	// QueryContext is the context the caller's query carries, if any: the
+	// stream ends when either it or the stream's context is done.
+	QueryContext context.Context
+
+	// fingerprint identifies the statement and its values, for cursors;
+	// it is computed only when a cursor is made or read.
+	fingerprint func() fingerprint
+
+	// Mapper maps column names to struct fields; nil means gocqlx's
+	// default rules (see defaultMapper).
+	Mapper *reflectx.Mapper
+
+	Consistency    uint16
+	HasConsistency bool
+
+	fetchSizeSet bool
+	errs         []error
+}
+
+// request returns the request for the page that starts at state.
+func (c *config) request(state []byte) driver.Request {
+	return driver.Request{State: state, PageSize: c.FetchSize, Consistency: c.Consistency, HasConsistency: c.HasConsistency}
+}
+
+// start checks the arguments of StreamFrom and PagesFrom and resolves the
+// options for src's query. It sends nothing to Cassandra.
+func start(ctx context.Context, src driver.Source, opts []Option) (*config, error) {
+	if ctx == nil {
+		return nil, invalidf("nil context")
+	}
+	if src == nil {
+		return nil, invalidf("nil source")
+	}
+	q := src.Query()
+	if strings.TrimSpace(q.CQL) == "" {
+		return nil, invalidf("empty statement")
+	}
+	return resolve(opts, q)
+}
+
+// resolve applies opts over the defaults and validates the result for the
+// query q. The returned error wraps ErrInvalidArgument and names every bad
+// option; a bad cursor also matches ErrInvalidCursor. A cursor made with
+// another page size is refused when WithFetchSize asks for another, and
+// otherwise sets FetchSize to the cursor's: Cassandra resumes a query with a
+// LIMIT exactly only at the page size the paging state was made with.
+func resolve(opts []Option, q driver.Query) (*config, error) {
+	c := &config{Prefetch: DefaultPrefetch, Idempotent: idempotent(q.CQL, q.Idempotent), QueryContext: q.Context, Mapper: q.Mapper, Strict: q.Strict}
+	queryState := bytes.Clone(q.PageState)
+	c.fingerprint = sync.OnceValue(func() fingerprint { return newFingerprint(q.Keyspace, q.CQL, q.Values) })
+	for i, o := range opts {
+		if o == nil {
+			c.errs = append(c.errs, fmt.Errorf("option %d is nil", i))
+			continue
+		}
+		o.apply(c)
+	}
+	if c.fetchSizeSet && c.FetchSize <= 0 {
+		c.errs = append(c.errs, fmt.Errorf("fetch size must be > 0, got %d", c.FetchSize))
+	}
+	if c.HasConsistency && c.Consistency > maxConsistency {
+		c.errs = append(c.errs, fmt.Errorf("unknown consistency %d", c.Consistency))
+	}
+	if c.FetchSize > math.MaxInt32 {
+		c.errs = append(c.errs, fmt.Errorf("fetch size must fit in 32 bits, got %d", c.FetchSize))
+	}
+	if c.MaxPages < 0 {
+		c.errs = append(c.errs, fmt.Errorf("max pages must be >= 0, got %d", c.MaxPages))
+	}
+	if math.IsNaN(c.Prefetch) || c.Prefetch < 0 || c.Prefetch > 1 {
+		c.errs = append(c.errs, fmt.Errorf("prefetch must be in [0, 1], got %v", c.Prefetch))
+	}
+	if c.Retry.Attempts < 0 || c.Retry.MinBackoff < 0 || c.Retry.MaxBackoff < 0 {
+		c.errs = append(c.errs, fmt.Errorf("retry attempts and backoffs must be >= 0, got %+v", c.Retry))
+	} else if c.Retry.MaxBackoff > 0 && c.Retry.MinBackoff > c.Retry.MaxBackoff {
+		c.errs = append(c.errs, fmt.Errorf("retry MinBackoff %v is above MaxBackoff %v", c.Retry.MinBackoff, c.Retry.MaxBackoff))
+	}
+	if len(c.PageState) == 0 && c.Cursor == "" {
+		c.PageState = queryState
+	}
+	if c.Cursor != "" && len(c.PageState) > 0 {
+		c.errs = append(c.errs, errors.New("both a cursor and a paging state to resume from; give one"))
+	}
+	if len(c.errs) > 0 {
+		return nil, invalid(errors.Join(c.errs...))
+	}
+	c.PageSize = q.PageSize
+	if c.fetchSizeSet {
+		c.PageSize = c.FetchSize
+	}
+	if c.Cursor != "" {
+		state, size, err := decodeCursor(c.Cursor, c.fingerprint(), c.CursorKey)
+		if err != nil {
+			return nil, err
+		}
+		if size != c.PageSize {
+			if c.fetchSizeSet {
+				return nil, &wrapped{fmt.Sprintf("cqlseq: invalid cursor: it was made at fetch size %d and the stream asks for %d; "+
+					"Cassandra resumes exactly only at the page size the cursor was made with (a LIMIT above the page size is ignored on resume)", size, c.FetchSize),
+					[]error{ErrInvalidCursor, ErrInvalidArgument}}
+			}
+			c.FetchSize, c.PageSize = size, size
+		}
+		c.PageState = state
+	}
+	if c.Retry.MinBackoff == 0 {
+		c.Retry.MinBackoff = 100 * time.Millisecond
+	}
+	if c.Retry.MaxBackoff == 0 {
+		c.Retry.MaxBackoff = max(5*time.Second, c.Retry.MinBackoff)
+	}
+	return c, nil
 }

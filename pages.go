@@ -6,43 +6,115 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
-	"github.com/cqlseq/cqlseq/internal/engine"
+	"github.com/cqlseq/cqlseq/driver"
 )
 
-// Page is one page of rows from Pages.
-//
-// Rows holds the page's rows in the order Cassandra sent them; the slice is
-// new for every page and belongs to the caller. Number counts the pages of
-// this stream from 1 (a resumed stream counts from 1 again), TotalRows counts
-// the rows read so far, this page included, and Warnings are the warnings
-// Cassandra sent with the page and with the pages without rows just before
-// it. PageState resumes the query right after this
-// page (see WithPageState), and Cursor is the same position as checked text
-// (see WithCursor). Both are empty when Cassandra marked the page the last;
-// when the rows end exactly on a page boundary Cassandra cannot know that
-// yet, and the last page carries a position that resumes to no rows. The
-// slice belongs to the caller.
-type Page[T any] = engine.Page[T]
+// Page is one page of rows.
+type Page[T any] struct {
+	// Rows holds the page's rows in the order the server sent them. The
+	// slice is new for every page and belongs to the caller.
+	Rows []T
+	// Number is the page's number in this stream, counting from 1. A stream
+	// resumed from a paging state counts from 1 again.
+	Number int
+	// TotalRows is the number of rows read so far, this page included.
+	TotalRows int64
+	// Warnings are the warnings the server sent with this page, and with
+	// the pages without rows that Cassandra sent just before it.
+	Warnings []string
+	// PageState resumes the query right after this page (see WithPageState).
+	// It is nil when Cassandra marked this page the last. When the rows end
+	// exactly on a page boundary Cassandra cannot know yet, and the last
+	// page carries a state from which the query resumes to no rows. The
+	// slice belongs to the caller.
+	PageState []byte
+	// Cursor is PageState as text, tied to the statement, its bound values
+	// and the page size (and checked, or signed with WithCursorKey): resume
+	// with WithCursor. It is empty exactly when PageState is nil.
+	Cursor string
+}
+
+// PageInfo describes a page the stream has finished reading: what the
+// [WithPageCallback] function receives.
+type PageInfo struct {
+	// Number is the page's number, counting from 1.
+	Number int
+	// RowCount is the number of rows in the page.
+	RowCount int
+	// TotalRows is the number of rows read so far, this page included.
+	TotalRows int64
+	// Cursor resumes the stream right after this page (WithCursor); it is
+	// empty after the last page.
+	Cursor string
+	// Retries is the number of times a failed request for this page was
+	// sent again (WithRetry).
+	Retries int
+	// Warnings are the warnings Cassandra sent with this page and with the
+	// pages without rows just before it. When the result ends with pages
+	// without rows that carried warnings, the callback is called once more
+	// with RowCount 0 and those warnings.
+	Warnings []string
+}
 
 // Pages returns the rows of st, decoded into T, a page at a time: each
-// element is a Page with at least one row. Use it for bulk work (writing a
-// batch, a file, a response) and to save the paging state to resume from.
+// element is a [Page] with at least one row. Use it for bulk work (a batch,
+// a file, a response) and to save where to resume. The next page is
+// requested when a page is yielded, so Cassandra works while the loop body
+// does; pages without rows are skipped.
 //
-// Pages are requested as the loop needs them. With prefetching on (the
-// default) the next page is requested when a page is yielded, so Cassandra
-// works while the loop body does; at most the yielded page and the one being
-// prefetched are held by the stream. Pages without rows (Cassandra may send
-// them when it filters rows out) are skipped; they do not end the stream.
-//
-// Ranging, errors, cancellation and cleanup behave as for Stream: each range
-// runs the query anew; an error is yielded once as (Page{}, err) and ends the
-// sequence; nothing needs closing, however the loop ends.
+// Ranging, errors and cleanup are as for [Stream]: an error is yielded once,
+// as (Page{}, err), and ends the sequence.
 func Pages[T any](ctx context.Context, session *gocql.Session, st Statement, opts ...Option) iter.Seq2[Page[T], error] {
-	src, cfg, err := prepare(ctx, session, st, opts)
+	src, err := prepare(session, st)
 	if err != nil {
-		return func(yield func(Page[T], error) bool) {
-			yield(Page[T]{}, err)
+		return fail[Page[T]](err)
+	}
+	return PagesFrom[T](ctx, src, opts...)
+}
+
+// PagesFrom is [Pages] over a query of another driver, adapted by a front
+// end (see [StreamFrom]).
+func PagesFrom[T any](ctx context.Context, src driver.Source, opts ...Option) iter.Seq2[Page[T], error] {
+	cfg, err := start(ctx, src, opts)
+	if err != nil {
+		return fail[Page[T]](err)
+	}
+	return streamPages[T](ctx, src, cfg)
+}
+
+// streamPages returns the rows of the query run by src, a page at a time.
+func streamPages[T any](ctx context.Context, src driver.Source, cfg *config) iter.Seq2[Page[T], error] {
+	return func(yield func(Page[T], error) bool) {
+		p := newPager(ctx, src, cfg)
+		s := newRowScanner[T](p)
+		p.cursors = true // Page.Cursor
+		defer p.close()
+		for {
+			it, err := p.next()
+			if err != nil {
+				yield(Page[T]{}, err)
+				return
+			}
+			if it == nil {
+				return
+			}
+			rows := make([]T, 0, it.NumRows())
+			for s.scan(it) {
+				rows = append(rows, s.row)
+			}
+			warnings := p.warnings(it)
+			if err := p.finish(len(rows), warnings, s); err != nil {
+				yield(Page[T]{}, err)
+				return
+			}
+			page := Page[T]{Rows: rows, Number: p.number, TotalRows: p.total, Warnings: warnings, PageState: p.resume(), Cursor: p.cursor}
+			// The caller works on this page while the next one travels.
+			if cfg.Prefetch > 0 {
+				p.prefetch(p.number + 1)
+			}
+			if !yield(page, nil) {
+				return
+			}
 		}
 	}
-	return engine.Pages[T](ctx, src, cfg)
 }

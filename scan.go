@@ -1,133 +1,98 @@
 package cqlseq
 
 import (
-	"context"
-	"reflect"
-	"time"
+	"errors"
+	"fmt"
 
-	gocql "github.com/apache/cassandra-gocql-driver/v2"
-
-	"github.com/cqlseq/cqlseq/internal/engine"
+	"github.com/cqlseq/cqlseq/driver"
 )
 
-// source runs one query a page at a time over the v2 driver. Every page is
-// its own request on a private copy of the query, resumed from the previous
-// page's paging state, so the caller's *gocql.Query is never modified and the
-// driver's automatic paging and prefetching stay off: cqlseq does both.
-type source struct {
-	base gocql.Query
+// rowScanner decodes rows into one T through a plan bound to s.row. The
+// plan is made for the first page's columns and made again, by name, for a
+// page whose columns differ (a schema change between pages).
+type rowScanner[T any] struct {
+	row   T
+	dest  []any // the destinations of Scan, inside row
+	pl    *plan
+	at    int // the slot being decoded, set by the destinations
+	fault error
+	p     *pager
+	src   driver.Source
 }
 
-func (s *source) Fetch(ctx context.Context, state []byte) engine.Iter {
-	q := s.base // a value copy: setters below touch only this page's query
-	return q.PageState(state).IterContext(ctx)
+func newRowScanner[T any](p *pager) *rowScanner[T] {
+	s := &rowScanner[T]{p: p, src: p.src}
+	p.onColumns = s.replan
+	return s
 }
 
-func (s *source) Columns(it engine.Iter) []engine.Column {
-	infos := it.(*gocql.Iter).Columns()
-	cols := make([]engine.Column, len(infos))
-	for i, c := range infos {
-		info := c.TypeInfo
-		col := engine.Column{Name: c.Name, Type: typeName(info), UDT: info.Type() == gocql.TypeUDT, Info: info}
-		if t, ok := info.(gocql.TupleTypeInfo); ok {
-			col.Elems = len(t.Elems)
+// replan makes (or finds) the plan for T and cols, the columns of page
+// number page, and binds it to s.row.
+func (s *rowScanner[T]) replan(cols []driver.Column, page int) error {
+	pl, err := planFor[T](s.src, cols, s.p.cfg)
+	if err != nil {
+		var me *MappingError
+		if errors.As(err, &me) {
+			me.Page = page
+			if s.pl != nil {
+				me.Msg = "the result's columns changed at page " + fmt.Sprint(page) + " (" + changes(s.pl.cols, cols) + "): " + me.Msg
+			}
 		}
-		cols[i] = col
+		return err
 	}
-	return cols
-}
-
-func (s *source) Decode(c engine.Column, elem int, data []byte, dst any) error {
-	return gocql.Unmarshal(elemType(c.Info.(gocql.TypeInfo), elem), data, dst)
-}
-
-func (s *source) Sample(c engine.Column, elem int) []byte {
-	return sample(elemType(c.Info.(gocql.TypeInfo), elem))
-}
-
-// Retryable classifies a failed page request (see engine.Classify). No
-// connection or stream to send it on means it was not sent; a connection
-// closed or silent mid-request may have run it.
-func (s *source) Retryable(err error) engine.Retryability {
-	return engine.Classify(err,
-		[]error{gocql.ErrNoConnections, gocql.ErrNoStreams},
-		[]error{gocql.ErrConnectionClosed, gocql.ErrTimeoutNoResponse, gocql.ErrTooManyTimeouts})
-}
-
-func (s *source) Dest(d *engine.Dest) any {
-	_, self := d.Ptr.(gocql.Unmarshaler)
-	return &dest{d, self}
-}
-
-func (s *source) Discard(d *engine.Dest) any { return discard{d} }
-
-// dest decodes one column into a field of the row, and records which one,
-// so that an error names it.
-type dest struct {
-	*engine.Dest
-	self bool // the field has its own Unmarshaler
-}
-
-func (d *dest) UnmarshalCQL(info gocql.TypeInfo, data []byte) error {
-	*d.At = d.Slot
-	if data == nil && !d.self {
-		// A NULL: the field was zeroed with the row. The driver would set
-		// some types to another value (a bigint NULL into a string gives
-		// "0"), fail on others (a decimal into an inf.Dec, a vector into an
-		// array) and panic on an interface that holds nil.
-		return nil
-	}
-	return gocql.Unmarshal(info, data, d.Ptr)
-}
-
-// discard takes a tuple element that no field takes; it records which,
-// so that an error in a later column of the tuple is not blamed on it.
-type discard struct{ *engine.Dest }
-
-func (d discard) UnmarshalCQL(gocql.TypeInfo, []byte) error {
-	*d.At = d.Slot
+	s.pl = pl
+	s.dest = pl.bind(&s.row, s.src, &s.at)
 	return nil
 }
 
-func elemType(info gocql.TypeInfo, elem int) gocql.TypeInfo {
-	if elem < 0 {
-		return info
+// scan decodes the next row of it into s.row, and reports false at the end
+// of the page or on a failure (see err). For a struct or a scalar it zeroes
+// s.row, so that a NULL gives the zero value and no slice is reused, and
+// calls Scan into the bound destinations: no reflection, no allocation of
+// its own. For map[string]any it makes the new map MapScan needs. A panic
+// in the driver's decoding becomes an error: no value Cassandra sends may
+// crash the caller's loop.
+func (s *rowScanner[T]) scan(it driver.Iter) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.fault = errPanic{r}
+			ok = false
+		}
+	}()
+	s.at = -1
+	if s.pl.isMap {
+		m := make(map[string]any, s.pl.ncols)
+		if !it.MapScan(m) {
+			return false
+		}
+		s.row = any(m).(T)
+		return true
 	}
-	return info.(gocql.TupleTypeInfo).Elems[elem]
+	var zero T
+	s.row = zero
+	return it.Scan(s.dest...)
 }
 
-// sample encodes a value of type ti (its zero value where the type has a
-// valid one), or returns nil.
-func sample(ti gocql.TypeInfo) []byte {
-	switch t := ti.(type) {
-	case gocql.VectorType:
-		// The zero value is an empty vector, which no vector column holds.
-		zero := reflect.ValueOf(t.SubType.Zero())
-		if !zero.IsValid() {
-			return nil
-		}
-		v := reflect.MakeSlice(reflect.SliceOf(zero.Type()), t.Dimensions, t.Dimensions)
-		data, err := t.Marshal(v.Interface())
-		if err != nil {
-			return nil
-		}
-		return data
+// scanErr turns err, the driver's failure of the page just read after read
+// good rows (or a panic scan caught), into a ScanError naming the column
+// and field. A failure that no destination saw (a truncated frame) keeps
+// the column empty.
+func (s *rowScanner[T]) scanErr(read int, err error) error {
+	if err == nil {
+		err = s.fault
 	}
-	if ti.Type() == gocql.TypeTimeUUID {
-		// The zero UUID is not a time UUID.
-		data, err := ti.Marshal(gocql.UUIDFromTime(time.Unix(0, 0)))
-		if err != nil {
-			return nil
-		}
-		return data
-	}
-	zero := ti.Zero()
-	data, err := ti.Marshal(zero)
-	if v := reflect.ValueOf(zero); err != nil && v.Kind() == reflect.Pointer && !v.IsNil() {
-		data, err = ti.Marshal(v.Elem().Interface()) // decimal: Zero is *inf.Dec, Marshal takes inf.Dec
-	}
-	if err != nil {
+	if err == nil {
 		return nil
 	}
-	return data
+	e := &ScanError{Page: s.p.number + 1, Row: s.p.total + int64(read) + 1, Err: err}
+	if s.at >= 0 && s.at < len(s.pl.slots) {
+		sl := s.pl.slots[s.at]
+		e.Column, e.Field = s.pl.cols[sl.col].Name, sl.field
+	}
+	return e
+}
+
+// scanner is what finish needs of a rowScanner, whatever its T.
+type scanner interface {
+	scanErr(read int, err error) error
 }

@@ -6,54 +6,92 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
-	"github.com/cqlseq/cqlseq/internal/engine"
+	"github.com/cqlseq/cqlseq/driver"
 )
 
-// Stream returns the rows of st, decoded into T, one at a time:
+// Stream returns the rows of st, decoded into T, one at a time. Pages are
+// requested as the loop needs them, the next one while the loop works on
+// the current one (see [WithPrefetch]); at most two pages are held.
 //
-//	for u, err := range cqlseq.Stream[User](ctx, session, cqlseq.CQL("SELECT * FROM users")) {
-//		if err != nil {
-//			return err
-//		}
-//		// use u
-//	}
-//
-// Pages are requested from Cassandra as the loop needs them, one request per
-// page of WithFetchSize rows; with prefetching on (the default) the next page
-// is requested while the loop works on the current one, never more than one
-// page ahead. At most two pages are held in memory: the current one and the
-// one being prefetched.
-//
-// Each range over the returned sequence runs the query anew, from the
-// beginning (or from WithPageState). Ranges may run concurrently.
-//
-// Errors: a problem is yielded once, as (zero T, err), and the sequence ends.
-// Bad arguments and options are reported before any query is sent (errors
-// match ErrInvalidArgument); a T that cannot hold the result is reported
-// before the first row (a MappingError, matching ErrMapping), also when the
-// table's columns change mid-stream; a row that cannot be decoded is a
-// ScanError naming the column, field, page and row; a failed page request
-// is a PageError naming the page and the retries made. Both wrap the
-// driver's error, so errors.Is and errors.As see it. A failed page is never mistaken for the end of the result. If ctx is
-// cancelled or its deadline passes, the stream ends promptly with an error
-// that matches ctx.Err().
-//
-// Nothing needs closing: however the loop ends (the last row, break, return,
-// an error, a cancelled context or a panic in the loop body, which propagates
-// unchanged), the stream cancels an in-flight prefetch, waits for it and
-// releases every page it holds before the loop statement completes.
-//
-// An empty result yields nothing. T may be a struct, a single-column type,
-// or map[string]any (see the package documentation for the mapping rules).
-// Rows are yielded by value: T is the caller's, and a slice or map inside it
-// is never reused by a later row.
+// Each range runs the query anew. Nothing needs closing. Errors are yielded
+// once, as (zero T, err), and end the sequence. The package documentation
+// states the contract in full.
 func Stream[T any](ctx context.Context, session *gocql.Session, st Statement, opts ...Option) iter.Seq2[T, error] {
-	src, cfg, err := prepare(ctx, session, st, opts)
+	src, err := prepare(session, st)
 	if err != nil {
-		return func(yield func(T, error) bool) {
-			var zero T
-			yield(zero, err)
+		return fail[T](err)
+	}
+	return StreamFrom[T](ctx, src, opts...)
+}
+
+// StreamFrom is [Stream] over a query of another driver, adapted by a front
+// end such as [github.com/cqlseq/cqlseq/cqlseqx] (see package
+// [github.com/cqlseq/cqlseq/driver]). Applications call Stream.
+func StreamFrom[T any](ctx context.Context, src driver.Source, opts ...Option) iter.Seq2[T, error] {
+	cfg, err := start(ctx, src, opts)
+	if err != nil {
+		return fail[T](err)
+	}
+	return streamRows[T](ctx, src, cfg)
+}
+
+// fail returns a sequence that yields err alone.
+func fail[T any](err error) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		yield(zero, err)
+	}
+}
+
+// streamRows returns the rows of the query run by src, one at a time.
+func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		p := newPager(ctx, src, cfg)
+		s := newRowScanner[T](p)
+		defer p.close()
+		done := p.ctx.Done()
+		for {
+			it, err := p.next()
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			if it == nil {
+				return
+			}
+			// The next page is requested once (1 - prefetch) of this page
+			// has been read, as the drivers do; with prefetch 0, never.
+			at := -1
+			if n := it.NumRows(); cfg.Prefetch > 0 {
+				at = max(int((1-cfg.Prefetch)*float64(n)), 0)
+			}
+			read := 0
+			for {
+				if read == at {
+					p.prefetch(p.number + 2) // the page after the current one
+				}
+				if !s.scan(it) {
+					break
+				}
+				// A non-blocking receive on an open channel takes no lock.
+				// Checked after the row is read, so that a context cancelled
+				// after the last row does not spoil a complete read.
+				select {
+				case <-done:
+					yield(zero, p.ctxErr())
+					return
+				default:
+				}
+				read++
+				if !yield(s.row, nil) {
+					return
+				}
+			}
+			if err := p.finish(read, p.warnings(it), s); err != nil {
+				yield(zero, err)
+				return
+			}
 		}
 	}
-	return engine.Stream[T](ctx, src, cfg)
 }

@@ -1,14 +1,11 @@
 package cqlseq
 
 import (
-	"context"
 	"reflect"
 	"slices"
 	"strings"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
-
-	"github.com/cqlseq/cqlseq/internal/engine"
 )
 
 // A Statement is the query that Stream and Pages run: a CQL statement with
@@ -47,51 +44,32 @@ func (s Statement) String() string {
 	return s.cql
 }
 
-// prepare checks the arguments of Stream and Pages and builds the source and
-// configuration of one stream. It sends nothing to Cassandra.
-func prepare(ctx context.Context, session *gocql.Session, st Statement, opts []Option) (*source, engine.Config, error) {
-	var none engine.Config
-	if ctx == nil {
-		return nil, none, engine.Invalid("nil context")
-	}
-	var src source
-	var qctx context.Context
+// prepare checks the session and statement of Stream and Pages and builds
+// the source of one stream. It sends nothing to Cassandra.
+func prepare(session *gocql.Session, st Statement) (*source, error) {
+	src := &source{Codec: codec}
 	switch {
 	case st.query != nil:
 		if strings.TrimSpace(st.query.Statement()) == "" {
-			return nil, none, engine.Invalid("empty statement")
+			return nil, invalidf("empty statement")
 		}
 		src.base = *st.query // a copy: the caller's query is never modified
 		// The copy shares the values slice: copy it too, so that a change
 		// by the caller cannot reach the stream.
 		src.base.Bind(slices.Clone(st.query.Values())...)
-		qctx = st.query.Context()
+		src.query.Context = st.query.Context()
 	case strings.TrimSpace(st.cql) == "":
-		return nil, none, engine.Invalid("empty statement")
+		return nil, invalidf("empty statement")
 	case session == nil:
-		return nil, none, engine.Invalid("nil session")
+		return nil, invalidf("nil session")
 	default:
 		src.base = *session.Query(st.cql, st.values...)
 	}
-	pageSize, state := queryPaging(&src.base)
-	cfg, err := engine.Resolve(opts, engine.Query{
-		Keyspace:   keyspaces(&src.base),
-		CQL:        src.base.Statement(),
-		Values:     src.base.Values(),
-		PageSize:   pageSize,
-		PageState:  state,
-		Idempotent: engine.Idempotent(src.base.Statement(), src.base.IsIdempotent()),
-		Context:    qctx,
-	})
-	if err != nil {
-		return nil, none, err
-	}
-	if cfg.FetchSize > 0 {
-		src.base.PageSize(cfg.FetchSize)
-	}
-	if cfg.HasConsistency {
-		src.base.Consistency(gocql.Consistency(cfg.Consistency))
-	}
+	src.query.PageSize, src.query.PageState = queryPaging(&src.base)
+	src.query.Keyspace = keyspaces(&src.base)
+	src.query.CQL = src.base.Statement()
+	src.query.Values = src.base.Values()
+	src.query.Idempotent = src.base.IsIdempotent()
 	// cqlseq pages and prefetches itself; the driver's automatic paging is
 	// turned off on every page request (see source.Fetch).
 	src.base.Prefetch(0)
@@ -102,7 +80,7 @@ func prepare(ctx context.Context, session *gocql.Session, st Statement, opts []O
 	// would land in other columns' fields, and the check for changed
 	// columns between pages could not see it.
 	src.base.NoSkipMetadata()
-	return &src, cfg, nil
+	return src, nil
 }
 
 // keyspaces names, for cursors, the keyspaces that decide which tables an

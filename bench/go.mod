@@ -2,20 +2,13 @@ module github.com/cqlseq/cqlseq/bench
 
 go 1.24
 
-// The benchmarks measure the code of this repository: the core module and
-// cqlseqx, the gocqlx front end.
-replace (
-	github.com/cqlseq/cqlseq => ../
-	github.com/cqlseq/cqlseq/cqlseqx => ../cqlseqx
-)
-
 // gocqlx compiles only against ScyllaDB's fork of gocql.
 replace github.com/gocql/gocql => github.com/scylladb/gocql v1.15.3
 
 require (
 	github.com/apache/cassandra-gocql-driver/v2 v2.1.2
-	github.com/cqlseq/cqlseq v0.0.0
-	github.com/cqlseq/cqlseq/cqlseqx v0.0.0
+	github.com/cqlseq/cqlseq v0.1.0
+	github.com/cqlseq/cqlseq/cqlseqx v0.1.0
 	github.com/gocql/gocql v1.7.0
 	github.com/google/go-cmp v0.7.0
 	github.com/scylladb/gocqlx/v3 v3.0.4

@@ -1,14 +1,30 @@
 // Package cqlseqx streams the results of gocqlx queries as Go iterators,
-// with the same engine, options and guarantees as package
-// github.com/cqlseq/cqlseq:
+// with the engine, options, pages, errors and guarantees of package
+// [github.com/cqlseq/cqlseq], whose documentation states the contract:
 //
 //	q := session.Query(usersTable.Select()).BindMap(qb.M{"team": "core"})
-//	for u, err := range cqlseqx.Stream[User](ctx, q, cqlseqx.WithFetchSize(1000)) {
+//	for u, err := range cqlseqx.Stream[User](ctx, q, cqlseq.WithFetchSize(1000)) {
 //		if err != nil {
 //			return err
 //		}
 //		// use u
 //	}
+//
+// # One set of types
+//
+// Options, pages and errors are package cqlseq's own types ([cqlseq.Option],
+// [cqlseq.Page], [cqlseq.PageInfo], [cqlseq.MappingError] ...), not copies or
+// aliases: code that handles the errors or pages of one front end handles
+// the other's, and go doc shows every field where it is defined. The price
+// is that a gocqlx program links package cqlseq and with it the v2 driver
+// (github.com/apache/cassandra-gocql-driver/v2), beside gocqlx's driver; it
+// never opens a connection with it. Keeping gocqlx programs free of the v2
+// driver would take a second set of types or aliases to them, which is what
+// this package had before: every type then showed no fields, and its
+// documentation lived in an internal package.
+//
+// Set the consistency on the Queryx, as gocqlx programs do; [WithConsistency]
+// takes the gocql driver's constants for the option of the same name.
 //
 // gocqlx (github.com/scylladb/gocqlx/v3) is built on the github.com/gocql/gocql
 // driver, and compiles only against ScyllaDB's fork of it. A program that
@@ -19,13 +35,9 @@
 //
 // That is why cqlseqx is a module of its own (github.com/cqlseq/cqlseq/cqlseqx)
 // rather than a package of the core module: a replace directive binds only
-// the main module, and users of the core package, which is built on
-// github.com/apache/cassandra-gocql-driver/v2, must never need the fork,
-// gocqlx, or the old driver. This package does not import the core package
-// either, so a gocqlx program links one driver only; both packages share the
-// paging engine, so their options (Option), pages (Page) and errors are the
-// same types, and the package documentation of github.com/cqlseq/cqlseq
-// states the contract both follow.
+// the main module, and users of the core module must never need the fork,
+// gocqlx or the old driver. cqlseqx reaches the core through its public API
+// only ([cqlseq.StreamFrom] and package [github.com/cqlseq/cqlseq/driver]).
 //
 // # The query
 //
@@ -33,9 +45,9 @@
 // share with it anything the driver changes: a Queryx shared with other
 // goroutines, or run again later, keeps its state. The copy keeps every
 // setting of q: consistency, observer, retry policy, idempotence, custom
-// payload, routing key, page size (Queryx.PageSize, which WithFetchSize
+// payload, routing key, page size (Queryx.PageSize, which [cqlseq.WithFetchSize]
 // overrides), the paging state to start from (Queryx.PageState, which
-// WithPageState and WithCursor override) and strictness (Queryx.Strict,
+// [cqlseq.WithPageState] and [cqlseq.WithCursor] override) and strictness (Queryx.Strict,
 // gocqlx.DefaultStrict). Its bound values are copied: changing q.Values()
 // afterwards changes neither the stream nor its cursors. A context set with
 // q.WithContext is honoured with the stream's: the stream ends when either
@@ -58,7 +70,7 @@
 // Rows are mapped with the query's own mapper (Queryx.Mapper, gocqlx's
 // DefaultMapper unless the session set another), so a struct that works with
 // Queryx.Select scans the same here, or is refused before the first row with
-// a MappingError that says why:
+// a [cqlseq.MappingError] that says why:
 //
 //   - A field (or a T) whose type embeds gocqlx.UDT is decoded by gocqlx's
 //     rules, not the driver's: each element of the user-defined type goes to
@@ -73,7 +85,7 @@
 //     an element of a tuple is decoded by gocqlx's rules too, as gocqlx's
 //     Iterx.Scan does (gocqlx's Select cannot scan tuple columns into
 //     struct fields at all).
-//   - Strict mapping (WithStrict, or a Queryx made strict) refuses a column
+//   - Strict mapping ([cqlseq.WithStrict], or a Queryx made strict) refuses a column
 //     with no field before the first row.
 //   - A field reached through a pointer to a struct (an embedded *Inner, or
 //     a pointer field whose fields are mapped by their path) is refused
@@ -90,7 +102,7 @@
 //   - A row type *T where T embeds gocqlx.UDT is refused before any query
 //     (gocqlx's Select allocates a T per row): use T.
 //   - A field of a type that embeds gocqlx.UDT for a column that is not a
-//     user-defined type fails at the first row, with a ScanError, as gocqlx
+//     user-defined type fails at the first row, with a [cqlseq.ScanError], as gocqlx
 //     fails at that row.
 package cqlseqx
 
@@ -102,93 +114,78 @@ import (
 	"iter"
 	"reflect"
 	"slices"
-	"strings"
 
+	gocqlv2 "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/gocql/gocql"
 	"github.com/scylladb/gocqlx/v3"
 
-	"github.com/cqlseq/cqlseq/internal/engine"
+	"github.com/cqlseq/cqlseq"
+	"github.com/cqlseq/cqlseq/driver"
 )
 
-// Page is one page of rows; see cqlseq.Page. It is the same type.
-type Page[T any] = engine.Page[T]
-
-// PageInfo describes a page the stream has finished reading; see
-// cqlseq.PageInfo. It is the same type.
-type PageInfo = engine.PageInfo
-
-// Option configures Stream and Pages; see cqlseq.Option. It is the same
-// type: options built by either package work with both.
-type Option = engine.Option
-
-var (
-	// ErrInvalidArgument is cqlseq.ErrInvalidArgument.
-	ErrInvalidArgument = engine.ErrInvalidArgument
-	// ErrMapping is cqlseq.ErrMapping.
-	ErrMapping = engine.ErrMapping
-	// ErrInvalidCursor is cqlseq.ErrInvalidCursor.
-	ErrInvalidCursor = engine.ErrInvalidCursor
-)
-
-// Retry is cqlseq.Retry; see WithRetry.
-type Retry = engine.Retry
-
-// Stream returns the rows of q, decoded into T, one at a time, exactly as
-// cqlseq.Stream does for the v2 driver: pages are requested as the loop
-// needs them, an error arrives once as (zero T, err) and ends the sequence,
-// and nothing needs closing however the loop ends. q is copied when Stream
-// is called and never modified (see "The query" above); each range runs it
-// anew. A binding error of
-// q (q.Err()) is the first and only element, and matches ErrInvalidArgument.
-func Stream[T any](ctx context.Context, q *gocqlx.Queryx, opts ...Option) iter.Seq2[T, error] {
-	src, cfg, err := prepare(ctx, q, opts)
-	if err == nil {
-		err = checkRowType(reflect.TypeFor[T]())
-	}
+// Stream returns the rows of q, decoded into T, one at a time: it is
+// [cqlseq.Stream] for a gocqlx query. q is copied when Stream is called and
+// never modified (see "The query" above); each range runs it anew. A
+// binding error of q (q.Err()) is the first and only element, and matches
+// [cqlseq.ErrInvalidArgument].
+func Stream[T any](ctx context.Context, q *gocqlx.Queryx, opts ...cqlseq.Option) iter.Seq2[T, error] {
+	src, err := prepare[T](q)
 	if err != nil {
 		return func(yield func(T, error) bool) {
 			var zero T
 			yield(zero, err)
 		}
 	}
-	return engine.Stream[T](ctx, src, cfg)
+	return cqlseq.StreamFrom[T](ctx, src, opts...)
 }
 
-// Pages returns the rows of q, decoded into T, a page at a time, exactly as
-// cqlseq.Pages does for the v2 driver.
-func Pages[T any](ctx context.Context, q *gocqlx.Queryx, opts ...Option) iter.Seq2[Page[T], error] {
-	src, cfg, err := prepare(ctx, q, opts)
-	if err == nil {
-		err = checkRowType(reflect.TypeFor[T]())
-	}
+// Pages returns the rows of q, decoded into T, a page at a time: it is
+// [cqlseq.Pages] for a gocqlx query.
+func Pages[T any](ctx context.Context, q *gocqlx.Queryx, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[T], error] {
+	src, err := prepare[T](q)
 	if err != nil {
-		return func(yield func(Page[T], error) bool) {
-			yield(Page[T]{}, err)
+		return func(yield func(cqlseq.Page[T], error) bool) {
+			yield(cqlseq.Page[T]{}, err)
 		}
 	}
-	return engine.Pages[T](ctx, src, cfg)
+	return cqlseq.PagesFrom[T](ctx, src, opts...)
 }
 
-func prepare(ctx context.Context, q *gocqlx.Queryx, opts []Option) (*source, engine.Config, error) {
-	var none engine.Config
+// WithConsistency is [cqlseq.WithConsistency] with the gocql driver's
+// constants: every page request reads at level c.
+func WithConsistency(c gocql.Consistency) cqlseq.Option {
+	return cqlseq.WithConsistency(gocqlv2.Consistency(c))
+}
+
+// invalid returns an error for a bad argument, matching
+// cqlseq.ErrInvalidArgument.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("cqlseq: %w: %w", fmt.Errorf(format, args...), cqlseq.ErrInvalidArgument)
+}
+
+// prepare checks q and the row type T and builds the source of one stream.
+// It sends nothing to Cassandra.
+func prepare[T any](q *gocqlx.Queryx) (*source, error) {
 	switch {
-	case ctx == nil:
-		return nil, none, engine.Invalid("nil context")
 	case q == nil || q.Query == nil:
-		return nil, none, engine.Invalid("nil query")
+		return nil, invalid("nil query")
 	case q.Err() != nil:
-		return nil, none, engine.Invalid("binding the query's values: %w", q.Err())
-	case strings.TrimSpace(q.Statement()) == "":
-		return nil, none, engine.Invalid("empty statement")
+		return nil, invalid("binding the query's values: %w", q.Err())
 	case q.GetSession() == nil:
-		return nil, none, engine.Invalid("the query has no session")
+		return nil, invalid("the query has no session")
 	case !canPrivate():
-		return nil, none, errors.New("cqlseq: this version of github.com/gocql/gocql is not supported: its Query has no metrics and routingInfo pointers (see cqlseqx/source.go)")
+		return nil, errors.New("cqlseq: this version of github.com/gocql/gocql is not supported: its Query has no metrics and routingInfo pointers (see cqlseqx/source.go)")
+	}
+	if err := checkRowType(reflect.TypeFor[T]()); err != nil {
+		return nil, err
 	}
 	// A copy of the caller's query that shares nothing the driver or the
 	// caller may change: its bound values, custom payload and routing key
 	// are copied, its metrics and routing info are its own.
-	src := &source{base: *q.Query, session: q.GetSession(), mapper: q.Mapper}
+	src := &source{Codec: codec, base: *q.Query, session: q.GetSession(), mapper: q.Mapper}
+	if src.mapper == nil {
+		src.mapper = gocqlx.DefaultMapper
+	}
 	b := &src.base
 	st := readQuery(q)
 	b.Bind(slices.Clone(q.Values())...) // Bind also clears the paging state, read above
@@ -199,36 +196,21 @@ func prepare(ctx context.Context, q *gocqlx.Queryx, opts []Option) (*source, eng
 		b.RoutingKey(st.routingKey)
 	}
 	src.private(b)
-
-	// The Queryx's own settings come first: the options given override them.
-	var pre []Option
-	if st.strict {
-		pre = append(pre, engine.WithStrict())
-	}
-	cfg, err := engine.Resolve(append(pre, opts...), engine.Query{
+	b.Prefetch(0)
+	// Every page carries its own column metadata: see the core's prepare.
+	b.NoSkipMetadata()
+	src.query = driver.Query{
 		Keyspace:   b.Keyspace(),
 		CQL:        b.Statement(),
 		Values:     b.Values(), // base's own copy, never changed
 		PageSize:   st.pageSize,
-		PageState:  st.pageState, // WithPageState and WithCursor replace it
-		Idempotent: engine.Idempotent(b.Statement(), b.IsIdempotent()),
+		PageState:  st.pageState, // cqlseq.WithPageState and WithCursor replace it
+		Idempotent: b.IsIdempotent(),
 		Context:    q.Context(),
-	})
-	if err != nil {
-		return nil, none, err
+		Mapper:     src.mapper,
+		Strict:     st.strict, // cqlseq.WithStrict makes it strict too
 	}
-	cfg.Mapper = q.Mapper
-	src.strict = cfg.Strict
-	if cfg.FetchSize > 0 {
-		b.PageSize(cfg.FetchSize)
-	}
-	if cfg.HasConsistency {
-		b.Consistency(gocql.Consistency(cfg.Consistency))
-	}
-	b.Prefetch(0)
-	// Every page carries its own column metadata: see the core's prepare.
-	b.NoSkipMetadata()
-	return src, cfg, nil
+	return src, nil
 }
 
 // checkRowType refuses a row type that points to a type embedding
@@ -236,7 +218,7 @@ func prepare(ctx context.Context, q *gocqlx.Queryx, opts []Option) (*source, eng
 // rules, a stream decodes every row into one fixed value.
 func checkRowType(t reflect.Type) error {
 	if t.Kind() == reflect.Pointer && isUDT(t.Elem()) {
-		return &MappingError{Field: t.String(), Msg: fmt.Sprintf("row type %v points to a type that embeds gocqlx.UDT; use %v: a stream yields rows by value", t, t.Elem())}
+		return &cqlseq.MappingError{Field: t.String(), Msg: fmt.Sprintf("row type %v points to a type that embeds gocqlx.UDT; use %v: a stream yields rows by value", t, t.Elem())}
 	}
 	return nil
 }
@@ -267,7 +249,7 @@ func readQuery(q *gocqlx.Queryx) queryState {
 		st.pageSize = int(f.Int())
 	}
 	if f := v.FieldByName("pageState"); isBytes(f) {
-		st.pageState = f.Bytes() // engine.Resolve copies it
+		st.pageState = f.Bytes() // cqlseq copies it
 	}
 	if f := v.FieldByName("routingKey"); isBytes(f) && !f.IsNil() {
 		st.routingKey = bytes.Clone(f.Bytes())
@@ -286,42 +268,3 @@ func isBytes(f reflect.Value) bool { return f.IsValid() && isBytesType(f.Type())
 func isBytesType(t reflect.Type) bool {
 	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8
 }
-
-// WithFetchSize is cqlseq.WithFetchSize.
-func WithFetchSize(n int) Option { return engine.WithFetchSize(n) }
-
-// WithPageCallback is cqlseq.WithPageCallback.
-func WithPageCallback(fn func(PageInfo)) Option { return engine.WithPageCallback(fn) }
-
-// WithMaxPages is cqlseq.WithMaxPages.
-func WithMaxPages(n int) Option { return engine.WithMaxPages(n) }
-
-// WithPrefetch is cqlseq.WithPrefetch.
-func WithPrefetch(p float64) Option { return engine.WithPrefetch(p) }
-
-// WithPageState is cqlseq.WithPageState.
-func WithPageState(state []byte) Option { return engine.WithPageState(state) }
-
-// WithCursor is cqlseq.WithCursor.
-func WithCursor(cursor string) Option { return engine.WithCursor(cursor) }
-
-// WithCursorKey is cqlseq.WithCursorKey.
-func WithCursorKey(key []byte) Option { return engine.WithCursorKey(key) }
-
-// WithRetry is cqlseq.WithRetry.
-func WithRetry(r Retry) Option { return engine.WithRetry(r) }
-
-// WithStrict is cqlseq.WithStrict.
-func WithStrict() Option { return engine.WithStrict() }
-
-// WithConsistency is cqlseq.WithConsistency, with the gocql driver's type.
-func WithConsistency(c gocql.Consistency) Option { return engine.WithConsistency(uint16(c)) }
-
-// MappingError is cqlseq.MappingError.
-type MappingError = engine.MappingError
-
-// ScanError is cqlseq.ScanError.
-type ScanError = engine.ScanError
-
-// PageError is cqlseq.PageError.
-type PageError = engine.PageError

@@ -15,13 +15,14 @@ import (
 	"github.com/scylladb/gocqlx/v3/qb"
 	"go.uber.org/goleak"
 
+	"github.com/cqlseq/cqlseq"
 	"github.com/cqlseq/cqlseq/cqlseqx"
-	"github.com/cqlseq/cqlseq/internal/suite"
+	"github.com/cqlseq/cqlseq/driver/drivertest"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(suite.Main(closeSession{m}))
+	goleak.VerifyTestMain(drivertest.Main(closeSession{m}))
 }
 
 var gx struct {
@@ -70,43 +71,43 @@ func (c counter) ObserveQuery(context.Context, gocql.ObservedQuery) { c.n.Add(1)
 // here over gocqlx.
 func TestBehaviour(t *testing.T) {
 	s := session(t)
-	query := func(q suite.Query) *gocqlx.Queryx {
+	query := func(q drivertest.Query) *gocqlx.Queryx {
 		return s.Query(q.Stmt, nil).Bind(q.Values...).Observer(counter{q.Requests})
 	}
-	suite.Run(t, suite.FrontEnd{
+	drivertest.Run(t, drivertest.FrontEnd{
 		Name: "cqlseqx",
-		Rows: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[suite.Row, error] {
-			return cqlseqx.Stream[suite.Row](ctx, query(q), opts...)
+		Rows: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Row, error] {
+			return cqlseqx.Stream[drivertest.Row](ctx, query(q), opts...)
 		},
-		Pages: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[cqlseqx.Page[suite.Row], error] {
-			return cqlseqx.Pages[suite.Row](ctx, query(q), opts...)
+		Pages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[drivertest.Row], error] {
+			return cqlseqx.Pages[drivertest.Row](ctx, query(q), opts...)
 		},
-		Smalls: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[suite.Small, error] {
-			return cqlseqx.Stream[suite.Small](ctx, query(q), opts...)
+		Smalls: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Small, error] {
+			return cqlseqx.Stream[drivertest.Small](ctx, query(q), opts...)
 		},
-		Partials: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[suite.Partial, error] {
-			return cqlseqx.Stream[suite.Partial](ctx, query(q), opts...)
+		Partials: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Partial, error] {
+			return cqlseqx.Stream[drivertest.Partial](ctx, query(q), opts...)
 		},
-		Nullables: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[suite.Nullable, error] {
-			return cqlseqx.Stream[suite.Nullable](ctx, query(q), opts...)
+		Nullables: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Nullable, error] {
+			return cqlseqx.Stream[drivertest.Nullable](ctx, query(q), opts...)
 		},
-		Ints: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[int, error] {
+		Ints: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[int, error] {
 			return cqlseqx.Stream[int](ctx, query(q), opts...)
 		},
-		IntPages: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[cqlseqx.Page[int], error] {
+		IntPages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[int], error] {
 			return cqlseqx.Pages[int](ctx, query(q), opts...)
 		},
-		Schema: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[suite.SchemaRow, error] {
-			return cqlseqx.Stream[suite.SchemaRow](ctx, query(q), opts...)
+		Schema: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.SchemaRow, error] {
+			return cqlseqx.Stream[drivertest.SchemaRow](ctx, query(q), opts...)
 		},
-		SchemaPages: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[cqlseqx.Page[suite.SchemaRow], error] {
-			return cqlseqx.Pages[suite.SchemaRow](ctx, query(q), opts...)
+		SchemaPages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[drivertest.SchemaRow], error] {
+			return cqlseqx.Pages[drivertest.SchemaRow](ctx, query(q), opts...)
 		},
-		Skips: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[suite.SkipRow, error] {
-			return cqlseqx.Stream[suite.SkipRow](ctx, query(q), opts...)
+		Skips: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.SkipRow, error] {
+			return cqlseqx.Stream[drivertest.SkipRow](ctx, query(q), opts...)
 		},
-		Anys: func(ctx context.Context, q suite.Query, opts ...cqlseqx.Option) iter.Seq2[suite.AnyRow, error] {
-			return cqlseqx.Stream[suite.AnyRow](ctx, query(q), opts...)
+		Anys: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.AnyRow, error] {
+			return cqlseqx.Stream[drivertest.AnyRow](ctx, query(q), opts...)
 		},
 		IsDecodeError:  func(err error) bool { var e gocql.UnmarshalError; return errors.As(err, &e) },
 		IsRequestError: func(err error) bool { var e gocql.RequestError; return errors.As(err, &e) },
@@ -148,7 +149,7 @@ func TestSameRowsAsSelect(t *testing.T) {
 	}
 	var got []Player
 	for p, err := range cqlseqx.Stream[Player](context.Background(), s.Query(stmt, names).BindStruct(&Player{Team: "red"}),
-		cqlseqx.WithFetchSize(33), cqlseqx.WithStrict()) {
+		cqlseq.WithFetchSize(33), cqlseq.WithStrict()) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,9 +167,9 @@ func TestSameRowsAsSelect(t *testing.T) {
 // before anything is sent.
 func TestQueryxInput(t *testing.T) {
 	s := session(t)
-	_, table := suite.Fixture(t)
+	_, table := drivertest.Fixture(t)
 	q := s.Query("SELECT id FROM "+table, nil).PageSize(7)
-	for _, err := range cqlseqx.Stream[int](context.Background(), q, cqlseqx.WithFetchSize(1000), cqlseqx.WithMaxPages(1)) {
+	for _, err := range cqlseqx.Stream[int](context.Background(), q, cqlseq.WithFetchSize(1000), cqlseq.WithMaxPages(1)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,8 +183,8 @@ func TestQueryxInput(t *testing.T) {
 	if err := it.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if n != suite.FixtureRows {
-		t.Fatalf("the caller's query read %d rows by itself, want %d (its own paging untouched)", n, suite.FixtureRows)
+	if n != drivertest.FixtureRows {
+		t.Fatalf("the caller's query read %d rows by itself, want %d (its own paging untouched)", n, drivertest.FixtureRows)
 	}
 
 	stmt, names := qb.Select(table).Where(qb.Eq("id")).ToCql()
@@ -192,11 +193,11 @@ func TestQueryxInput(t *testing.T) {
 	for _, err := range cqlseqx.Stream[int](context.Background(), bad) {
 		got = append(got, err)
 	}
-	if len(got) != 1 || !errors.Is(got[0], cqlseqx.ErrInvalidArgument) {
+	if len(got) != 1 || !errors.Is(got[0], cqlseq.ErrInvalidArgument) {
 		t.Fatalf("binding error: got %v, want one ErrInvalidArgument", got)
 	}
 	for _, err := range cqlseqx.Stream[int](context.Background(), nil) {
-		if !errors.Is(err, cqlseqx.ErrInvalidArgument) {
+		if !errors.Is(err, cqlseq.ErrInvalidArgument) {
 			t.Fatalf("nil query: got %v", err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/scylladb/gocqlx/v3"
 
+	"github.com/cqlseq/cqlseq"
 	"github.com/cqlseq/cqlseq/cqlseqx"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
@@ -252,10 +253,10 @@ func shapeBy[T any](name, cols string, strict bool, want outcome, read func(*goc
 					t.Fatalf("gocqlx Select succeeded, want it to fail")
 				}
 				t.Logf("%s: %v", how, err)
-				if !errors.Is(err, cqlseqx.ErrMapping) || !before {
+				if !errors.Is(err, cqlseq.ErrMapping) || !before {
 					t.Fatalf("%s: got %d rows, then %v; want ErrMapping before the first row", how, len(rows), err)
 				}
-				var me *cqlseqx.MappingError
+				var me *cqlseq.MappingError
 				if want == refused && !errors.As(err, &me) {
 					t.Fatalf("%s: %v is not a MappingError", how, err)
 				}
@@ -264,7 +265,7 @@ func shapeBy[T any](name, cols string, strict bool, want outcome, read func(*goc
 
 		var rows []T
 		var err error
-		for r, e := range cqlseqx.Stream[T](context.Background(), query(), cqlseqx.WithFetchSize(1)) {
+		for r, e := range cqlseqx.Stream[T](context.Background(), query(), cqlseq.WithFetchSize(1)) {
 			if e != nil {
 				err = e
 				break
@@ -275,7 +276,7 @@ func shapeBy[T any](name, cols string, strict bool, want outcome, read func(*goc
 
 		rows, err = nil, nil
 		pages := 0
-		for p, e := range cqlseqx.Pages[T](context.Background(), query(), cqlseqx.WithFetchSize(2)) {
+		for p, e := range cqlseqx.Pages[T](context.Background(), query(), cqlseq.WithFetchSize(2)) {
 			if e != nil {
 				err = e
 				break

@@ -2,12 +2,11 @@ module github.com/cqlseq/cqlseq/cqlseqx
 
 go 1.24
 
-replace github.com/cqlseq/cqlseq => ../
 
 replace github.com/gocql/gocql => github.com/scylladb/gocql v1.15.3
 
 require (
-	github.com/cqlseq/cqlseq v0.0.0-00010101000000-000000000000
+	github.com/cqlseq/cqlseq v0.1.0
 	github.com/gocql/gocql v1.7.0
 	github.com/google/go-cmp v0.7.0
 	github.com/scylladb/go-reflectx v1.0.1

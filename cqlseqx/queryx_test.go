@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/scylladb/gocqlx/v3"
 
+	"github.com/cqlseq/cqlseq"
 	"github.com/cqlseq/cqlseq/cqlseqx"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
@@ -98,7 +99,7 @@ func TestQueryxNotShared(t *testing.T) {
 
 	t.Run("ConcurrentRanges", func(t *testing.T) {
 		obs := new(attempts)
-		seq := cqlseqx.Stream[item](ctx, s.Query(stmt, nil).Bind(0).PageSize(2).Observer(obs), cqlseqx.WithPrefetch(0))
+		seq := cqlseqx.Stream[item](ctx, s.Query(stmt, nil).Bind(0).PageSize(2).Observer(obs), cqlseq.WithPrefetch(0))
 		const ranges = 16
 		var wg sync.WaitGroup
 		got := make([][]item, ranges)
@@ -196,7 +197,7 @@ func TestQueryxNotShared(t *testing.T) {
 			cursor = p.Cursor
 			break
 		}
-		got = collect(t, cqlseqx.Stream[item](ctx, q, cqlseqx.WithCursor(cursor), cqlseqx.WithFetchSize(3)))
+		got = collect(t, cqlseqx.Stream[item](ctx, q, cqlseq.WithCursor(cursor), cqlseq.WithFetchSize(3)))
 		if diff := cmp.Diff(items(0, 3, 20), got); diff != "" {
 			t.Errorf("a Queryx with a paging state, resumed from a cursor (-want +got):\n%s", diff)
 		}
@@ -216,7 +217,7 @@ func TestQueryxNotShared(t *testing.T) {
 		// so asking for that size explicitly is no conflict; and running
 		// the query did not change what the cursor is checked against.
 		for _, resume := range []*gocqlx.Queryx{q, s.Query(stmt, nil).Bind(0).PageSize(4)} {
-			got := collect(t, cqlseqx.Stream[item](ctx, resume, cqlseqx.WithCursor(cursor), cqlseqx.WithFetchSize(4)))
+			got := collect(t, cqlseqx.Stream[item](ctx, resume, cqlseq.WithCursor(cursor), cqlseq.WithFetchSize(4)))
 			if diff := cmp.Diff(items(0, 4, 20), got); diff != "" {
 				t.Errorf("resumed from the cursor (-want +got):\n%s", diff)
 			}

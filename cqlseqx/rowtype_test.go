@@ -10,6 +10,7 @@ import (
 	"github.com/scylladb/gocqlx/v3"
 	"gopkg.in/inf.v0"
 
+	"github.com/cqlseq/cqlseq"
 	"github.com/cqlseq/cqlseq/cqlseqx"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
@@ -25,8 +26,8 @@ func TestPointerToUDTRowIsRefused(t *testing.T) {
 		"Stream": first(cqlseqx.Stream[*FullNameUDT](context.Background(), q)),
 		"Pages":  first(cqlseqx.Pages[*FullNameUDT](context.Background(), q)),
 	} {
-		var me *cqlseqx.MappingError
-		if !errors.As(err, &me) || !errors.Is(err, cqlseqx.ErrMapping) || !strings.Contains(err.Error(), "embeds gocqlx.UDT") {
+		var me *cqlseq.MappingError
+		if !errors.As(err, &me) || !errors.Is(err, cqlseq.ErrMapping) || !strings.Contains(err.Error(), "embeds gocqlx.UDT") {
 			t.Errorf("%s: %v; want a MappingError before any query (the table does not exist)", name, err)
 		}
 	}
@@ -60,14 +61,14 @@ func TestCursorWithUDTValue(t *testing.T) {
 	stmt := "SELECT c FROM " + ks + ".people WHERE k = ?"
 	key := func() fullName { return fullName{FirstName: strings.Clone("Ann"), LastName: strings.Clone("Lee")} }
 	var cursor string
-	for p, err := range cqlseqx.Pages[int](context.Background(), s.Query(stmt, []string{"k"}).Bind(key()), cqlseqx.WithFetchSize(5)) {
+	for p, err := range cqlseqx.Pages[int](context.Background(), s.Query(stmt, []string{"k"}).Bind(key()), cqlseq.WithFetchSize(5)) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		cursor = p.Cursor
 		break
 	}
-	got := collect(t, cqlseqx.Stream[int](context.Background(), s.Query(stmt, []string{"k"}).Bind(key()), cqlseqx.WithCursor(cursor)))
+	got := collect(t, cqlseqx.Stream[int](context.Background(), s.Query(stmt, []string{"k"}).Bind(key()), cqlseq.WithCursor(cursor)))
 	if len(got) != 15 || got[0] != 5 {
 		t.Fatalf("resumed: %v; want rows 5..19", got)
 	}

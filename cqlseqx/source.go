@@ -9,13 +9,14 @@ import (
 	"github.com/gocql/gocql"
 	"github.com/scylladb/go-reflectx"
 
-	"github.com/cqlseq/cqlseq/internal/engine"
+	"github.com/cqlseq/cqlseq/driver"
 )
 
 // source runs one gocql query a page at a time: every page is its own
 // request on a private copy of the query, resumed from the previous page's
 // paging state, with the driver's automatic paging off.
 type source struct {
+	*driver.Codec[gocql.TypeInfo]
 	// base is the caller's query as it was when Stream or Pages was called,
 	// with values, custom payload, routing key, metrics and routing info of
 	// its own. It is never executed, nor modified after prepare: it is read
@@ -23,15 +24,23 @@ type source struct {
 	base    gocql.Query
 	session *gocql.Session
 	mapper  *reflectx.Mapper // the query's, for fields that embed gocqlx.UDT
-	strict  bool
+	query   driver.Query
 }
+
+func (s *source) Query() driver.Query { return s.query }
 
 // Fetch sends the query for one page, on a copy of base made for that
 // request alone.
-func (s *source) Fetch(ctx context.Context, state []byte) engine.Iter {
+func (s *source) Fetch(ctx context.Context, r driver.Request) driver.Iter {
 	q := s.base.WithContext(ctx) // a copy
 	s.private(q)
-	return q.PageState(state).Iter()
+	if r.PageSize > 0 {
+		q.PageSize(r.PageSize)
+	}
+	if r.HasConsistency {
+		q.Consistency(gocql.Consistency(r.Consistency))
+	}
+	return q.PageState(r.State).Iter()
 }
 
 // A struct copy of a gocql.Query (the fork's) shares two pointers with the
@@ -85,18 +94,9 @@ func queryField(q *gocql.Query, f reflect.StructField) reflect.Value {
 	return reflect.NewAt(f.Type, unsafe.Add(unsafe.Pointer(q), f.Offset)).Elem()
 }
 
-func (s *source) Columns(it engine.Iter) []engine.Column {
+func (s *source) Columns(it driver.Iter) []driver.Column {
 	infos := it.(*gocql.Iter).Columns()
-	cols := make([]engine.Column, len(infos))
-	for i, c := range infos {
-		info := c.TypeInfo
-		col := engine.Column{Name: c.Name, Type: typeName(info), UDT: info.Type() == gocql.TypeUDT, Info: info}
-		if t, ok := info.(gocql.TupleTypeInfo); ok {
-			col.Elems = len(t.Elems)
-		}
-		cols[i] = col
-	}
-	return cols
+	return s.Codec.Columns(len(infos), func(i int) (string, gocql.TypeInfo) { return infos[i].Name, infos[i].TypeInfo })
 }
 
 var (
@@ -113,61 +113,62 @@ func (s *source) Scannable(t reflect.Type) bool {
 	return isUDT(t) || p.Implements(unmarshalerType) || p.Implements(udtUnmarshalerType) || t == durationType
 }
 
-func (s *source) Decode(c engine.Column, elem int, data []byte, dst any) error {
-	return gocql.Unmarshal(elemType(c.Info.(gocql.TypeInfo), elem), data, dst)
-}
-
-func (s *source) Sample(c engine.Column, elem int) []byte {
-	return sample(elemType(c.Info.(gocql.TypeInfo), elem))
-}
-
-// Retryable classifies a failed page request (see engine.Classify).
-func (s *source) Retryable(err error) engine.Retryability {
-	return engine.Classify(err,
-		[]error{gocql.ErrNoConnections, gocql.ErrNoStreams},
-		[]error{gocql.ErrConnectionClosed, gocql.ErrTimeoutNoResponse, gocql.ErrTooManyTimeouts})
-}
-
 // Dest returns the destination of one column or tuple element. A field
 // whose type embeds gocqlx.UDT is decoded by gocqlx's rules, as gocqlx's
 // Iterx wraps it, before any Unmarshaler the type has (see udt.go).
-func (s *source) Dest(d *engine.Dest) any {
+func (s *source) Dest(d *driver.Dest) any {
 	if d.Any == nil {
 		if v := reflect.ValueOf(d.Ptr).Elem(); isUDT(v.Type()) {
-			return newUDTDest(d, v, s.mapper, s.strict)
+			return newUDTDest(d, v, s.mapper)
 		}
 	}
-	_, self := d.Ptr.(gocql.Unmarshaler)
-	return &dest{d, self}
+	return s.Codec.Dest(d)
 }
 
-func (s *source) Discard(d *engine.Dest) any { return discard{d} }
-
-// dest decodes one column into a field of the row, and records which one,
-// so that an error names it.
-type dest struct {
-	*engine.Dest
-	self bool // the field has its own Unmarshaler: it decides what a NULL is
-}
-
-func (d *dest) UnmarshalCQL(info gocql.TypeInfo, data []byte) error {
-	*d.At = d.Slot
-	if d.Any == nil {
-		if data == nil {
-			return d.null(info)
+// codec is what the gocql fork knows of types, with gocqlx's treatment of
+// NULLs and of values read into an empty interface.
+var codec = &driver.Codec[gocql.TypeInfo]{
+	Unmarshal: gocql.Unmarshal,
+	TupleElems: func(info gocql.TypeInfo) []gocql.TypeInfo {
+		if t, ok := info.(gocql.TupleTypeInfo); ok {
+			return t.Elems
 		}
-		return gocql.Unmarshal(info, data, d.Ptr)
-	}
-	if data == nil {
-		// The driver panics on a NULL into an interface that holds nil.
-		*d.Any = nil
 		return nil
+	},
+	IsUDT:       func(info gocql.TypeInfo) bool { return info.Type() == gocql.TypeUDT },
+	TypeName:    typeName,
+	SampleValue: sample,
+	HasUnmarshaler: func(ptr any) bool {
+		_, ok := ptr.(gocql.Unmarshaler)
+		return ok
+	},
+	NotSent:    []error{gocql.ErrNoConnections, gocql.ErrNoStreams},
+	MaybeSent:  []error{gocql.ErrConnectionClosed, gocql.ErrTimeoutNoResponse, gocql.ErrTooManyTimeouts},
+	DecodeNull: decodeNull,
+	DecodeAny:  decodeAny,
+}
+
+// decodeNull decodes a NULL as gocqlx does, by the driver's rules, except
+// where the driver fails or panics on it: there the field keeps the zero
+// value it was given with the row, where gocqlx would fail.
+func decodeNull(info gocql.TypeInfo, ptr any) error {
+	defer func() {
+		if recover() != nil {
+			reflect.ValueOf(ptr).Elem().SetZero()
+		}
+	}()
+	if gocql.Unmarshal(info, nil, ptr) != nil {
+		reflect.ValueOf(ptr).Elem().SetZero()
 	}
-	// Into an interface the driver decodes a value as gocqlx's Select does
-	// (text as []byte, as the fork does). Some it refuses (a user-defined
-	// type, an int as a tuple element): those get the default Go type that
-	// MapScan gives them (map[string]any, int) rather than an error.
-	err := gocql.Unmarshal(info, data, d.Ptr)
+	return nil
+}
+
+// decodeAny decodes a value into an empty interface as gocqlx's Select
+// does (text as []byte, as the fork does). Some the driver refuses (a
+// user-defined type, an int as a tuple element): those get the default Go
+// type that MapScan gives them (map[string]any, int) rather than an error.
+func decodeAny(info gocql.TypeInfo, data []byte, ptr *any) error {
+	err := gocql.Unmarshal(info, data, ptr)
 	if err == nil {
 		return nil
 	}
@@ -178,61 +179,21 @@ func (d *dest) UnmarshalCQL(info gocql.TypeInfo, data []byte) error {
 	if err := gocql.Unmarshal(info, data, p); err != nil {
 		return err
 	}
-	*d.Any = reflect.ValueOf(p).Elem().Interface()
+	*ptr = reflect.ValueOf(p).Elem().Interface()
 	return nil
-}
-
-// null decodes a NULL as gocqlx does, by the driver's rules, except where
-// the driver fails or panics on it: there the field keeps the zero value it
-// was given with the row, where gocqlx would fail.
-func (d *dest) null(info gocql.TypeInfo) error {
-	if d.self {
-		// The type's own decoder: its errors and panics are reported as for
-		// any value (a ScanError), as gocqlx reports them.
-		return gocql.Unmarshal(info, nil, d.Ptr)
-	}
-	defer func() {
-		if recover() != nil {
-			reflect.ValueOf(d.Ptr).Elem().SetZero()
-		}
-	}()
-	if gocql.Unmarshal(info, nil, d.Ptr) != nil {
-		reflect.ValueOf(d.Ptr).Elem().SetZero()
-	}
-	return nil
-}
-
-// discard takes a tuple element that no field takes; it records which,
-// so that an error in a later column of the tuple is not blamed on it.
-type discard struct{ *engine.Dest }
-
-func (d discard) UnmarshalCQL(gocql.TypeInfo, []byte) error {
-	*d.At = d.Slot
-	return nil
-}
-
-func elemType(info gocql.TypeInfo, elem int) gocql.TypeInfo {
-	if elem < 0 {
-		return info
-	}
-	return info.(gocql.TupleTypeInfo).Elems[elem]
 }
 
 // sample encodes the zero value of type ti, or returns nil.
 func sample(ti gocql.TypeInfo) []byte {
-	if ti.Type() == gocql.TypeTimeUUID {
-		// The zero UUID is not a time UUID.
-		data, err := gocql.Marshal(ti, gocql.UUIDFromTime(time.Unix(0, 0)))
-		if err != nil {
-			return nil
-		}
-		return data
-	}
 	p, err := ti.NewWithError()
 	if err != nil {
 		return nil
 	}
-	data, err := gocql.Marshal(ti, reflect.ValueOf(p).Elem().Interface())
+	v := reflect.ValueOf(p).Elem().Interface()
+	if ti.Type() == gocql.TypeTimeUUID {
+		v = gocql.UUIDFromTime(time.Unix(0, 0)) // the zero UUID is not a time UUID
+	}
+	data, err := gocql.Marshal(ti, v)
 	if err != nil {
 		return nil
 	}

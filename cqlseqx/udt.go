@@ -9,7 +9,7 @@ import (
 	"github.com/scylladb/go-reflectx"
 	"github.com/scylladb/gocqlx/v3"
 
-	"github.com/cqlseq/cqlseq/internal/engine"
+	"github.com/cqlseq/cqlseq/driver"
 )
 
 // gocqlx decodes a value whose type embeds gocqlx.UDT by its own rules,
@@ -101,19 +101,15 @@ func layoutFor(t reflect.Type, m *reflectx.Mapper) *udtLayout {
 // value it does what gocqlx's wrapper does, with the mapper's lookups done
 // in advance: the allocations of FieldMap, then one map lookup per element.
 type udtDest struct {
-	d      *engine.Dest
-	v      reflect.Value // the value, inside the row: its address is fixed
-	l      *udtLayout
-	ptrs   []any // the address of each fixed field, else nil
-	strict bool
+	d    *driver.Dest
+	v    reflect.Value // the value, inside the row: its address is fixed
+	l    *udtLayout
+	ptrs []any // the address of each fixed field, else nil
 }
 
-func newUDTDest(d *engine.Dest, v reflect.Value, m *reflectx.Mapper, strict bool) *udtDest {
-	if m == nil {
-		m = engine.DefaultMapper
-	}
+func newUDTDest(d *driver.Dest, v reflect.Value, m *reflectx.Mapper) *udtDest {
 	l := layoutFor(v.Type(), m)
-	u := &udtDest{d: d, v: v, l: l, ptrs: make([]any, len(l.fields)), strict: strict}
+	u := &udtDest{d: d, v: v, l: l, ptrs: make([]any, len(l.fields))}
 	for i, f := range l.fields {
 		if f.fixed {
 			u.ptrs[i] = v.FieldByIndex(f.index).Addr().Interface()
@@ -143,7 +139,7 @@ func (e elements) UnmarshalUDT(name string, info gocql.TypeInfo, data []byte) er
 	u := e.u
 	i, ok := u.l.names[name]
 	if !ok {
-		if !u.strict {
+		if !u.d.Strict {
 			return nil
 		}
 		return fmt.Errorf("element %q of the UDT has no field in %v (strict mapping)", name, u.l.typ)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cqlseq/cqlseq"
 	"github.com/cqlseq/cqlseq/cqlseqx"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
@@ -20,13 +21,13 @@ func TestWarningsOfLastPageWithoutRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := session(t)
-	var infos []cqlseqx.PageInfo
+	var infos []cqlseq.PageInfo
 	rows := collect(t, cqlseqx.Stream[int](context.Background(), s.Query("SELECT c FROM "+table+" WHERE p = 0", nil),
-		cqlseqx.WithPageCallback(func(p cqlseqx.PageInfo) { infos = append(infos, p) })))
+		cqlseq.WithPageCallback(func(p cqlseq.PageInfo) { infos = append(infos, p) })))
 	if len(rows) != 0 {
 		t.Fatalf("%d rows, want none", len(rows))
 	}
-	if len(infos) != 1 || infos[0].Rows != 0 || !strings.Contains(strings.Join(infos[0].Warnings, " "), "tombstone") {
+	if len(infos) != 1 || infos[0].RowCount != 0 || !strings.Contains(strings.Join(infos[0].Warnings, " "), "tombstone") {
 		t.Fatalf("callbacks %+v; want one with the tombstone warning", infos)
 	}
 	t.Logf("warning of a page without rows: %q", infos[0].Warnings)

@@ -4,7 +4,7 @@ go 1.24.9
 
 require (
 	github.com/apache/cassandra-gocql-driver/v2 v2.1.2
-	github.com/cqlseq/cqlseq v0.0.0
+	github.com/cqlseq/cqlseq v0.1.0
 	github.com/google/go-cmp v0.7.0
 	github.com/parquet-go/parquet-go v0.32.0
 	github.com/schollz/progressbar/v3 v3.19.0
@@ -29,4 +29,3 @@ require (
 	gopkg.in/inf.v0 v0.9.1 // indirect
 )
 
-replace github.com/cqlseq/cqlseq => ../

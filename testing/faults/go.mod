@@ -2,12 +2,11 @@ module github.com/cqlseq/cqlseq/testing/faults
 
 go 1.24
 
-replace github.com/cqlseq/cqlseq => ../..
 
 require (
 	github.com/Shopify/toxiproxy/v2 v2.12.0
 	github.com/apache/cassandra-gocql-driver/v2 v2.1.2
-	github.com/cqlseq/cqlseq v0.0.0-00010101000000-000000000000
+	github.com/cqlseq/cqlseq v0.1.0
 	github.com/google/go-cmp v0.7.0
 	github.com/rs/zerolog v1.34.0
 	go.uber.org/goleak v1.3.0

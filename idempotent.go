@@ -1,4 +1,4 @@
-package engine
+package cqlseq
 
 import "strings"
 
@@ -6,7 +6,7 @@ import "strings"
 // always is; another statement only when the caller marked it idempotent
 // and it has no IF clause (a lightweight transaction's outcome depends on
 // whether it already ran).
-func Idempotent(stmt string, marked bool) bool {
+func idempotent(stmt string, marked bool) bool {
 	words := cqlWords(stmt)
 	first, ok := words()
 	if !ok {

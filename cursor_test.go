@@ -1,4 +1,4 @@
-package engine_test
+package cqlseq
 
 import (
 	"encoding/base64"
@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/cqlseq/cqlseq/internal/engine"
 )
 
 func flipIn(cursor string, i int) string {
@@ -26,14 +24,14 @@ func cut(cursor string, n int) string {
 }
 
 func TestCursorRoundTrip(t *testing.T) {
-	fp := engine.NewFingerprint("ks", "SELECT * FROM t WHERE a = ?", []any{42})
+	fp := newFingerprint("ks", "SELECT * FROM t WHERE a = ?", []any{42})
 	state := []byte{0, 1, 2, 0xff}
 	for _, key := range [][]byte{nil, []byte("secret")} {
-		c := engine.EncodeCursor(fp, 100, state, key)
+		c := encodeCursor(fp, 100, state, key)
 		if strings.ContainsAny(c, "+/= \n") {
 			t.Fatalf("cursor %q is not URL-safe text", c)
 		}
-		got, size, err := engine.DecodeCursor(c, fp, key)
+		got, size, err := decodeCursor(c, fp, key)
 		if err != nil || !cmp.Equal(got, state) || size != 100 {
 			t.Fatalf("key %q: decoded %x, %v; want %x", key, got, err, state)
 		}
@@ -53,7 +51,7 @@ func TestFingerprintIsCanonical(t *testing.T) {
 	now := time.Now()
 	same[1] = [2][]any{{now}, {now.Round(0)}} // the monotonic reading does not count
 	for i, s := range same {
-		if engine.NewFingerprint("ks", "q", s[0]) != engine.NewFingerprint("ks", "q", s[1]) {
+		if newFingerprint("ks", "q", s[0]) != newFingerprint("ks", "q", s[1]) {
 			t.Errorf("case %d: %v and %v fingerprint differently", i, s[0], s[1])
 		}
 	}
@@ -70,17 +68,17 @@ func TestFingerprintIsCanonical(t *testing.T) {
 		{{[]int(nil)}, {[]int{}}},
 	}
 	for i, d := range differ {
-		if engine.NewFingerprint("ks", "q", d[0]) == engine.NewFingerprint("ks", "q", d[1]) {
+		if newFingerprint("ks", "q", d[0]) == newFingerprint("ks", "q", d[1]) {
 			t.Errorf("case %d: %v and %v fingerprint the same", i, d[0], d[1])
 		}
 	}
-	if engine.NewFingerprint("ks", "SELECT a FROM t", nil) == engine.NewFingerprint("ks", "SELECT b FROM t", nil) {
+	if newFingerprint("ks", "SELECT a FROM t", nil) == newFingerprint("ks", "SELECT b FROM t", nil) {
 		t.Error("two statements fingerprint the same")
 	}
-	if engine.NewFingerprint("ks1", "SELECT a FROM t", nil) == engine.NewFingerprint("ks2", "SELECT a FROM t", nil) {
+	if newFingerprint("ks1", "SELECT a FROM t", nil) == newFingerprint("ks2", "SELECT a FROM t", nil) {
 		t.Error("one statement in two keyspaces fingerprints the same")
 	}
-	if engine.NewFingerprint("ks", "SELECT a FROM t", nil) == engine.NewFingerprint("ksSELECT a", " FROM t", nil) {
+	if newFingerprint("ks", "SELECT a FROM t", nil) == newFingerprint("ksSELECT a", " FROM t", nil) {
 		t.Error("keyspace and statement run together")
 	}
 }
@@ -88,11 +86,11 @@ func TestFingerprintIsCanonical(t *testing.T) {
 // Every cursor the engine makes, its decoder accepts: paging states hold
 // the last row's keys, which Cassandra allows up to 64 KiB each.
 func TestLargeCursorsRoundTrip(t *testing.T) {
-	fp := engine.NewFingerprint("ks", "SELECT * FROM t", nil)
+	fp := newFingerprint("ks", "SELECT * FROM t", nil)
 	for _, n := range []int{0x2000, 0x10000 * 3} {
 		state := []byte(strings.Repeat("k", n))
 		for _, key := range [][]byte{nil, []byte("secret")} {
-			got, size, err := engine.DecodeCursor(engine.EncodeCursor(fp, 7, state, key), fp, key)
+			got, size, err := decodeCursor(encodeCursor(fp, 7, state, key), fp, key)
 			if err != nil || len(got) != n || size != 7 {
 				t.Fatalf("state of %d bytes, key %q: got %d bytes, size %d, %v", n, key, len(got), size, err)
 			}
@@ -103,10 +101,10 @@ func TestLargeCursorsRoundTrip(t *testing.T) {
 // Each hostile cursor gets an error that says what is wrong, and matches
 // ErrInvalidCursor and ErrInvalidArgument.
 func TestHostileCursors(t *testing.T) {
-	fp := engine.NewFingerprint("ks", "SELECT * FROM t", nil)
-	other := engine.NewFingerprint("ks", "SELECT * FROM t", []any{1})
+	fp := newFingerprint("ks", "SELECT * FROM t", nil)
+	other := newFingerprint("ks", "SELECT * FROM t", []any{1})
 	key := []byte("k1")
-	good := engine.EncodeCursor(fp, 100, []byte("state"), key)
+	good := encodeCursor(fp, 100, []byte("state"), key)
 	raw, _ := base64.RawURLEncoding.DecodeString(good)
 	flip := func(i int) string {
 		b := append([]byte(nil), raw...)
@@ -129,18 +127,18 @@ func TestHostileCursors(t *testing.T) {
 		{"fingerprint altered", flip(5), key, "signature does not match"},
 		{"signed with another key", good, []byte("k2"), "signature does not match"},
 		{"signed, no key here", good, nil, "no cursor key is configured"},
-		{"unsigned, key here", engine.EncodeCursor(fp, 100, []byte("state"), nil), key, "not signed"},
-		{"unsigned, state altered", flipIn(engine.EncodeCursor(fp, 100, []byte("state"), nil), 19), nil, "checksum does not match"},
-		{"unsigned, checksum cut off", cut(engine.EncodeCursor(fp, 100, []byte("state"), nil), 4), nil, "checksum does not match"},
-		{"another query's cursor", engine.EncodeCursor(other, 100, []byte("state"), key), key, "another statement or other bound values"},
-		{"no paging state", engine.EncodeCursor(fp, 100, nil, key), key, "holds no paging state"},
+		{"unsigned, key here", encodeCursor(fp, 100, []byte("state"), nil), key, "not signed"},
+		{"unsigned, state altered", flipIn(encodeCursor(fp, 100, []byte("state"), nil), 19), nil, "checksum does not match"},
+		{"unsigned, checksum cut off", cut(encodeCursor(fp, 100, []byte("state"), nil), 4), nil, "checksum does not match"},
+		{"another query's cursor", encodeCursor(other, 100, []byte("state"), key), key, "another statement or other bound values"},
+		{"no paging state", encodeCursor(fp, 100, nil, key), key, "holds no paging state"},
 		{"huge", strings.Repeat("A", 1<<20+4), key, "more than a cursor can be"},
 		{"earlier version", base64.RawURLEncoding.EncodeToString(append([]byte{1}, raw[1:]...)), key, "earlier version of cqlseq"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := engine.DecodeCursor(tt.cursor, fp, tt.key)
-			if !errors.Is(err, engine.ErrInvalidCursor) || !errors.Is(err, engine.ErrInvalidArgument) {
+			_, _, err := decodeCursor(tt.cursor, fp, tt.key)
+			if !errors.Is(err, ErrInvalidCursor) || !errors.Is(err, ErrInvalidArgument) {
 				t.Fatalf("got %v, want ErrInvalidCursor and ErrInvalidArgument", err)
 			}
 			if !strings.HasPrefix(err.Error(), "cqlseq: invalid cursor: ") || !strings.Contains(err.Error(), tt.msg) {
@@ -151,12 +149,12 @@ func TestHostileCursors(t *testing.T) {
 }
 
 // FuzzDecodeCursor: whatever the text, decoding returns a state or a clear
-// error, never panics, and accepts only what EncodeCursor made for the same
+// error, never panics, and accepts only what encodeCursor made for the same
 // fingerprint and key.
 func FuzzDecodeCursor(f *testing.F) {
-	fp := engine.NewFingerprint("ks", "SELECT * FROM t", nil)
+	fp := newFingerprint("ks", "SELECT * FROM t", nil)
 	for _, key := range [][]byte{nil, []byte("k")} {
-		f.Add(engine.EncodeCursor(fp, 100, []byte("state"), key), len(key) > 0)
+		f.Add(encodeCursor(fp, 100, []byte("state"), key), len(key) > 0)
 	}
 	f.Add("", false)
 	f.Add("AQ", true)
@@ -166,9 +164,9 @@ func FuzzDecodeCursor(f *testing.F) {
 		if signed {
 			key = []byte("k")
 		}
-		state, size, err := engine.DecodeCursor(cursor, fp, key)
+		state, size, err := decodeCursor(cursor, fp, key)
 		if err != nil {
-			if !errors.Is(err, engine.ErrInvalidCursor) || !strings.HasPrefix(err.Error(), "cqlseq: invalid cursor: ") {
+			if !errors.Is(err, ErrInvalidCursor) || !strings.HasPrefix(err.Error(), "cqlseq: invalid cursor: ") {
 				t.Fatalf("unclear error %v", err)
 			}
 			return
@@ -176,7 +174,7 @@ func FuzzDecodeCursor(f *testing.F) {
 		if len(state) == 0 {
 			t.Fatal("accepted a cursor without a paging state")
 		}
-		if again := engine.EncodeCursor(fp, size, state, key); again != cursor {
+		if again := encodeCursor(fp, size, state, key); again != cursor {
 			t.Fatalf("accepted %q, which is not the cursor for its own state (%q)", cursor, again)
 		}
 	})
@@ -231,7 +229,7 @@ func FuzzFingerprintDistinct(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ks1, st1 string, b1 []byte, ks2, st2 string, b2 []byte) {
 		v1, v2 := values(b1), values(b2)
 		same := ks1 == ks2 && st1 == st2 && reflect.DeepEqual(v1, v2)
-		if got := engine.NewFingerprint(ks1, st1, v1) == engine.NewFingerprint(ks2, st2, v2); got != same {
+		if got := newFingerprint(ks1, st1, v1) == newFingerprint(ks2, st2, v2); got != same {
 			t.Fatalf("(%q, %q, %#v) and (%q, %q, %#v): equal fingerprints %v, equal inputs %v", ks1, st1, v1, ks2, st2, v2, got, same)
 		}
 	})
@@ -255,11 +253,11 @@ func wrap(n *name) wrapper {
 // the addresses inside the reflect.Values: the same in every process.
 func TestFingerprintOfWrappedValues(t *testing.T) {
 	a, b, c := &name{"Ann", "Lee"}, &name{"Ann", "Lee"}, &name{"Ann", "Lea"}
-	fa := engine.NewFingerprint("ks", "q", []any{wrap(a)})
-	if fb := engine.NewFingerprint("ks", "q", []any{wrap(b)}); fa != fb {
+	fa := newFingerprint("ks", "q", []any{wrap(a)})
+	if fb := newFingerprint("ks", "q", []any{wrap(b)}); fa != fb {
 		t.Error("two equal wrapped values fingerprint differently")
 	}
-	if fc := engine.NewFingerprint("ks", "q", []any{wrap(c)}); fa == fc {
+	if fc := newFingerprint("ks", "q", []any{wrap(c)}); fa == fc {
 		t.Error("two different wrapped values fingerprint the same")
 	}
 }

@@ -1,4 +1,4 @@
-package engine
+package cqlseq
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"math"
@@ -14,12 +13,6 @@ import (
 	"slices"
 	"time"
 )
-
-// ErrInvalidCursor is wrapped by the error for a cursor that cannot be used:
-// malformed, truncated, made for another statement or other bound values,
-// unsigned when a key is set, or with a signature that does not match. It
-// also matches ErrInvalidArgument.
-var ErrInvalidCursor = errors.New("invalid cursor")
 
 // A cursor is text-safe: base64url without padding of
 //
@@ -50,15 +43,15 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// Fingerprint identifies a statement and its bound values, for cursors.
-type Fingerprint [fingerprintLen]byte
+// fingerprint identifies a statement and its bound values, for cursors.
+type fingerprint [fingerprintLen]byte
 
-// NewFingerprint hashes keyspace, stmt and values. Every part is written
+// newFingerprint hashes keyspace, stmt and values. Every part is written
 // with its length first and every value with its type, so that distinct
 // inputs give distinct encodings; values are written in a canonical form
 // (pointers followed, times in UTC, maps in key order) so that the same
 // values give the same fingerprint in another process.
-func NewFingerprint(keyspace, stmt string, values []any) Fingerprint {
+func newFingerprint(keyspace, stmt string, values []any) fingerprint {
 	var b []byte
 	b = appendString(b, keyspace)
 	b = appendString(b, stmt)
@@ -67,7 +60,7 @@ func NewFingerprint(keyspace, stmt string, values []any) Fingerprint {
 		b = canonical(b, reflect.ValueOf(v), 0)
 	}
 	sum := sha256.Sum256(b)
-	var fp Fingerprint
+	var fp fingerprint
 	copy(fp[:], sum[:])
 	return fp
 }
@@ -191,9 +184,9 @@ func canonical(b []byte, v reflect.Value, depth int) []byte {
 	return appendString(append(b, 'x'), fmt.Sprintf("%v", v)) // chan, func: not CQL values
 }
 
-// EncodeCursor returns the cursor for resuming the statement with
+// encodeCursor returns the cursor for resuming the statement with
 // fingerprint fp at paging state state, made at page size pageSize, signed with key if key is not empty.
-func EncodeCursor(fp Fingerprint, pageSize int, state []byte, key []byte) string {
+func encodeCursor(fp fingerprint, pageSize int, state []byte, key []byte) string {
 	buf := make([]byte, 0, headerLen+binary.MaxVarintLen64+len(state)+macLen)
 	flags := byte(0)
 	if len(key) > 0 {
@@ -213,11 +206,11 @@ func EncodeCursor(fp Fingerprint, pageSize int, state []byte, key []byte) string
 	return base64.RawURLEncoding.EncodeToString(buf)
 }
 
-// DecodeCursor checks cursor against the statement's fingerprint fp and the
+// decodeCursor checks cursor against the statement's fingerprint fp and the
 // key, and returns the paging state it holds and the page size it was made
 // at. Errors match ErrInvalidCursor and ErrInvalidArgument, and say what is
 // wrong.
-func DecodeCursor(cursor string, fp Fingerprint, key []byte) (state []byte, pageSize int, err error) {
+func decodeCursor(cursor string, fp fingerprint, key []byte) (state []byte, pageSize int, err error) {
 	bad := func(format string, args ...any) error {
 		return &wrapped{"cqlseq: invalid cursor: " + fmt.Sprintf(format, args...), []error{ErrInvalidCursor, ErrInvalidArgument}}
 	}

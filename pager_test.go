@@ -1,4 +1,4 @@
-package engine_test
+package cqlseq
 
 import (
 	"context"
@@ -12,18 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cqlseq/cqlseq/driver"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
-
-	"github.com/cqlseq/cqlseq/internal/engine"
 )
 
-// These tests drive the engine with a scripted Source, for what a real node
+// These tests drive the engine with a scripted driver.Source, for what a real node
 // cannot do on cue: pages without rows in the middle of a result, a failure
 // that only Close reports, a prefetch that never completes. The same
 // behaviours are tested against a real Cassandra in the cqlseq package.
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type fakePage struct {
 	rows  []int
@@ -44,7 +41,12 @@ type fakeSource struct {
 	open      atomic.Int32 // pages fetched and not closed
 }
 
-func (s *fakeSource) Fetch(ctx context.Context, state []byte) engine.Iter {
+func (s *fakeSource) Query() driver.Query {
+	return driver.Query{CQL: "SELECT v FROM t", Idempotent: true}
+}
+
+func (s *fakeSource) Fetch(ctx context.Context, r driver.Request) driver.Iter {
+	state := r.State
 	s.fetches.Add(1)
 	p := s.pages[string(state)]
 	if p.wait != nil {
@@ -71,30 +73,30 @@ func (s *fakeSource) Fetch(ctx context.Context, state []byte) engine.Iter {
 	return &fakeIter{src: s, page: p}
 }
 
-func (s *fakeSource) Columns(engine.Iter) []engine.Column {
-	return []engine.Column{{Name: "v", Type: "int"}}
+func (s *fakeSource) Columns(driver.Iter) []driver.Column {
+	return []driver.Column{{Name: "v", Type: "int"}}
 }
 
-func (s *fakeSource) Decode(_ engine.Column, _ int, _ []byte, dst any) error {
+func (s *fakeSource) Decode(_ driver.Column, _ int, _ []byte, dst any) error {
 	if _, ok := dst.(*int); !ok {
 		return errors.New("not an *int")
 	}
 	return nil
 }
 
-func (s *fakeSource) Sample(engine.Column, int) []byte { return nil }
+func (s *fakeSource) Sample(driver.Column, int) []byte { return nil }
 
 func (s *fakeSource) Scannable(reflect.Type) bool { return false }
 
-func (s *fakeSource) Dest(d *engine.Dest) any { return d.Ptr }
+func (s *fakeSource) Dest(d *driver.Dest) any { return d.Ptr }
 
-func (s *fakeSource) Discard(*engine.Dest) any { return new(int) }
+func (s *fakeSource) Discard(*driver.Dest) any { return new(int) }
 
-func (s *fakeSource) Retryable(err error) engine.Retryability {
+func (s *fakeSource) Retryable(err error) driver.Retryability {
 	if errors.Is(err, errTransient) {
-		return engine.MaybeSent
+		return driver.MaybeSent
 	}
-	return engine.Final
+	return driver.Final
 }
 
 var errTransient = errors.New("transient")
@@ -131,9 +133,9 @@ func (it *fakeIter) Close() error {
 	return it.page.err
 }
 
-func config(t *testing.T, opts ...engine.Option) engine.Config {
+func testConfig(t *testing.T, opts ...Option) *config {
 	t.Helper()
-	cfg, err := engine.Resolve(opts, engine.Query{CQL: "SELECT v FROM t", Idempotent: true})
+	cfg, err := resolve(opts, driver.Query{CQL: "SELECT v FROM t", Idempotent: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,31 +160,31 @@ func TestEmptyPagesDoNotEndTheStream(t *testing.T) {
 		"b": {state: "c"},
 		"c": {rows: []int{3}},
 	}}
-	var infos []engine.PageInfo
-	cfg := config(t, engine.Func(func(c *engine.Config) {
-		c.PageCallback = func(p engine.PageInfo) { infos = append(infos, p) }
+	var infos []PageInfo
+	cfg := testConfig(t, optionFunc(func(c *config) {
+		c.PageCallback = func(p PageInfo) { infos = append(infos, p) }
 	}))
-	rows, errs := drain(engine.Stream[int](context.Background(), src, cfg))
+	rows, errs := drain(streamRows[int](context.Background(), src, cfg))
 	if errs != nil || !cmp.Equal(rows, []int{1, 2, 3}) {
 		t.Fatalf("got %v, %v; want [1 2 3]", rows, errs)
 	}
 	// Page 1's cursor resumes after it: at state "a", past the empty pages' states.
-	cursor := engine.EncodeCursor(engine.NewFingerprint("", "SELECT v FROM t", nil), 0, []byte("a"), nil)
-	want := []engine.PageInfo{{Number: 1, Rows: 2, TotalRows: 2, Cursor: cursor}, {Number: 2, Rows: 1, TotalRows: 3}}
+	cursor := encodeCursor(newFingerprint("", "SELECT v FROM t", nil), 0, []byte("a"), nil)
+	want := []PageInfo{{Number: 1, RowCount: 2, TotalRows: 2, Cursor: cursor}, {Number: 2, RowCount: 1, TotalRows: 3}}
 	if diff := cmp.Diff(want, infos); diff != "" {
 		t.Fatalf("pages (-want +got):\n%s", diff)
 	}
 	if n := src.open.Load(); n != 0 {
 		t.Fatalf("%d pages left open", n)
 	}
-	var pages []engine.Page[int]
-	for p, err := range engine.Pages[int](context.Background(), src, config(t)) {
+	var pages []Page[int]
+	for p, err := range streamPages[int](context.Background(), src, testConfig(t)) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		pages = append(pages, p)
 	}
-	wantPages := []engine.Page[int]{
+	wantPages := []Page[int]{
 		{Rows: []int{1, 2}, Number: 1, TotalRows: 2, PageState: []byte("a"), Cursor: cursor},
 		{Rows: []int{3}, Number: 2, TotalRows: 3},
 	}
@@ -200,7 +202,7 @@ func TestErrorOnlyOnClose(t *testing.T) {
 			"":  {rows: []int{1, 2}, state: "a"},
 			"a": {err: timeout},
 		}}
-		rows, errs := drain(engine.Stream[int](context.Background(), src, config(t, engine.Func(func(c *engine.Config) { c.Prefetch = prefetch }))))
+		rows, errs := drain(streamRows[int](context.Background(), src, testConfig(t, optionFunc(func(c *config) { c.Prefetch = prefetch }))))
 		if !cmp.Equal(rows, []int{1, 2}) || len(errs) != 1 || !errors.Is(errs[0], timeout) {
 			t.Fatalf("prefetch %v: got %v, %v; want rows [1 2] then the timeout", prefetch, rows, errs)
 		}
@@ -210,7 +212,7 @@ func TestErrorOnlyOnClose(t *testing.T) {
 	}
 	// The same when the failure is on the first page.
 	src := &fakeSource{pages: map[string]fakePage{"": {err: timeout}}}
-	if rows, errs := drain(engine.Stream[int](context.Background(), src, config(t))); rows != nil || len(errs) != 1 || !errors.Is(errs[0], timeout) {
+	if rows, errs := drain(streamRows[int](context.Background(), src, testConfig(t))); rows != nil || len(errs) != 1 || !errors.Is(errs[0], timeout) {
 		t.Fatalf("first page: got %v, %v", rows, errs)
 	}
 }
@@ -222,8 +224,8 @@ func TestBreakCancelsPrefetch(t *testing.T) {
 		"":  {rows: []int{1, 2, 3, 4}, state: "a"},
 		"a": {block: true},
 	}}
-	cfg := config(t, engine.Func(func(c *engine.Config) { c.Prefetch = 1 }))
-	for v, err := range engine.Stream[int](context.Background(), src, cfg) {
+	cfg := testConfig(t, optionFunc(func(c *config) { c.Prefetch = 1 }))
+	for v, err := range streamRows[int](context.Background(), src, cfg) {
 		if err != nil || v != 1 {
 			t.Fatal(v, err)
 		}
@@ -238,7 +240,7 @@ func TestBreakCancelsPrefetch(t *testing.T) {
 	src.cancelled.Store(0)
 	func() {
 		defer func() { recover() }()
-		for range engine.Pages[int](context.Background(), src, cfg) {
+		for range streamPages[int](context.Background(), src, cfg) {
 			panic("body")
 		}
 	}()
@@ -254,22 +256,22 @@ func TestMaxPagesStopsPrefetch(t *testing.T) {
 		"a": {rows: []int{2}, state: "b"},
 		"b": {rows: []int{3}},
 	}}
-	cfg := config(t, engine.Func(func(c *engine.Config) { c.Prefetch, c.MaxPages = 1, 2 }))
-	rows, errs := drain(engine.Stream[int](context.Background(), src, cfg))
+	cfg := testConfig(t, optionFunc(func(c *config) { c.Prefetch, c.MaxPages = 1, 2 }))
+	rows, errs := drain(streamRows[int](context.Background(), src, cfg))
 	if errs != nil || !cmp.Equal(rows, []int{1, 2}) || src.fetches.Load() != 2 {
 		t.Fatalf("got %v, %v after %d fetches; want [1 2] after 2", rows, errs, src.fetches.Load())
 	}
 }
 
 func TestResolve(t *testing.T) {
-	cfg, err := engine.Resolve(nil, engine.Query{})
-	if err != nil || cfg.Prefetch != engine.DefaultPrefetch || cfg.FetchSize != 0 || cfg.MaxPages != 0 {
+	cfg, err := resolve(nil, driver.Query{})
+	if err != nil || cfg.Prefetch != DefaultPrefetch || cfg.FetchSize != 0 || cfg.MaxPages != 0 {
 		t.Fatalf("defaults: %+v, %v", cfg, err)
 	}
 }
 
-func retrying(attempts int) engine.Option {
-	return engine.WithRetry(engine.Retry{Attempts: attempts, MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond})
+func retrying(attempts int) Option {
+	return WithRetry(Retry{Attempts: attempts, MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond})
 }
 
 // A failed page request that may pass is sent again from the same state:
@@ -281,9 +283,9 @@ func TestRetryResumesFromTheSameState(t *testing.T) {
 			"a": {rows: []int{3, 4}, state: "b", fail: 3},
 			"b": {rows: []int{5}},
 		}}
-		var infos []engine.PageInfo
-		cfg := config(t, retrying(3), engine.WithPrefetch(prefetch), engine.WithPageCallback(func(p engine.PageInfo) { infos = append(infos, p) }))
-		rows, errs := drain(engine.Stream[int](context.Background(), src, cfg))
+		var infos []PageInfo
+		cfg := testConfig(t, retrying(3), WithPrefetch(prefetch), WithPageCallback(func(p PageInfo) { infos = append(infos, p) }))
+		rows, errs := drain(streamRows[int](context.Background(), src, cfg))
 		if errs != nil || !cmp.Equal(rows, []int{1, 2, 3, 4, 5}) {
 			t.Fatalf("prefetch %v: got %v, %v; want each row once", prefetch, rows, errs)
 		}
@@ -301,14 +303,14 @@ func TestRetryGivesUp(t *testing.T) {
 		"":  {rows: []int{1}, state: "a"},
 		"a": {rows: []int{2}, fail: 5},
 	}}
-	rows, errs := drain(engine.Stream[int](context.Background(), src, config(t, retrying(2))))
+	rows, errs := drain(streamRows[int](context.Background(), src, testConfig(t, retrying(2))))
 	if !cmp.Equal(rows, []int{1}) || len(errs) != 1 || !errors.Is(errs[0], errTransient) {
 		t.Fatalf("got %v, %v; want row 1, then the transient error", rows, errs)
 	}
 	if got := src.fetches.Load(); got != 4 {
 		t.Fatalf("%d requests, want 1 + 1 + 2 retries", got)
 	}
-	var pe *engine.PageError
+	var pe *PageError
 	if !errors.As(errs[0], &pe) || pe.Page != 2 || pe.Retries != 2 || errs[0].Error() != "cqlseq: fetching page 2, 2 retries: fetching \"a\": transient" {
 		t.Fatalf("error %q: PageError %+v, want page 2 after 2 retries", errs[0], pe)
 	}
@@ -316,7 +318,7 @@ func TestRetryGivesUp(t *testing.T) {
 	// An error the source does not call retryable ends the stream at once.
 	final := errors.New("syntax error")
 	src = &fakeSource{pages: map[string]fakePage{"": {err: final}}}
-	if _, errs := drain(engine.Stream[int](context.Background(), src, config(t, retrying(5)))); len(errs) != 1 || !errors.Is(errs[0], final) || src.fetches.Load() != 1 {
+	if _, errs := drain(streamRows[int](context.Background(), src, testConfig(t, retrying(5)))); len(errs) != 1 || !errors.Is(errs[0], final) || src.fetches.Load() != 1 {
 		t.Fatalf("got %v after %d requests; want the error after 1", errs, src.fetches.Load())
 	}
 }
@@ -326,28 +328,28 @@ func TestRetryBackoffHonoursContext(t *testing.T) {
 	src := &fakeSource{pages: map[string]fakePage{"": {rows: []int{1}, fail: 100}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(20*time.Millisecond, cancel)
-	cfg := config(t, engine.WithRetry(engine.Retry{Attempts: 100, MinBackoff: time.Hour}))
-	_, errs := drain(engine.Stream[int](ctx, src, cfg))
+	cfg := testConfig(t, WithRetry(Retry{Attempts: 100, MinBackoff: time.Hour}))
+	_, errs := drain(streamRows[int](ctx, src, cfg))
 	if len(errs) != 1 || !errors.Is(errs[0], context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", errs)
 	}
 }
 
 func TestResolveRejects(t *testing.T) {
-	q := engine.Query{CQL: "SELECT 1"}
-	fp := engine.NewFingerprint("", "SELECT 1", nil)
+	q := driver.Query{CQL: "SELECT 1"}
+	fp := newFingerprint("", "SELECT 1", nil)
 	tests := []struct {
 		name string
-		opts []engine.Option
+		opts []Option
 		msg  string
 	}{
-		{"negative retries", []engine.Option{engine.WithRetry(engine.Retry{Attempts: -1})}, "retry attempts and backoffs must be >= 0"},
-		{"min above max", []engine.Option{engine.WithRetry(engine.Retry{Attempts: 1, MinBackoff: time.Second, MaxBackoff: time.Millisecond})}, "MinBackoff 1s is above MaxBackoff 1ms"},
-		{"cursor and state", []engine.Option{engine.WithCursor(engine.EncodeCursor(fp, 0, []byte("x"), nil)), engine.WithPageState([]byte("x"))}, "both a cursor and a paging state"},
+		{"negative retries", []Option{WithRetry(Retry{Attempts: -1})}, "retry attempts and backoffs must be >= 0"},
+		{"min above max", []Option{WithRetry(Retry{Attempts: 1, MinBackoff: time.Second, MaxBackoff: time.Millisecond})}, "MinBackoff 1s is above MaxBackoff 1ms"},
+		{"cursor and state", []Option{WithCursor(encodeCursor(fp, 0, []byte("x"), nil)), WithPageState([]byte("x"))}, "both a cursor and a paging state"},
 	}
 	for _, tt := range tests {
-		_, err := engine.Resolve(tt.opts, q)
-		if !errors.Is(err, engine.ErrInvalidArgument) || !strings.Contains(err.Error(), tt.msg) {
+		_, err := resolve(tt.opts, q)
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("%s: got %v, want ErrInvalidArgument with %q", tt.name, err, tt.msg)
 		}
 	}
@@ -363,25 +365,25 @@ func TestClassify(t *testing.T) {
 	closed := errors.New("connection closed")
 	for _, tt := range []struct {
 		err  error
-		want engine.Retryability
+		want driver.Retryability
 	}{
-		{coded(0x1200), engine.MaybeSent},                              // read timeout
-		{coded(0x1100), engine.MaybeSent},                              // write timeout
-		{coded(0x0000), engine.MaybeSent},                              // server error (shutting down)
-		{fmt.Errorf("page 3: %w", coded(0x1002)), engine.NotSent},      // bootstrapping, wrapped
-		{coded(0x1300), engine.Final},                                  // read failure: tombstones, size limits
-		{coded(0x1003), engine.Final},                                  // truncate error
-		{coded(0x2000), engine.Final},                                  // syntax
-		{coded(0x2200), engine.Final},                                  // invalid
-		{coded(0x2100), engine.Final},                                  // unauthorized
-		{fmt.Errorf("x: %w", noConn), engine.NotSent},                  // the driver's own, as listed
-		{fmt.Errorf("x: %w", closed), engine.MaybeSent},                // the driver's own, as listed
-		{fmt.Errorf("read: %w", io.EOF), engine.MaybeSent},             // a connection closed mid-response
-		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), engine.NotSent}, // never connected
-		{errors.New("something else"), engine.Final},
+		{coded(0x1200), driver.MaybeSent},                              // read timeout
+		{coded(0x1100), driver.MaybeSent},                              // write timeout
+		{coded(0x0000), driver.MaybeSent},                              // server error (shutting down)
+		{fmt.Errorf("page 3: %w", coded(0x1002)), driver.NotSent},      // bootstrapping, wrapped
+		{coded(0x1300), driver.Final},                                  // read failure: tombstones, size limits
+		{coded(0x1003), driver.Final},                                  // truncate error
+		{coded(0x2000), driver.Final},                                  // syntax
+		{coded(0x2200), driver.Final},                                  // invalid
+		{coded(0x2100), driver.Final},                                  // unauthorized
+		{fmt.Errorf("x: %w", noConn), driver.NotSent},                  // the driver's own, as listed
+		{fmt.Errorf("x: %w", closed), driver.MaybeSent},                // the driver's own, as listed
+		{fmt.Errorf("read: %w", io.EOF), driver.MaybeSent},             // a connection closed mid-response
+		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), driver.NotSent}, // never connected
+		{errors.New("something else"), driver.Final},
 	} {
-		if got := engine.Classify(tt.err, []error{noConn}, []error{closed}); got != tt.want {
-			t.Errorf("Classify(%v) = %v, want %v", tt.err, got, tt.want)
+		if got := driver.Classify(tt.err, []error{noConn}, []error{closed}); got != tt.want {
+			t.Errorf("driver.Classify(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
 }
@@ -398,11 +400,11 @@ func TestRetryOnlyWhatIsSafe(t *testing.T) {
 		{false, 2, 1},
 	} {
 		src := &fakeSource{pages: map[string]fakePage{"": {rows: []int{1}, fail: tt.fails}}}
-		cfg, err := engine.Resolve([]engine.Option{retrying(5)}, engine.Query{CQL: "x", Idempotent: tt.idempotent})
+		cfg, err := resolve([]Option{retrying(5)}, driver.Query{CQL: "x", Idempotent: tt.idempotent})
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, errs := drain(engine.Stream[int](context.Background(), src, cfg))
+		rows, errs := drain(streamRows[int](context.Background(), src, cfg))
 		if got := int(src.fetches.Load()); got != tt.want {
 			t.Errorf("idempotent %v: %d requests (rows %v, errors %v), want %d", tt.idempotent, got, rows, errs, tt.want)
 		}
@@ -436,8 +438,8 @@ func TestIdempotent(t *testing.T) {
 		{"INSERT INTO t (k, diff) VALUES (1, 2)", true, true}, // "if" inside a word is no keyword
 		{"\n\tselect json * FROM t", false, true},
 	} {
-		if got := engine.Idempotent(tt.stmt, tt.marked); got != tt.want {
-			t.Errorf("Idempotent(%q, %v) = %v, want %v", tt.stmt, tt.marked, got, tt.want)
+		if got := idempotent(tt.stmt, tt.marked); got != tt.want {
+			t.Errorf("idempotent(%q, %v) = %v, want %v", tt.stmt, tt.marked, got, tt.want)
 		}
 	}
 }
@@ -453,9 +455,9 @@ func TestWarningsOfEmptyPages(t *testing.T) {
 		"c": {warn: []string{"w4"}},
 	}}
 	var infos [][]string
-	cfg := config(t, engine.WithPageCallback(func(p engine.PageInfo) { infos = append(infos, p.Warnings) }))
+	cfg := testConfig(t, WithPageCallback(func(p PageInfo) { infos = append(infos, p.Warnings) }))
 	var pages [][]string
-	for p, err := range engine.Pages[int](context.Background(), src, cfg) {
+	for p, err := range streamPages[int](context.Background(), src, cfg) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -478,7 +480,7 @@ func TestMaxPagesPrefetchesTheLastAllowedPage(t *testing.T) {
 			"a": {rows: []int{2}, state: "b"},
 			"b": {rows: []int{3}},
 		}}
-		cfg := config(t, engine.WithPrefetch(1), engine.WithMaxPages(2))
+		cfg := testConfig(t, WithPrefetch(1), WithMaxPages(2))
 		inBody := func() {
 			deadline := time.Now().Add(5 * time.Second)
 			for src.fetches.Load() < 2 && time.Now().Before(deadline) {
@@ -488,7 +490,7 @@ func TestMaxPagesPrefetchesTheLastAllowedPage(t *testing.T) {
 		var during int32 = -1
 		var rows []int
 		if pages {
-			for p, err := range engine.Pages[int](context.Background(), src, cfg) {
+			for p, err := range streamPages[int](context.Background(), src, cfg) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -499,7 +501,7 @@ func TestMaxPagesPrefetchesTheLastAllowedPage(t *testing.T) {
 				rows = append(rows, p.Rows...)
 			}
 		} else {
-			for v, err := range engine.Stream[int](context.Background(), src, cfg) {
+			for v, err := range streamRows[int](context.Background(), src, cfg) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -526,7 +528,7 @@ func TestPanicInPrefetch(t *testing.T) {
 		}}
 		got := func() (v any) {
 			defer func() { v = recover() }()
-			for range engine.Stream[int](context.Background(), src, config(t, engine.WithPrefetch(prefetch))) {
+			for range streamRows[int](context.Background(), src, testConfig(t, WithPrefetch(prefetch))) {
 			}
 			return nil
 		}()
@@ -550,23 +552,23 @@ func (counted) String() string { fingerprints.Add(1); return "counted" }
 // once per range, however many pages.
 func TestFingerprintOnlyForCursors(t *testing.T) {
 	pages := map[string]fakePage{"": {rows: []int{1}, state: "a"}, "a": {rows: []int{2}, state: "b"}, "b": {rows: []int{3}}}
-	q := engine.Query{CQL: "SELECT v FROM t WHERE k = ?", Values: []any{counted(nil)}}
-	resolve := func(opts ...engine.Option) engine.Config {
-		cfg, err := engine.Resolve(opts, q)
+	q := driver.Query{CQL: "SELECT v FROM t WHERE k = ?", Values: []any{counted(nil)}}
+	resolve := func(opts ...Option) *config {
+		cfg, err := resolve(opts, q)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return cfg
 	}
 	fingerprints.Store(0)
-	if rows, errs := drain(engine.Stream[int](context.Background(), &fakeSource{pages: pages}, resolve())); errs != nil || len(rows) != 3 {
+	if rows, errs := drain(streamRows[int](context.Background(), &fakeSource{pages: pages}, resolve())); errs != nil || len(rows) != 3 {
 		t.Fatal(rows, errs)
 	}
 	if n := fingerprints.Load(); n != 0 {
 		t.Fatalf("a stream without cursors computed the fingerprint %d times", n)
 	}
 	var cursor string
-	for p, err := range engine.Pages[int](context.Background(), &fakeSource{pages: pages}, resolve()) {
+	for p, err := range streamPages[int](context.Background(), &fakeSource{pages: pages}, resolve()) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -577,7 +579,7 @@ func TestFingerprintOnlyForCursors(t *testing.T) {
 	if n := fingerprints.Load(); n != 1 {
 		t.Fatalf("Pages over 3 pages computed the fingerprint %d times, want 1", n)
 	}
-	resolve(engine.WithCursor(cursor))
+	resolve(WithCursor(cursor))
 	if n := fingerprints.Load(); n != 2 {
 		t.Fatalf("reading a cursor: %d fingerprints in all, want 2", n)
 	}
@@ -594,7 +596,7 @@ func TestCancelAfterLastRowOnPageBoundary(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var rows []int
-	for v, err := range engine.Stream[int](ctx, src, config(t, engine.WithPrefetch(1))) {
+	for v, err := range streamRows[int](ctx, src, testConfig(t, WithPrefetch(1))) {
 		if err != nil {
 			t.Fatalf("after rows %v: %v", rows, err)
 		}
@@ -619,24 +621,24 @@ func TestQueryContext(t *testing.T) {
 	qctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel()
 	src := &fakeSource{pages: map[string]fakePage{"": {rows: []int{1}}}}
-	cfg, err := engine.Resolve(nil, engine.Query{CQL: "x", Context: qctx})
+	cfg, err := resolve(nil, driver.Query{CQL: "x", Context: qctx})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, errs := drain(engine.Stream[int](context.Background(), src, cfg))
+	_, errs := drain(streamRows[int](context.Background(), src, cfg))
 	if len(errs) != 1 || !errors.Is(errs[0], context.DeadlineExceeded) || errors.Is(errs[0], context.Canceled) || src.fetches.Load() != 0 {
 		t.Fatalf("errors %v after %d requests; want the query's deadline before any request", errs, src.fetches.Load())
 	}
 	// Cancelled while the stream runs: the stream ends with its error.
 	qctx2, cancel2 := context.WithCancel(context.Background())
 	src = &fakeSource{pages: map[string]fakePage{"": {rows: []int{1, 2, 3}, state: "a"}, "a": {rows: []int{4}}}}
-	cfg, _ = engine.Resolve(nil, engine.Query{CQL: "x", Context: qctx2})
-	if _, errs := drain(engine.Stream[int](context.Background(), src, cfg)); errs != nil {
+	cfg, _ = resolve(nil, driver.Query{CQL: "x", Context: qctx2})
+	if _, errs := drain(streamRows[int](context.Background(), src, cfg)); errs != nil {
 		t.Fatalf("before the cancel: %v", errs)
 	}
 	cancel2()
 	n := 0
-	for _, err := range engine.Stream[int](context.Background(), src, cfg) {
+	for _, err := range streamRows[int](context.Background(), src, cfg) {
 		if err != nil {
 			if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "the query's context") {
 				t.Fatalf("got %v, want the query's context's Canceled", err)

@@ -1,4 +1,4 @@
-package engine
+package cqlseq
 
 import (
 	"errors"
@@ -7,16 +7,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cqlseq/cqlseq/driver"
 )
 
 // fakeColumn accepts the destinations a driver would for its type.
-func fakeColumn(name, typ string, elems int) Column {
+func fakeColumn(name, typ string, elems int) driver.Column {
 	accepts := map[string][]reflect.Type{
 		"int":  {reflect.TypeFor[int](), reflect.TypeFor[int64](), reflect.TypeFor[int32](), reflect.TypeFor[any]()},
 		"text": {reflect.TypeFor[string](), reflect.TypeFor[[]byte](), reflect.TypeFor[any]()},
 		"ts":   {reflect.TypeFor[time.Time](), reflect.TypeFor[int64](), reflect.TypeFor[any]()},
 	}[typ]
-	return Column{Name: name, Type: typ, Elems: elems, UDT: typ == "udt",
+	return driver.Column{Name: name, Type: typ, Elems: elems, UDT: typ == "udt",
 		Info: func(dst any) error {
 			t := reflect.TypeOf(dst).Elem()
 			if typ == "udt" && t.Kind() == reflect.Struct {
@@ -31,15 +33,15 @@ func fakeColumn(name, typ string, elems int) Column {
 		}}
 }
 
-type planSource struct{ Source }
+type planSource struct{ driver.Source }
 
-func (planSource) Scannable(reflect.Type) bool { return false }
-func (planSource) Dest(d *Dest) any            { return d.Ptr }
-func (planSource) Discard(*Dest) any           { return new(int) }
-func (planSource) Sample(Column, int) []byte   { return nil }
+func (planSource) Scannable(reflect.Type) bool      { return false }
+func (planSource) Dest(d *driver.Dest) any          { return d.Ptr }
+func (planSource) Discard(*driver.Dest) any         { return new(int) }
+func (planSource) Sample(driver.Column, int) []byte { return nil }
 
 // Decode runs the fake column's check, kept in its Info.
-func (planSource) Decode(c Column, _ int, _ []byte, dst any) error {
+func (planSource) Decode(c driver.Column, _ int, _ []byte, dst any) error {
 	return c.Info.(func(any) error)(dst)
 }
 
@@ -57,27 +59,27 @@ func TestDuplicateAndUnexportedFields(t *testing.T) {
 		ID   int
 		name string
 	}
-	cols := []Column{fakeColumn("id", "int", 0), fakeColumn("name", "text", 0)}
+	cols := []driver.Column{fakeColumn("id", "int", 0), fakeColumn("name", "text", 0)}
 	for _, tt := range []struct {
 		t   reflect.Type
 		msg string
 	}{
-		{reflect.TypeFor[Dup](), `column "name" maps to two fields of engine.Dup, Name and Other`},
-		{reflect.TypeFor[Promoted](), `column "name" maps to two fields of engine.Promoted`},
+		{reflect.TypeFor[Dup](), `column "name" maps to two fields of cqlseq.Dup, Name and Other`},
+		{reflect.TypeFor[Promoted](), `column "name" maps to two fields of cqlseq.Promoted`},
 	} {
-		_, err := buildPlan(planSource{}, DefaultMapper, tt.t, cols, false)
+		_, err := buildPlan(planSource{}, defaultMapper, tt.t, cols, false)
 		if !errors.Is(err, ErrMapping) || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("%v: got %v, want ErrMapping with %q", tt.t, err, tt.msg)
 		}
 	}
 	// An unexported field is never written, even when a column has its name;
 	// in strict mode that column is an error.
-	pl, err := buildPlan(planSource{}, DefaultMapper, reflect.TypeFor[Hidden](), cols, false)
+	pl, err := buildPlan(planSource{}, defaultMapper, reflect.TypeFor[Hidden](), cols, false)
 	if err != nil || !pl.slots[1].skip {
 		t.Fatalf("unexported field: plan %+v, %v; want column name skipped", pl, err)
 	}
-	_, err = buildPlan(planSource{}, DefaultMapper, reflect.TypeFor[Hidden](), cols, true)
-	if !errors.Is(err, ErrMapping) || !strings.Contains(err.Error(), `column "name" has no field in engine.Hidden`) {
+	_, err = buildPlan(planSource{}, defaultMapper, reflect.TypeFor[Hidden](), cols, true)
+	if !errors.Is(err, ErrMapping) || !strings.Contains(err.Error(), `column "name" has no field in cqlseq.Hidden`) {
 		t.Fatalf("unexported field, strict: %v", err)
 	}
 }
@@ -122,7 +124,7 @@ func FuzzPlan(f *testing.F) {
 		if at(shape, 0)&0x80 != 0 {
 			rt = types[at(shape, 1)%len(types)] // a non-struct T
 		}
-		var cols []Column
+		var cols []driver.Column
 		for i := range at(colSpec, 0) % 7 {
 			typ := colTypes[at(colSpec, 1+2*i)%len(colTypes)]
 			elems := 0
@@ -131,7 +133,7 @@ func FuzzPlan(f *testing.F) {
 			}
 			cols = append(cols, fakeColumn(colNames[at(colSpec, 2+2*i)%len(colNames)], typ, elems))
 		}
-		pl, err := buildPlan(planSource{}, DefaultMapper, rt, cols, strict)
+		pl, err := buildPlan(planSource{}, defaultMapper, rt, cols, strict)
 		if err != nil {
 			if !errors.Is(err, ErrMapping) || !strings.HasPrefix(err.Error(), "cqlseq: ") {
 				t.Fatalf("unclear error for %v and %d columns: %v", rt, len(cols), err)
@@ -158,16 +160,16 @@ func FuzzPlan(f *testing.F) {
 	})
 }
 
-// Column lists that a separator-joined text would run together get
+// driver.Column lists that a separator-joined text would run together get
 // distinct cache keys: quoted identifiers may hold any character.
 func TestPlanSignatureIsUnambiguous(t *testing.T) {
-	a := []Column{{Name: "a int,b", Type: "text"}}
-	b := []Column{{Name: "a", Type: "int"}, {Name: "b", Type: "text"}}
-	c := []Column{{Name: "a", Type: "int,b text"}}
-	d := []Column{{Name: "a", Type: "int", Elems: 2}}
-	e := []Column{{Name: "a", Type: "int", UDT: true}}
+	a := []driver.Column{{Name: "a int,b", Type: "text"}}
+	b := []driver.Column{{Name: "a", Type: "int"}, {Name: "b", Type: "text"}}
+	c := []driver.Column{{Name: "a", Type: "int,b text"}}
+	d := []driver.Column{{Name: "a", Type: "int", Elems: 2}}
+	e := []driver.Column{{Name: "a", Type: "int", UDT: true}}
 	sigs := map[string]bool{}
-	for _, cols := range [][]Column{a, b, c, d, e, nil} {
+	for _, cols := range [][]driver.Column{a, b, c, d, e, nil} {
 		sigs[signature(cols)] = true
 	}
 	if len(sigs) != 6 {
@@ -178,9 +180,9 @@ func TestPlanSignatureIsUnambiguous(t *testing.T) {
 // The plan cache stays bounded however many column sets a program streams.
 func TestPlanCacheIsBounded(t *testing.T) {
 	type row struct{ ID int }
-	cfg := &Config{}
+	cfg := &config{}
 	for i := range maxPlans + 100 {
-		cols := []Column{fakeColumn("id", "int", 0), fakeColumn(fmt.Sprint("c", i), "int", 0)}
+		cols := []driver.Column{fakeColumn("id", "int", 0), fakeColumn(fmt.Sprint("c", i), "int", 0)}
 		if _, err := planFor[row](planSource{}, cols, cfg); err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package suite
+package drivertest
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
-	"github.com/cqlseq/cqlseq/internal/engine"
+	"github.com/cqlseq/cqlseq"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 
@@ -95,8 +95,8 @@ func schemaChange(t *testing.T, fe FrontEnd) {
 			table, alter := schemaTable(t)
 			finished := 0
 			changed := -1 // the first page requested after the change
-			opts := []engine.Option{engine.WithFetchSize(10), engine.WithPrefetch(tc.prefetch),
-				engine.WithPageCallback(func(p engine.PageInfo) {
+			opts := []cqlseq.Option{cqlseq.WithFetchSize(10), cqlseq.WithPrefetch(tc.prefetch),
+				cqlseq.WithPageCallback(func(p cqlseq.PageInfo) {
 					finished = p.Number
 					if p.Number == tc.alterAt {
 						alter("ALTER TABLE $t DROP a")
@@ -164,8 +164,8 @@ func schemaChangeStrict(t *testing.T, fe FrontEnd) {
 	table, alter := schemaTable(t)
 	n := 0
 	var got error
-	for r, err := range fe.Schema(context.Background(), Q("SELECT * FROM "+table), engine.WithFetchSize(10), engine.WithPrefetch(0), engine.WithStrict(),
-		engine.WithPageCallback(func(p engine.PageInfo) {
+	for r, err := range fe.Schema(context.Background(), Q("SELECT * FROM "+table), cqlseq.WithFetchSize(10), cqlseq.WithPrefetch(0), cqlseq.WithStrict(),
+		cqlseq.WithPageCallback(func(p cqlseq.PageInfo) {
 			if p.Number == 1 {
 				alter("ALTER TABLE $t ADD z text")
 				alter("SELECT * FROM $t") // prepared again by another client
@@ -180,8 +180,8 @@ func schemaChangeStrict(t *testing.T, fe FrontEnd) {
 		}
 		n++
 	}
-	var me *engine.MappingError
-	if n != 10 || !errors.Is(got, engine.ErrMapping) || !errors.As(got, &me) || me.Column != "z" || me.Page != 2 {
+	var me *cqlseq.MappingError
+	if n != 10 || !errors.Is(got, cqlseq.ErrMapping) || !errors.As(got, &me) || me.Column != "z" || me.Page != 2 {
 		t.Fatalf("%d rows, then %v (%+v); want 10 rows, then a MappingError for column z at page 2", n, got, me)
 	}
 	if !strings.Contains(got.Error(), `added "z"`) {
@@ -214,7 +214,7 @@ func skippedComposites(t *testing.T, fe FrontEnd) {
 		"SELECT * FROM " + ks + ".comp",
 	} {
 		got := map[int]SkipRow{}
-		for r, err := range fe.Skips(context.Background(), Q(stmt), engine.WithFetchSize(7)) {
+		for r, err := range fe.Skips(context.Background(), Q(stmt), cqlseq.WithFetchSize(7)) {
 			if err != nil {
 				t.Fatalf("%s: %v", stmt, err)
 			}
@@ -245,7 +245,7 @@ func nullIntoInterface(t *testing.T, fe FrontEnd) {
 		}
 	}
 	n := 0
-	for r, err := range fe.Anys(context.Background(), Q("SELECT id, v, tup, u, ts, uid FROM "+ks+".anys"), engine.WithFetchSize(3)) {
+	for r, err := range fe.Anys(context.Background(), Q("SELECT id, v, tup, u, ts, uid FROM "+ks+".anys"), cqlseq.WithFetchSize(3)) {
 		if err != nil {
 			t.Fatalf("after %d rows: %v", n, err)
 		}
@@ -295,14 +295,14 @@ func cursorOfLimit(t *testing.T, fe FrontEnd) {
 	stmt := "SELECT c FROM " + ks + ".lim WHERE p = 0 LIMIT 35"
 	var cursor string
 	var state []byte
-	for p, err := range fe.IntPages(context.Background(), Q(stmt), engine.WithFetchSize(10)) {
+	for p, err := range fe.IntPages(context.Background(), Q(stmt), cqlseq.WithFetchSize(10)) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		cursor, state = p.Cursor, p.PageState
 		break
 	}
-	read := func(q Query, opts ...engine.Option) ([]int, error) {
+	read := func(q Query, opts ...cqlseq.Option) ([]int, error) {
 		var got []int
 		for v, err := range fe.Ints(context.Background(), q, opts...) {
 			if err != nil {
@@ -316,20 +316,20 @@ func cursorOfLimit(t *testing.T, fe FrontEnd) {
 	for i := range want {
 		want[i] = 10 + i
 	}
-	got, err := read(Q(stmt), engine.WithCursor(cursor))
+	got, err := read(Q(stmt), cqlseq.WithCursor(cursor))
 	if err != nil || !cmp.Equal(want, got) {
 		t.Fatalf("resumed from the cursor: %v, %v; want rows 10..34", got, err)
 	}
-	got, err = read(Q(stmt), engine.WithCursor(cursor), engine.WithFetchSize(10))
+	got, err = read(Q(stmt), cqlseq.WithCursor(cursor), cqlseq.WithFetchSize(10))
 	if err != nil || !cmp.Equal(want, got) {
 		t.Fatalf("resumed from the cursor at its own fetch size: %v, %v; want rows 10..34", got, err)
 	}
 	q := Q(stmt)
-	got, refused := read(q, engine.WithCursor(cursor), engine.WithFetchSize(35))
-	if !errors.Is(refused, engine.ErrInvalidCursor) || len(got) != 0 || q.Requests.Load() != 0 || !strings.Contains(refused.Error(), "fetch size 10") {
+	got, refused := read(q, cqlseq.WithCursor(cursor), cqlseq.WithFetchSize(35))
+	if !errors.Is(refused, cqlseq.ErrInvalidCursor) || len(got) != 0 || q.Requests.Load() != 0 || !strings.Contains(refused.Error(), "fetch size 10") {
 		t.Fatalf("another fetch size: %v rows, %v, %d requests; want ErrInvalidCursor naming fetch size 10 before any request", got, refused, q.Requests.Load())
 	}
-	got, err = read(Q(stmt), engine.WithPageState(state), engine.WithFetchSize(10))
+	got, err = read(Q(stmt), cqlseq.WithPageState(state), cqlseq.WithFetchSize(10))
 	if err != nil || !cmp.Equal(want, got) {
 		t.Fatalf("resumed from the paging state at the same fetch size: %v, %v", got, err)
 	}
@@ -373,19 +373,19 @@ func decodeErrorNamesColumn(t *testing.T, fe FrontEnd) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	n := 0
 	var got error
-	for _, err := range fe.Smalls(context.Background(), Q("SELECT id, v FROM "+ks+".small WHERE p = 0"), engine.WithFetchSize(5)) {
+	for _, err := range fe.Smalls(context.Background(), Q("SELECT id, v FROM "+ks+".small WHERE p = 0"), cqlseq.WithFetchSize(5)) {
 		if err != nil {
 			got = err
 			continue
 		}
 		n++
 	}
-	var se *engine.ScanError
+	var se *cqlseq.ScanError
 	if !errors.As(got, &se) || se.Column != "v" || se.Field != "Small.V" || se.Page != 4 || se.Row != 18 || n != 17 {
 		t.Fatalf("%d rows, then %v (%+v); want 17 rows, then a ScanError for column v, field Small.V, page 4, row 18", n, got, se)
 	}
-	if !errors.Is(got, engine.ErrMapping) || !fe.IsDecodeError(got) {
-		t.Fatalf("%v matches ErrMapping %v and the driver's decoding error %v; want both", got, errors.Is(got, engine.ErrMapping), fe.IsDecodeError(got))
+	if !errors.Is(got, cqlseq.ErrMapping) || !fe.IsDecodeError(got) {
+		t.Fatalf("%v matches ErrMapping %v and the driver's decoding error %v; want both", got, errors.Is(got, cqlseq.ErrMapping), fe.IsDecodeError(got))
 	}
 	t.Logf("%v", got)
 }

@@ -1,7 +1,9 @@
-// Package suite holds the behavioural tests that every cqlseq front end must
-// pass against a real Cassandra: written once, run table-driven by the test
-// of each front end (the core's over the v2 driver, cqlseqx's over gocqlx).
-package suite
+// Package drivertest holds the behavioural tests that every cqlseq front end
+// must pass against a real Cassandra: written once, run by the tests of each
+// front end (package cqlseq's over the v2 driver, cqlseqx's over gocqlx), as
+// testing/fstest serves implementations of fs.FS. The fixtures are created
+// with the v2 driver, through package cqlseqtest.
+package drivertest
 
 import (
 	"context"
@@ -19,7 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
-	"github.com/cqlseq/cqlseq/internal/engine"
+	"github.com/cqlseq/cqlseq"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 
@@ -69,18 +71,18 @@ type Nullable struct {
 // suite. Stream functions are that front end's Stream; Pages its Pages.
 type FrontEnd struct {
 	Name      string
-	Rows      func(context.Context, Query, ...engine.Option) iter.Seq2[Row, error]
-	Pages     func(context.Context, Query, ...engine.Option) iter.Seq2[engine.Page[Row], error]
-	Smalls    func(context.Context, Query, ...engine.Option) iter.Seq2[Small, error]
-	Partials  func(context.Context, Query, ...engine.Option) iter.Seq2[Partial, error]
-	Nullables func(context.Context, Query, ...engine.Option) iter.Seq2[Nullable, error]
-	Ints      func(context.Context, Query, ...engine.Option) iter.Seq2[int, error]
-	IntPages  func(context.Context, Query, ...engine.Option) iter.Seq2[engine.Page[int], error]
+	Rows      func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Row, error]
+	Pages     func(context.Context, Query, ...cqlseq.Option) iter.Seq2[cqlseq.Page[Row], error]
+	Smalls    func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Small, error]
+	Partials  func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Partial, error]
+	Nullables func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Nullable, error]
+	Ints      func(context.Context, Query, ...cqlseq.Option) iter.Seq2[int, error]
+	IntPages  func(context.Context, Query, ...cqlseq.Option) iter.Seq2[cqlseq.Page[int], error]
 
-	Schema      func(context.Context, Query, ...engine.Option) iter.Seq2[SchemaRow, error]
-	SchemaPages func(context.Context, Query, ...engine.Option) iter.Seq2[engine.Page[SchemaRow], error]
-	Skips       func(context.Context, Query, ...engine.Option) iter.Seq2[SkipRow, error]
-	Anys        func(context.Context, Query, ...engine.Option) iter.Seq2[AnyRow, error]
+	Schema      func(context.Context, Query, ...cqlseq.Option) iter.Seq2[SchemaRow, error]
+	SchemaPages func(context.Context, Query, ...cqlseq.Option) iter.Seq2[cqlseq.Page[SchemaRow], error]
+	Skips       func(context.Context, Query, ...cqlseq.Option) iter.Seq2[SkipRow, error]
+	Anys        func(context.Context, Query, ...cqlseq.Option) iter.Seq2[AnyRow, error]
 
 	// IsDecodeError and IsRequestError tell whether an error unwraps to the
 	// driver's error for an undecodable value and for a failed request.
@@ -230,11 +232,11 @@ func streamFetchSizes(t *testing.T, fe FrontEnd) {
 	for _, size := range []int{1, 7, 100, 5000} {
 		t.Run(fmt.Sprint("fetch size ", size), func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-			var infos []engine.PageInfo
+			var infos []cqlseq.PageInfo
 			q := selectAll(table)
 			var got []Row
-			for r, err := range fe.Rows(context.Background(), q, engine.WithFetchSize(size),
-				engine.WithPageCallback(func(p engine.PageInfo) { infos = append(infos, p) })) {
+			for r, err := range fe.Rows(context.Background(), q, cqlseq.WithFetchSize(size),
+				cqlseq.WithPageCallback(func(p cqlseq.PageInfo) { infos = append(infos, p) })) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -249,9 +251,9 @@ func streamFetchSizes(t *testing.T, fe FrontEnd) {
 			}
 			var total int64
 			for i, p := range infos {
-				total += int64(p.Rows)
-				want := engine.PageInfo{Number: i + 1, Rows: min(size, FixtureRows-i*size), TotalRows: total}
-				if p.Number != want.Number || p.Rows != want.Rows || p.TotalRows != want.TotalRows {
+				total += int64(p.RowCount)
+				want := cqlseq.PageInfo{Number: i + 1, RowCount: min(size, FixtureRows-i*size), TotalRows: total}
+				if p.Number != want.Number || p.RowCount != want.RowCount || p.TotalRows != want.TotalRows {
 					t.Fatalf("page %d: got %+v, want %+v", i+1, p, want)
 				}
 			}
@@ -272,7 +274,7 @@ func pagesFetchSizes(t *testing.T, fe FrontEnd) {
 			var got []Row
 			n := 0
 			pages := ceilDiv(FixtureRows, size)
-			for p, err := range fe.Pages(context.Background(), selectAll(table), engine.WithFetchSize(size)) {
+			for p, err := range fe.Pages(context.Background(), selectAll(table), cqlseq.WithFetchSize(size)) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -309,7 +311,7 @@ func onDemandPaging(t *testing.T, fe FrontEnd) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 			q := selectAll(table)
 			n := 0
-			for _, err := range fe.Rows(context.Background(), q, engine.WithFetchSize(100), engine.WithPrefetch(prefetch)) {
+			for _, err := range fe.Rows(context.Background(), q, cqlseq.WithFetchSize(100), cqlseq.WithPrefetch(prefetch)) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -340,7 +342,7 @@ func breakEarly(t *testing.T, fe FrontEnd) {
 		t.Run(fmt.Sprint("after ", k), func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 			var got []Row
-			for r, err := range fe.Rows(context.Background(), selectAll(table), engine.WithFetchSize(100), engine.WithPrefetch(1)) {
+			for r, err := range fe.Rows(context.Background(), selectAll(table), cqlseq.WithFetchSize(100), cqlseq.WithPrefetch(1)) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -356,7 +358,7 @@ func breakEarly(t *testing.T, fe FrontEnd) {
 	}
 	t.Run("Pages", func(t *testing.T) {
 		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-		for p, err := range fe.Pages(context.Background(), selectAll(table), engine.WithFetchSize(100), engine.WithPrefetch(1)) {
+		for p, err := range fe.Pages(context.Background(), selectAll(table), cqlseq.WithFetchSize(100), cqlseq.WithPrefetch(1)) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -373,7 +375,7 @@ func maxPages(t *testing.T, fe FrontEnd) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	q := selectAll(table)
 	var got []Row
-	for r, err := range fe.Rows(context.Background(), q, engine.WithFetchSize(70), engine.WithMaxPages(3), engine.WithPrefetch(1)) {
+	for r, err := range fe.Rows(context.Background(), q, cqlseq.WithFetchSize(70), cqlseq.WithMaxPages(3), cqlseq.WithPrefetch(1)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -393,7 +395,7 @@ func resume(t *testing.T, fe FrontEnd) {
 	for _, after := range []int{1, 3, 99} {
 		t.Run(fmt.Sprint("after page ", after), func(t *testing.T) {
 			var state []byte
-			for p, err := range fe.Pages(context.Background(), selectAll(table), engine.WithFetchSize(100)) {
+			for p, err := range fe.Pages(context.Background(), selectAll(table), cqlseq.WithFetchSize(100)) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -403,7 +405,7 @@ func resume(t *testing.T, fe FrontEnd) {
 				}
 			}
 			var got []Row
-			for r, err := range fe.Rows(context.Background(), selectAll(table), engine.WithFetchSize(100), engine.WithPageState(state)) {
+			for r, err := range fe.Rows(context.Background(), selectAll(table), cqlseq.WithFetchSize(100), cqlseq.WithPageState(state)) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -426,13 +428,13 @@ func resumeFromCursor(t *testing.T, fe FrontEnd) {
 	key := []byte("a key of the service")
 	for _, keyed := range []bool{false, true} {
 		t.Run(fmt.Sprint("signed ", keyed), func(t *testing.T) {
-			opts := []engine.Option{engine.WithFetchSize(100)}
+			opts := []cqlseq.Option{cqlseq.WithFetchSize(100)}
 			if keyed {
-				opts = append(opts, engine.WithCursorKey(key))
+				opts = append(opts, cqlseq.WithCursorKey(key))
 			}
 			// Stream: the callback's cursor after page 2, as a job would save it.
 			var saved string
-			for _, err := range fe.Rows(context.Background(), Q(stmt, 0), append(opts, engine.WithPageCallback(func(p engine.PageInfo) {
+			for _, err := range fe.Rows(context.Background(), Q(stmt, 0), append(opts, cqlseq.WithPageCallback(func(p cqlseq.PageInfo) {
 				if p.Number == 2 {
 					saved = p.Cursor
 				}
@@ -445,7 +447,7 @@ func resumeFromCursor(t *testing.T, fe FrontEnd) {
 				}
 			}
 			var got []Row
-			for p, err := range fe.Pages(context.Background(), Q(stmt, 0), append(opts, engine.WithCursor(saved))...) {
+			for p, err := range fe.Pages(context.Background(), Q(stmt, 0), append(opts, cqlseq.WithCursor(saved))...) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -458,8 +460,8 @@ func resumeFromCursor(t *testing.T, fe FrontEnd) {
 				t.Fatalf("resumed rows (-want +got):\n%s", diff)
 			}
 			other := Q(stmt, 1)
-			for _, err := range fe.Rows(context.Background(), other, append(opts, engine.WithCursor(saved))...) {
-				if !errors.Is(err, engine.ErrInvalidCursor) || !strings.Contains(err.Error(), "another statement or other bound values") {
+			for _, err := range fe.Rows(context.Background(), other, append(opts, cqlseq.WithCursor(saved))...) {
+				if !errors.Is(err, cqlseq.ErrInvalidCursor) || !strings.Contains(err.Error(), "another statement or other bound values") {
 					t.Fatalf("cursor used with other values: got %v, want ErrInvalidCursor", err)
 				}
 			}
@@ -479,7 +481,7 @@ func cancelMidStream(t *testing.T, fe FrontEnd) {
 			defer cancel()
 			n, errs := 0, 0
 			var got error
-			for _, err := range fe.Rows(ctx, selectAll(table), engine.WithFetchSize(100), engine.WithPrefetch(prefetch)) {
+			for _, err := range fe.Rows(ctx, selectAll(table), cqlseq.WithFetchSize(100), cqlseq.WithPrefetch(prefetch)) {
 				if err != nil {
 					got = err
 					errs++
@@ -506,7 +508,7 @@ func deadline(t *testing.T, fe FrontEnd) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	var got error
-	for _, err := range fe.Rows(ctx, selectAll(table), engine.WithFetchSize(10)) {
+	for _, err := range fe.Rows(ctx, selectAll(table), cqlseq.WithFetchSize(10)) {
 		if err != nil {
 			got = err
 			continue
@@ -528,7 +530,7 @@ func panicInBody(t *testing.T, fe FrontEnd) {
 		}
 	}()
 	n := 0
-	for _, err := range fe.Rows(context.Background(), selectAll(table), engine.WithFetchSize(50), engine.WithPrefetch(1)) {
+	for _, err := range fe.Rows(context.Background(), selectAll(table), cqlseq.WithFetchSize(50), cqlseq.WithPrefetch(1)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -542,7 +544,7 @@ func panicInBody(t *testing.T, fe FrontEnd) {
 func concurrentStreams(t *testing.T, fe FrontEnd) {
 	_, table := Fixture(t)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	seq := fe.Rows(context.Background(), selectAll(table), engine.WithFetchSize(500))
+	seq := fe.Rows(context.Background(), selectAll(table), cqlseq.WithFetchSize(500))
 	var wg sync.WaitGroup
 	errs := make([]error, 20)
 	for g := range 20 {
@@ -623,7 +625,7 @@ func decodeErrorMidStream(t *testing.T, fe FrontEnd) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	n, errs := 0, 0
 	var got error
-	for r, err := range fe.Smalls(context.Background(), Q("SELECT id, v FROM "+ks+".small"), engine.WithFetchSize(50)) {
+	for r, err := range fe.Smalls(context.Background(), Q("SELECT id, v FROM "+ks+".small"), cqlseq.WithFetchSize(50)) {
 		if err != nil {
 			got = err
 			errs++
@@ -658,7 +660,7 @@ func fetchErrorMidStream(t *testing.T, fe FrontEnd) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	n := 0
 	var got error
-	for _, err := range fe.Ints(context.Background(), Q("SELECT id FROM "+ks+".doomed"), engine.WithFetchSize(10), engine.WithPrefetch(0)) {
+	for _, err := range fe.Ints(context.Background(), Q("SELECT id FROM "+ks+".doomed"), cqlseq.WithFetchSize(10), cqlseq.WithPrefetch(0)) {
 		if err != nil {
 			got = err
 			continue
@@ -673,7 +675,7 @@ func fetchErrorMidStream(t *testing.T, fe FrontEnd) {
 	if !fe.IsRequestError(got) {
 		t.Fatalf("error %v (%T) does not unwrap to the driver's request error", got, got)
 	}
-	var pe *engine.PageError
+	var pe *cqlseq.PageError
 	if !errors.As(got, &pe) || pe.Page != 2 || pe.Retries != 0 {
 		t.Fatalf("error %v: PageError %+v, want page 2 after no retries", got, pe)
 	}
@@ -701,7 +703,7 @@ func nulls(t *testing.T, fe FrontEnd) {
 	var prev *string
 	afterFull := 0
 	lastFull := false
-	for r, err := range fe.Nullables(context.Background(), Q("SELECT id, t, i, l, s FROM "+ks+".n"), engine.WithFetchSize(4)) {
+	for r, err := range fe.Nullables(context.Background(), Q("SELECT id, t, i, l, s FROM "+ks+".n"), cqlseq.WithFetchSize(4)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -739,14 +741,14 @@ func strictMode(t *testing.T, fe FrontEnd) {
 		t.Fatalf("lenient: unmapped column not ignored (-want +got):\n%s", diff)
 	}
 	var strictErr error
-	for r, err := range fe.Partials(context.Background(), q, engine.WithStrict()) {
+	for r, err := range fe.Partials(context.Background(), q, cqlseq.WithStrict()) {
 		if err != nil {
 			strictErr = err
 			continue
 		}
 		t.Fatalf("strict mode yielded a row %v before the mapping error", r)
 	}
-	if !errors.Is(strictErr, engine.ErrMapping) || !strings.Contains(strictErr.Error(), `"score"`) || !strings.Contains(strictErr.Error(), "Partial") {
+	if !errors.Is(strictErr, cqlseq.ErrMapping) || !strings.Contains(strictErr.Error(), `"score"`) || !strings.Contains(strictErr.Error(), "Partial") {
 		t.Fatalf("strict: got %v; want an ErrMapping naming column \"score\" and the struct", strictErr)
 	}
 }

@@ -1,0 +1,142 @@
+// Package driver connects cqlseq to a Cassandra driver.
+//
+// Applications do not use it. It is for front ends: package
+// [github.com/cqlseq/cqlseq] runs over github.com/apache/cassandra-gocql-driver/v2
+// with it, and package [github.com/cqlseq/cqlseq/cqlseqx] over gocqlx and
+// ScyllaDB's fork of gocql. A front end describes one query as a [Source] and
+// hands it to [github.com/cqlseq/cqlseq.StreamFrom] or
+// [github.com/cqlseq/cqlseq.PagesFrom], which do the paging, prefetching,
+// retrying, mapping and cleanup. [Codec] implements the type-related half of
+// a Source from a few of the driver's functions, so that a front end writes
+// only what its driver does differently.
+//
+// Both drivers above fit: their iterators satisfy [Iter], and a type with a
+// method UnmarshalCQL(TI, []byte) error satisfies their Unmarshaler when TI is
+// their TypeInfo.
+package driver
+
+import (
+	"context"
+	"reflect"
+
+	"github.com/scylladb/go-reflectx"
+)
+
+// A Source is one query, run a page at a time. Its methods are called from
+// the goroutine that ranges over the stream, except Fetch, which a prefetch
+// also calls from a goroutine of its own while the ranging goroutine uses
+// the other methods.
+type Source interface {
+	// Query describes the query; it is called once per stream.
+	Query() Query
+	// Fetch sends the request for one page and blocks until the page has
+	// arrived or failed. A failure is reported by the returned Iter's
+	// Close, as the drivers do. Fetch must return promptly once ctx is done
+	// and must not page on its own (the drivers' automatic paging off).
+	Fetch(ctx context.Context, r Request) Iter
+	// Columns describes the columns of a page Fetch returned. It is called
+	// for every page, to see whether the columns changed: it should
+	// allocate no more than the slice it returns.
+	Columns(it Iter) []Column
+	// Decode decodes data, a value of column c (or of its tuple element
+	// elem, if elem >= 0), into dst: the mapping's check of a field type.
+	Decode(c Column, elem int, data []byte, dst any) error
+	// Sample returns the encoding of a non-NULL value of column c (or of
+	// its tuple element elem), or nil if the driver cannot make one.
+	Sample(c Column, elem int) []byte
+	// Retryable classifies a failed page request (see Classify).
+	Retryable(err error) Retryability
+	// Scannable reports whether the driver decodes one column into a *t
+	// although t is a struct: t implements the driver's Unmarshaler or
+	// UDTUnmarshaler, or is a struct the driver knows, such as a duration.
+	Scannable(t reflect.Type) bool
+	// Dest returns what Iter.Scan decodes one column or tuple element into:
+	// a value with the driver's Unmarshaler that sets *d.At = d.Slot before
+	// it decodes into d.Ptr (see Codec.Dest). It is called when a mapping is
+	// bound: once per stream, and again when a page's columns change.
+	Dest(d *Dest) any
+	// Discard returns a destination that keeps no value and only sets
+	// *d.At = d.Slot: for the elements of a tuple that no field takes.
+	Discard(d *Dest) any
+}
+
+// Query is what a front end knows of the query a Source runs.
+type Query struct {
+	// Keyspace names the keyspaces that decide what an unqualified table
+	// name means, for cursors.
+	Keyspace string
+	// CQL is the statement and Values its bound values, copied by the
+	// front end when the stream was created. Cursors are tied to both.
+	CQL    string
+	Values []any
+	// PageSize is the query's own page size, used without
+	// cqlseq.WithFetchSize; 0 if unknown.
+	PageSize int
+	// PageState is the paging state the query itself starts from, if any;
+	// cqlseq.WithPageState and cqlseq.WithCursor replace it.
+	PageState []byte
+	// Idempotent says the caller marked the statement idempotent. A
+	// request that may have reached Cassandra is retried only for a SELECT
+	// or for a statement so marked that has no IF clause.
+	Idempotent bool
+	// Context is the context the query carries, if any: the stream ends
+	// when either it or the stream's context is done.
+	Context context.Context
+	// Mapper maps column names to struct fields; nil means gocqlx's rules
+	// (the db tag, else the field name in snake_case).
+	Mapper *reflectx.Mapper
+	// Strict makes a column without a field an error, as
+	// cqlseq.WithStrict does.
+	Strict bool
+}
+
+// A Request asks for one page.
+type Request struct {
+	// State is the paging state the page starts at; nil asks for the first.
+	State []byte
+	// PageSize is the number of rows to ask for; 0 keeps the query's own.
+	PageSize int
+	// Consistency is the consistency level to read at, numbered as the
+	// protocol numbers them, when HasConsistency is set; otherwise the
+	// query's own applies.
+	Consistency    uint16
+	HasConsistency bool
+}
+
+// Iter is one page of a result as a driver returns it. The *Iter of both
+// drivers satisfies it.
+type Iter interface {
+	Scan(dest ...any) bool
+	MapScan(m map[string]any) bool
+	PageState() []byte
+	NumRows() int
+	Warnings() []string
+	Close() error
+}
+
+// Column describes one column of a result.
+type Column struct {
+	Name string
+	// Type is the column's CQL type, for messages.
+	Type string
+	// Elems is the number of elements of a tuple column, 0 otherwise: the
+	// drivers decode a tuple's elements into one destination each.
+	Elems int
+	// UDT says the column is a user-defined type.
+	UDT bool
+	// Info is the driver's description of the column's type (its
+	// TypeInfo), for Source.Decode and Source.Sample.
+	Info any
+}
+
+// Dest is the destination of one column or tuple element of a row, made
+// when a mapping is bound.
+type Dest struct {
+	Ptr  any  // the field's address
+	Any  *any // the field's address when it is an empty interface, else nil
+	Slot int  // the destination's index among the row's
+	At   *int // set to Slot before decoding, so that an error names the column
+	// Strict says the mapping is strict: a front end that maps the
+	// elements of a user-defined type itself refuses one without a field.
+	Strict bool
+}

@@ -1,0 +1,144 @@
+package cqlseq
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/cqlseq/cqlseq/driver"
+)
+
+// source runs one query a page at a time over the v2 driver. Every page is
+// its own request on a private copy of the query, resumed from the previous
+// page's paging state, so the caller's *gocql.Query is never modified and the
+// driver's automatic paging and prefetching stay off: cqlseq does both.
+type source struct {
+	*driver.Codec[gocql.TypeInfo]
+	base  gocql.Query
+	query driver.Query
+}
+
+func (s *source) Query() driver.Query { return s.query }
+
+func (s *source) Fetch(ctx context.Context, r driver.Request) driver.Iter {
+	q := s.base // a value copy: setters below touch only this page's query
+	if r.PageSize > 0 {
+		q.PageSize(r.PageSize)
+	}
+	if r.HasConsistency {
+		q.Consistency(gocql.Consistency(r.Consistency))
+	}
+	return q.PageState(r.State).IterContext(ctx)
+}
+
+func (s *source) Columns(it driver.Iter) []driver.Column {
+	infos := it.(*gocql.Iter).Columns()
+	return s.Codec.Columns(len(infos), func(i int) (string, gocql.TypeInfo) { return infos[i].Name, infos[i].TypeInfo })
+}
+
+// codec is what the v2 driver knows of types. A NULL leaves a field its
+// zero value: the driver would set some types to another value (a bigint
+// NULL into a string gives "0"), fail on others (a decimal into an inf.Dec,
+// a vector into an array) and panic on an interface that holds nil.
+var codec = &driver.Codec[gocql.TypeInfo]{
+	Unmarshal: gocql.Unmarshal,
+	TupleElems: func(info gocql.TypeInfo) []gocql.TypeInfo {
+		if t, ok := info.(gocql.TupleTypeInfo); ok {
+			return t.Elems
+		}
+		return nil
+	},
+	IsUDT:       func(info gocql.TypeInfo) bool { return info.Type() == gocql.TypeUDT },
+	TypeName:    typeName,
+	SampleValue: sample,
+	HasUnmarshaler: func(ptr any) bool {
+		_, ok := ptr.(gocql.Unmarshaler)
+		return ok
+	},
+	// No connection or stream to send a request on means it was not sent;
+	// a connection closed or silent mid-request may have run it.
+	NotSent:   []error{gocql.ErrNoConnections, gocql.ErrNoStreams},
+	MaybeSent: []error{gocql.ErrConnectionClosed, gocql.ErrTimeoutNoResponse, gocql.ErrTooManyTimeouts},
+}
+
+var (
+	unmarshalerType    = reflect.TypeFor[gocql.Unmarshaler]()
+	udtUnmarshalerType = reflect.TypeFor[gocql.UDTUnmarshaler]()
+	durationType       = reflect.TypeFor[gocql.Duration]()
+)
+
+func (s *source) Scannable(t reflect.Type) bool {
+	p := reflect.PointerTo(t)
+	return p.Implements(unmarshalerType) || p.Implements(udtUnmarshalerType) || t == durationType
+}
+
+// sample encodes a value of type ti (its zero value where the type has a
+// valid one), or returns nil.
+func sample(ti gocql.TypeInfo) []byte {
+	v := ti.Zero()
+	switch t := ti.(type) {
+	case gocql.VectorType:
+		// The zero value is an empty vector, which no vector column holds.
+		zero := reflect.ValueOf(t.SubType.Zero())
+		if !zero.IsValid() {
+			return nil
+		}
+		v = reflect.MakeSlice(reflect.SliceOf(zero.Type()), t.Dimensions, t.Dimensions).Interface()
+	}
+	if ti.Type() == gocql.TypeTimeUUID {
+		v = gocql.UUIDFromTime(time.Unix(0, 0)) // the zero UUID is not a time UUID
+	}
+	data, err := ti.Marshal(v)
+	if p := reflect.ValueOf(v); err != nil && p.Kind() == reflect.Pointer && !p.IsNil() {
+		data, err = ti.Marshal(p.Elem().Interface()) // decimal: Zero is *inf.Dec, Marshal takes inf.Dec
+	}
+	if err != nil {
+		return nil
+	}
+	return data
+}
+
+var nativeNames = map[gocql.Type]string{
+	gocql.TypeAscii: "ascii", gocql.TypeBigInt: "bigint", gocql.TypeBlob: "blob",
+	gocql.TypeBoolean: "boolean", gocql.TypeCounter: "counter", gocql.TypeDecimal: "decimal",
+	gocql.TypeDouble: "double", gocql.TypeFloat: "float", gocql.TypeInt: "int",
+	gocql.TypeText: "text", gocql.TypeTimestamp: "timestamp", gocql.TypeUUID: "uuid",
+	gocql.TypeVarchar: "varchar", gocql.TypeVarint: "varint", gocql.TypeTimeUUID: "timeuuid",
+	gocql.TypeInet: "inet", gocql.TypeDate: "date", gocql.TypeTime: "time",
+	gocql.TypeSmallInt: "smallint", gocql.TypeTinyInt: "tinyint", gocql.TypeDuration: "duration",
+}
+
+// typeName spells a column's type the way CQL does, for error messages.
+func typeName(info gocql.TypeInfo) string {
+	switch t := info.(type) {
+	case gocql.CollectionType:
+		switch t.Type() {
+		case gocql.TypeMap:
+			return "map<" + typeName(t.Key) + ", " + typeName(t.Elem) + ">"
+		case gocql.TypeList:
+			return "list<" + typeName(t.Elem) + ">"
+		default:
+			return "set<" + typeName(t.Elem) + ">"
+		}
+	case gocql.TupleTypeInfo:
+		s := "tuple<"
+		for i, e := range t.Elems {
+			if i > 0 {
+				s += ", "
+			}
+			s += typeName(e)
+		}
+		return s + ">"
+	case gocql.UDTTypeInfo:
+		return t.Keyspace + "." + t.Name
+	case gocql.VectorType:
+		return fmt.Sprintf("vector<%s, %d>", typeName(t.SubType), t.Dimensions)
+	}
+	if n, ok := nativeNames[info.Type()]; ok {
+		return n
+	}
+	return fmt.Sprint(info)
+}

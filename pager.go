@@ -1,0 +1,308 @@
+package cqlseq
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/cqlseq/cqlseq/driver"
+)
+
+// pager walks the pages of one query. It is used by one goroutine; the only
+// other goroutine is a prefetch, which touches nothing but its channel.
+type pager struct {
+	ctx    context.Context // the caller's, joined with the query's own
+	qctx   context.Context // the query's own, if any
+	fctx   context.Context // for fetches; cancelled by close
+	cancel context.CancelFunc
+	stop   func() bool // unlinks the query's context, if any
+	src    driver.Source
+	cfg    *config
+
+	// onColumns is called, before its rows are read, with the first page
+	// that did not fail and with every later page whose columns differ from
+	// the previous one's: it makes the scanning plan for them.
+	onColumns func(cols []driver.Column, page int) error
+	cols      []driver.Column // the columns of the last page planned for
+	cursors   bool            // make a cursor for every page, not only for the callback
+
+	cur     driver.Iter
+	state   []byte // paging state that follows cur; empty after the last page
+	started bool
+	number  int      // pages finished
+	total   int64    // rows in finished pages
+	cursor  string   // cursor after the last finished page
+	retries int      // retries for the current page
+	warned  []string // warnings of pages without rows, for the next page
+	pending chan fetched
+	wg      sync.WaitGroup
+}
+
+// fetched is a prefetched page, or the panic its request raised.
+type fetched struct {
+	it    driver.Iter
+	panic any
+}
+
+func newPager(ctx context.Context, src driver.Source, cfg *config) *pager {
+	p := &pager{ctx: ctx, src: src, cfg: cfg, stop: func() bool { return false }}
+	if q := cfg.QueryContext; q != nil && q != ctx && q.Done() != nil {
+		// The query carries a context of its own (FromQuery, Queryx): the
+		// stream ends when either is done, with the error of the one that
+		// is (see ctxErr).
+		joined, cancel := context.WithCancelCause(ctx)
+		if q.Err() != nil {
+			cancel(errQueryContext) // at once: AfterFunc would run later
+		}
+		unlink := context.AfterFunc(q, func() { cancel(errQueryContext) })
+		p.ctx, p.qctx = joined, q
+		p.stop = func() bool { r := unlink(); cancel(nil); return r }
+	}
+	p.fctx, p.cancel = context.WithCancel(p.ctx)
+	return p
+}
+
+// more reports whether another page may be fetched after the current one.
+func (p *pager) more() bool {
+	if p.started && len(p.state) == 0 {
+		return false
+	}
+	return p.cfg.MaxPages == 0 || p.number < p.cfg.MaxPages
+}
+
+// next returns the next page with at least one row, or nil after the last.
+// Pages without rows that still carry a paging state are skipped; their
+// warnings go with the next page.
+func (p *pager) next() (driver.Iter, error) {
+	for {
+		if !p.more() {
+			p.flushWarnings()
+			return nil, nil
+		}
+		if p.ctx.Err() != nil {
+			if p.prefetchedEnd() {
+				p.flushWarnings()
+				return nil, nil
+			}
+			return nil, p.ctxErr()
+		}
+		state := p.cfg.PageState
+		if p.started {
+			state = p.state
+		}
+		it, err := p.fetch(state)
+		if err != nil {
+			return nil, err
+		}
+		p.cur, p.started = it, true
+		p.state = it.PageState()
+		// Columns stay readable after Close, so the plan is checked even
+		// when the result is empty.
+		if cols := p.src.Columns(it); p.cols == nil || !sameColumns(p.cols, cols) {
+			if err := p.onColumns(cols, p.number+1); err != nil {
+				return nil, err
+			}
+			p.cols = cols
+		}
+		if it.NumRows() > 0 {
+			return it, nil
+		}
+		p.closeCur()
+	}
+}
+
+// prefetchedEnd reports whether a prefetch that has already arrived shows
+// the result complete: no rows, no error, no paging state. When the rows
+// end exactly on a page boundary, that page is the only proof, and a
+// context cancelled after the last row must not spoil a complete read. It
+// takes the prefetch, whatever it holds: the caller ends the stream anyway.
+func (p *pager) prefetchedEnd() bool {
+	if p.pending == nil {
+		return false
+	}
+	select {
+	case f := <-p.pending:
+		p.pending = nil
+		if f.it == nil {
+			return false
+		}
+		end := f.it.NumRows() == 0 && len(f.it.PageState()) == 0
+		w := f.it.Warnings()
+		if f.it.Close() != nil {
+			return false
+		}
+		p.warned = append(p.warned, w...)
+		return end
+	default:
+		return false
+	}
+}
+
+// warnings returns the warnings of the page it and of the pages without rows
+// skipped before it.
+func (p *pager) warnings(it driver.Iter) []string {
+	w := it.Warnings()
+	if len(p.warned) > 0 {
+		w = append(p.warned, w...)
+		p.warned = nil
+	}
+	return w
+}
+
+// flushWarnings reports the warnings of trailing pages without rows to the
+// page callback, as a page of no rows: no later page will carry them.
+func (p *pager) flushWarnings() {
+	if len(p.warned) > 0 && p.cfg.PageCallback != nil {
+		p.cfg.PageCallback(PageInfo{Number: p.number + 1, TotalRows: p.total, Warnings: p.warned})
+	}
+	p.warned = nil
+}
+
+// fetch returns the page that starts at state: the prefetched one if a
+// prefetch is pending, else a new request. A page without rows is the end,
+// a failure, or a page the server left empty with more to come; only its
+// Close tells which. A failure that may pass is sent again from the same
+// state, after a backoff, up to Retry.Attempts times (see retry).
+func (p *pager) fetch(state []byte) (driver.Iter, error) {
+	var it driver.Iter
+	if p.pending != nil {
+		f := <-p.pending
+		p.pending = nil
+		if f.panic != nil {
+			panic(f.panic) // as if the request had run on this goroutine
+		}
+		it = f.it
+	} else {
+		it = p.src.Fetch(p.fctx, p.cfg.request(state))
+	}
+	p.retries = 0
+	for {
+		if it.NumRows() > 0 {
+			return it, nil
+		}
+		// Closing drops the page's warnings: keep those of a page without
+		// rows for the next page, or the callback.
+		w := it.Warnings()
+		err := it.Close()
+		if err == nil {
+			p.warned = append(p.warned, w...)
+			return it, nil
+		}
+		if p.ctx.Err() != nil {
+			return nil, p.ctxErr()
+		}
+		if p.retries >= p.cfg.Retry.Attempts || !p.retry(err) {
+			return nil, &PageError{Page: p.number + 1, Retries: p.retries, Err: err}
+		}
+		if err := p.sleep(p.backoff()); err != nil {
+			return nil, err
+		}
+		p.retries++
+		it = p.src.Fetch(p.fctx, p.cfg.request(state))
+	}
+}
+
+// prefetch starts fetching the page after the current one, whose number in
+// the stream is page, if there is such a page and WithMaxPages allows it. A
+// panic in the request (a user's observer or retry policy) is carried to
+// the goroutine that ranges, as it would be without prefetching.
+func (p *pager) prefetch(page int) {
+	if p.pending != nil || len(p.state) == 0 || !(p.cfg.MaxPages == 0 || page <= p.cfg.MaxPages) {
+		return
+	}
+	ch := make(chan fetched, 1)
+	p.pending = ch
+	state := p.state
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		var f fetched
+		defer func() {
+			if r := recover(); r != nil {
+				f.panic = r
+			}
+			ch <- f
+		}()
+		f.it = p.src.Fetch(p.fctx, p.cfg.request(state))
+	}()
+}
+
+// finish closes the current page after read rows were taken from it by s,
+// and reports the page to the callback. It returns the driver's error, if
+// any, as s describes it: a row that could not be decoded.
+func (p *pager) finish(read int, warnings []string, s scanner) error {
+	if err := s.scanErr(read, p.closeCur()); err != nil {
+		if p.ctx.Err() != nil {
+			return p.ctxErr()
+		}
+		return err
+	}
+	p.number++
+	p.total += int64(read)
+	p.cursor = ""
+	// A cursor costs a hash and an encoding: made only where it can be read.
+	if len(p.state) > 0 && (p.cursors || p.cfg.PageCallback != nil) {
+		p.cursor = p.makeCursor()
+	}
+	if p.cfg.PageCallback != nil {
+		p.cfg.PageCallback(PageInfo{Number: p.number, RowCount: read, TotalRows: p.total, Cursor: p.cursor, Retries: p.retries, Warnings: warnings})
+	}
+	return nil
+}
+
+// makeCursor returns the cursor for the paging state after the current
+// page. The statement's fingerprint is computed on the first cursor only
+// (config.fingerprint is computed once).
+func (p *pager) makeCursor() string {
+	return encodeCursor(p.cfg.fingerprint(), p.cfg.PageSize, p.state, p.cfg.CursorKey)
+}
+
+// resume returns a copy of the paging state after the current page, or nil
+// when no page follows it.
+func (p *pager) resume() []byte {
+	if len(p.state) == 0 {
+		return nil
+	}
+	return bytes.Clone(p.state)
+}
+
+func (p *pager) closeCur() error {
+	if p.cur == nil {
+		return nil
+	}
+	err := p.cur.Close()
+	p.cur = nil
+	return err
+}
+
+// errQueryContext is the cause of the joined context when the query's own
+// context ended it.
+var errQueryContext = errors.New("the query's context is done")
+
+func (p *pager) ctxErr() error {
+	if p.qctx != nil && errors.Is(context.Cause(p.ctx), errQueryContext) {
+		// The query's context ended the stream: report its error (a
+		// deadline is a deadline), not the joined context's Canceled.
+		return ctxError("cqlseq: the query's context: ", p.qctx)
+	}
+	return ctxError("cqlseq: ", p.ctx)
+}
+
+// close releases everything the pager opened: it cancels an in-flight
+// prefetch, waits for its goroutine and closes every page it holds. Errors
+// from Close here cannot be delivered: the caller has stopped listening, or
+// the error was delivered already. A prefetched request that panicked after
+// the loop stopped is dropped with its page: the loop never asked for it.
+func (p *pager) close() {
+	p.cancel()
+	p.wg.Wait()
+	if p.pending != nil {
+		if f := <-p.pending; f.it != nil {
+			f.it.Close()
+		}
+		p.pending = nil
+	}
+	p.closeCur()
+	p.stop()
+}
