@@ -7,37 +7,50 @@
 //		fmt.Println(u.ID, u.Name)
 //	}
 //
-// Stream yields typed rows one at a time; Pages yields them a page at a time,
-// with each page's number, the rows read so far and the paging state that
-// resumes right after it. Both drive Cassandra's paging on demand: a page is
-// requested when the loop needs it (with prefetching, the default, one page
-// ahead of it), so a table larger than memory streams in the memory of two
-// pages.
+// [Stream] yields typed rows one at a time; [Pages] yields them a page at a
+// time, each [Page] with its number, the rows read so far and the position
+// that resumes right after it. Both drive Cassandra's paging on demand: a
+// page is requested when the loop needs it (with prefetching, the default,
+// one page ahead of it), so a table larger than memory streams in the memory
+// of two pages. Package [github.com/cqlseq/cqlseq/cqlseqx] offers the same
+// for gocqlx queries, with the same options, pages and errors.
 //
 // # The contract
 //
-// There is nothing to close. However the loop ends (the last row, break,
-// return, an error, a cancelled context, a panic in the loop body), the
-// stream cancels a page request in flight, waits for it and releases what it
-// holds before the range statement completes. A panic in the loop body
-// propagates unchanged.
+// This section is the contract of every sequence the package and its front
+// ends return; function docs refer to it.
 //
-// An error is yielded once, as (zero value, err), and the sequence ends.
-// Invalid arguments and options are reported before any query is sent and
-// match ErrInvalidArgument. A row type that cannot hold the result is
-// reported before the first row and matches ErrMapping (a MappingError). A
-// failed page request (a PageError) or an undecodable row (a ScanError)
-// wraps the driver's error (errors.Is and errors.As see it); a failed page
-// is never taken for the end of the data.
-// A cancelled context or a passed deadline ends the stream within a row with
-// an error that matches ctx.Err(). A driver error on closing a page after the
-// loop has stopped cannot be delivered and is dropped: the loop asked for no
-// more rows.
+// Nothing needs closing. However the loop ends (the last row, break, return,
+// an error, a cancelled context, a panic in the loop body), the stream
+// cancels a page request in flight, waits for it and closes every page it
+// holds before the range statement completes. A panic in the loop body
+// propagates unchanged; a panic in the driver's decoding becomes a
+// [ScanError].
+//
+// An error is yielded once, as (zero value, err), and the sequence ends:
+//
+//   - Invalid arguments and options are reported before any query is sent,
+//     in an error that matches [ErrInvalidArgument] and names what is wrong.
+//   - A row type that cannot hold the result is a [*MappingError] (matching
+//     [ErrMapping]) before the first row, or before the first row of a page
+//     whose columns changed.
+//   - A value that cannot be decoded is a [*ScanError] at its row, naming the
+//     column, the field, the page and the row.
+//   - A failed page request is a [*PageError] naming the page and the retries
+//     made. A failed page is never taken for the end of the data.
+//   - A cancelled context or a passed deadline ends the stream within a row
+//     with an error that matches ctx.Err().
+//
+// Every error wraps the driver's, so errors.Is and errors.As see it. A driver
+// error on closing a page after the loop has stopped cannot be delivered and
+// is dropped: the loop asked for no more rows.
 //
 // Every range over a sequence runs the query again from the start (or from
-// WithPageState); sequences may be ranged concurrently. An empty result
-// yields nothing. The caller's *gocql.Query (FromQuery) is copied, never
-// modified.
+// [WithPageState] or [WithCursor]); sequences may be ranged concurrently.
+// An empty result yields nothing. Rows are yielded by value, and the slices
+// of a Page (Rows, Warnings, PageState) are new for every page: all belong
+// to the caller. The caller's query ([FromQuery], or cqlseqx's Queryx) is
+// copied, never modified.
 //
 // # Row types
 //
@@ -48,7 +61,7 @@
 //     in snake_case (UserID -> user_id); `db:"-"` skips a field. Fields of
 //     embedded structs are promoted; embed by value, not by pointer. A field
 //     with no column stays zero; a column with no field is ignored, or is an
-//     error with WithStrict.
+//     error with [WithStrict].
 //   - Any type the driver decodes a column into works as a field: pointers
 //     (nil for NULL), slices, maps, arrays, structs for UDTs (by the driver's
 //     `cql` tag rules), structs or arrays for tuples, the empty interface
@@ -82,42 +95,54 @@
 // Per row, a stream zeroes one T and calls the driver's Scan into fixed
 // destinations, each a small adapter bound once per plan that records which
 // column it decodes: no reflection and no allocation beyond the driver's own
-// decoding (strings, slices and maps it creates for the row). A value that
-// does not fit its field ends the stream with a ScanError that names the
-// column, the field, the page and the row; a panic in the driver's decoding
-// is reported the same way and never escapes the range statement.
+// decoding (strings, slices and maps it creates for the row).
 //
 // # Resuming: cursors and retries
 //
-// Every page carries a cursor (Page.Cursor, and PageInfo.Cursor for
+// Every page carries a cursor ([Page.Cursor], and [PageInfo.Cursor] for
 // Stream's page callback): text that resumes the stream right after that
-// page, in this process or another, with WithCursor. A cursor holds
-// Cassandra's paging state and a fingerprint of the statement and its bound
-// values: used with another statement or other values it is refused, before
-// any query is sent. With WithCursorKey cursors are signed (HMAC-SHA256), and
-// an altered or unsigned cursor is refused; sign them whenever clients (an
-// HTTP API) hand them back. Page.PageState and WithPageState are the same
-// position without the checks.
+// page, in this process or another, with [WithCursor]. A cursor holds
+// Cassandra's paging state, the fetch size it was made at, and a fingerprint
+// of the statement, its keyspace and its bound values: used with another
+// statement or other values, or with another fetch size, it is refused
+// before any query is sent ([ErrInvalidCursor]). Cassandra resumes a query
+// with a LIMIT exactly only at the page size its paging state was made at,
+// so a resumed stream takes the cursor's fetch size. An unsigned cursor
+// carries a checksum that catches damage but not a deliberate change; with
+// [WithCursorKey] cursors are signed (HMAC-SHA256) and an altered or unsigned
+// one is refused: sign them whenever clients (an HTTP API) hand them back.
+// A cursor is as long as the last row's key (Cassandra allows 64 KiB per key
+// component): store it as text of up to 1 MiB, the longest WithCursor
+// accepts. [Page.PageState] and [WithPageState] are the same position
+// without the checks.
 //
-// A cursor also records the fetch size it was made at, which the resumed
-// stream uses: Cassandra resumes a query with a LIMIT exactly only at that
-// page size. A cursor holds the last row's key, so a cursor can be as long
-// as the key (Cassandra allows 64 KiB per key component): store it as text
-// of up to 1 MiB, the longest cursor WithCursor accepts.
-//
-// With WithRetry, a page request that fails with an error that may pass (a
-// timeout, an unavailable, overloaded or restarting node, a lost connection)
-// is sent again from the same paging state after a backoff, so a stream that
+// With [WithRetry], a page request that fails with an error that may pass is
+// sent again from the same paging state after a backoff, so a stream that
 // runs for hours survives a node restart with every row delivered exactly
-// once. A request that may already have run is sent again only when running
-// it twice is harmless: a SELECT, or a statement marked idempotent without
-// an IF clause (see WithRetry). Other errors end the stream at once.
+// once. A request that cannot have run (a bootstrapping node refused it; no
+// connection or stream to send it on; the connection was refused) is always
+// sent again. A request that may have run, wholly or in part (a read or
+// write timeout, an unavailable or overloaded node, which Cassandra also
+// reports in the middle of a write or a Paxos round, a server error such as
+// a node shutting down, a connection closed or reset mid-request), is sent
+// again only if running it twice is harmless: a SELECT, or a statement the
+// caller marked idempotent that has no IF clause. A lightweight transaction
+// is never sent twice. A read failure (too many tombstones, a read size
+// threshold) fails the same way every time and is never retried, nor are
+// syntax, invalid-query and permission errors.
 //
 // # Paging and memory
 //
-// WithFetchSize sets the page size. At most the current page and one
-// prefetched page are held by a stream; WithPrefetch sets how early the next
-// page is requested (0 waits until the loop needs it). WithMaxPages stops
-// after n pages without requesting more; WithPageState resumes from a saved
-// Page.PageState; WithPageCallback reports progress after every page.
+// [WithFetchSize] sets the page size. At most the current page and one
+// prefetched page are held by a stream; [WithPrefetch] sets how early the
+// next page is requested (0 waits until the loop needs it). [WithMaxPages]
+// stops after n pages without requesting more; [WithPageCallback] reports
+// progress and Cassandra's warnings after every page.
+//
+// # Other drivers
+//
+// [StreamFrom] and [PagesFrom] run the same engine over a query of another
+// driver, adapted by a front end with package
+// [github.com/cqlseq/cqlseq/driver]; cqlseqx is one. Applications call
+// Stream and Pages, or the front end's.
 package cqlseq

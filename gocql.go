@@ -16,7 +16,7 @@ import (
 // page's paging state, so the caller's *gocql.Query is never modified and the
 // driver's automatic paging and prefetching stay off: cqlseq does both.
 type source struct {
-	*driver.Codec[gocql.TypeInfo]
+	*driver.Codec[gocql.TypeInfo, gocql.Type]
 	base  gocql.Query
 	query driver.Query
 }
@@ -43,36 +43,20 @@ func (s *source) Columns(it driver.Iter) []driver.Column {
 // zero value: the driver would set some types to another value (a bigint
 // NULL into a string gives "0"), fail on others (a decimal into an inf.Dec,
 // a vector into an array) and panic on an interface that holds nil.
-var codec = &driver.Codec[gocql.TypeInfo]{
-	Unmarshal: gocql.Unmarshal,
-	TupleElems: func(info gocql.TypeInfo) []gocql.TypeInfo {
-		if t, ok := info.(gocql.TupleTypeInfo); ok {
-			return t.Elems
-		}
-		return nil
-	},
-	IsUDT:       func(info gocql.TypeInfo) bool { return info.Type() == gocql.TypeUDT },
+var codec = &driver.Codec[gocql.TypeInfo, gocql.Type]{
+	Unmarshal:   gocql.Unmarshal,
+	TupleElems:  tupleElems,
 	TypeName:    typeName,
 	SampleValue: sample,
-	HasUnmarshaler: func(ptr any) bool {
-		_, ok := ptr.(gocql.Unmarshaler)
-		return ok
-	},
-	// No connection or stream to send a request on means it was not sent;
-	// a connection closed or silent mid-request may have run it.
-	NotSent:   []error{gocql.ErrNoConnections, gocql.ErrNoStreams},
-	MaybeSent: []error{gocql.ErrConnectionClosed, gocql.ErrTimeoutNoResponse, gocql.ErrTooManyTimeouts},
+	Struct:      func(t reflect.Type) bool { return t == reflect.TypeFor[gocql.Duration]() },
 }
 
-var (
-	unmarshalerType    = reflect.TypeFor[gocql.Unmarshaler]()
-	udtUnmarshalerType = reflect.TypeFor[gocql.UDTUnmarshaler]()
-	durationType       = reflect.TypeFor[gocql.Duration]()
-)
-
-func (s *source) Scannable(t reflect.Type) bool {
-	p := reflect.PointerTo(t)
-	return p.Implements(unmarshalerType) || p.Implements(udtUnmarshalerType) || t == durationType
+// Retryable classifies a failed page request. No connection or stream to
+// send it on means it was not sent; a connection closed or silent
+// mid-request may have run it.
+func (s *source) Retryable(err error) driver.Retryability {
+	return driver.Classify(err, []error{gocql.ErrNoConnections, gocql.ErrNoStreams},
+		[]error{gocql.ErrConnectionClosed, gocql.ErrTimeoutNoResponse, gocql.ErrTooManyTimeouts})
 }
 
 // sample encodes a value of type ti (its zero value where the type has a
@@ -109,6 +93,13 @@ var nativeNames = map[gocql.Type]string{
 	gocql.TypeVarchar: "varchar", gocql.TypeVarint: "varint", gocql.TypeTimeUUID: "timeuuid",
 	gocql.TypeInet: "inet", gocql.TypeDate: "date", gocql.TypeTime: "time",
 	gocql.TypeSmallInt: "smallint", gocql.TypeTinyInt: "tinyint", gocql.TypeDuration: "duration",
+}
+
+func tupleElems(info gocql.TypeInfo) []gocql.TypeInfo {
+	if t, ok := info.(gocql.TupleTypeInfo); ok {
+		return t.Elems
+	}
+	return nil
 }
 
 // typeName spells a column's type the way CQL does, for error messages.

@@ -59,49 +59,35 @@ func WithPrefetch(p float64) Option { return optionFunc(func(c *config) { c.Pref
 func WithMaxPages(n int) Option { return optionFunc(func(c *config) { c.MaxPages = n }) }
 
 // WithPageCallback calls fn each time the stream has finished reading a page,
-// on the goroutine that ranges over the stream. Use it to report progress
-// and to see Cassandra's warnings (PageInfo.Warnings). In Stream, fn runs
-// after the page's last row was yielded; in Pages, before the page is
-// yielded. Pages without rows are not reported on their own: their warnings
-// go with the next page, or, when no page with rows follows, to one last
-// call with Rows 0.
+// on the goroutine that ranges over the stream: in Stream after the page's
+// last row was yielded, in Pages before the page is yielded. Pages without
+// rows are not reported on their own: their warnings go with the next page,
+// or, when no page with rows follows, to one last call with RowCount 0.
 func WithPageCallback(fn func(PageInfo)) Option {
 	return optionFunc(func(c *config) { c.PageCallback = fn })
 }
 
-// WithPageState resumes the query right after the page whose Page.PageState
-// was saved: the stream yields exactly the rows that followed that page. The
-// statement, its bound values and the fetch size must be the same as when
-// the state was saved: Cassandra ignores a paging state when the page size
-// reaches the query's LIMIT, and restarts from the first row. WithCursor
-// checks all three. A nil or empty state starts from the beginning (or from
-// the state the FromQuery query was given). state is copied.
+// WithPageState resumes the query right after the page whose
+// [Page.PageState] was saved. The statement, its bound values and the fetch
+// size must be the same as when it was saved; [WithCursor] checks all three.
+// A nil or empty state starts from the beginning (or from the state the
+// [FromQuery] query was given). state is copied.
 func WithPageState(state []byte) Option {
 	state = bytes.Clone(state) // the caller may reuse its buffer
 	return optionFunc(func(c *config) { c.PageState = state })
 }
 
-// WithCursor resumes the stream right after the page whose Page.Cursor (or
-// PageInfo.Cursor) was saved, like WithPageState, with the cursor's checks:
-// a cursor made for another statement or other bound values, a truncated or
-// altered one, or (with WithCursorKey) one with a bad signature is rejected
-// before any query is sent, with an error that matches ErrInvalidCursor.
-// A cursor records the fetch size it was made at: without WithFetchSize the
-// resumed stream uses it (so an unsigned cursor, which a client can alter,
-// also chooses the page size), and a WithFetchSize that differs is refused
-// (ErrInvalidCursor), because Cassandra resumes a query with a LIMIT exactly
-// only at the page size its paging state was made at.
-// An empty cursor starts from the beginning. Cursors are text (base64url),
-// safe to store and to hand to HTTP clients; they hold Cassandra's paging
-// state; an unsigned cursor carries a checksum that catches damage, but not
-// a deliberate change: sign cursors with WithCursorKey when clients can
-// alter them. Cursors of earlier versions of cqlseq are refused.
+// WithCursor resumes the stream right after the page whose [Page.Cursor] or
+// [PageInfo.Cursor] was saved, after checking that it was made for this
+// statement, these bound values and this fetch size (see "Resuming" in the
+// package documentation). Without [WithFetchSize] the stream takes the
+// cursor's. An empty cursor starts from the beginning.
 func WithCursor(cursor string) Option { return optionFunc(func(c *config) { c.Cursor = cursor }) }
 
 // WithCursorKey signs the cursors a stream makes with HMAC-SHA256 under key,
-// and makes WithCursor accept only cursors signed with the same key. An
-// empty key is an error (ErrInvalidArgument): it would turn signing off
-// without a word. key is copied.
+// and makes [WithCursor] accept only cursors signed with the same key. An
+// empty key is an error: it would turn signing off without a word. key is
+// copied.
 func WithCursorKey(key []byte) Option {
 	key = bytes.Clone(key)
 	return optionFunc(func(c *config) {
@@ -120,25 +106,11 @@ func WithConsistency(c gocql.Consistency) Option {
 }
 
 // WithRetry makes the stream send a failed page request again, from the
-// same paging state, when that is safe and may succeed. Rows are neither
-// lost nor repeated; the loop only waits. After r.Attempts retries of one
-// page, or at once for other errors, the error is yielded. The default is
-// no retries. The driver's own retry policy still applies to each request,
-// if the query has one.
-//
-// A request that cannot have run (a bootstrapping node refused it; no
-// connection or stream to send it on; the connection was refused) is always
-// sent again. A request that may have run, wholly or in part (a read or
-// write timeout, an unavailable or overloaded node, which Cassandra also
-// reports in the middle of a write or a Paxos round, a server error such as
-// a node shutting down, a connection closed or reset mid-request), is sent
-// again only if running it twice is harmless: a SELECT, or a statement the
-// caller marked idempotent (Query.Idempotent) that has no IF clause. A
-// lightweight transaction (INSERT ... IF NOT EXISTS, UPDATE ... IF) is never
-// sent twice. A read failure (Cassandra error 0x1300: too many tombstones,
-// a read size threshold, a replica unable to read) is never retried: it
-// fails the same way every time. Syntax, invalid-query, permission and
-// protocol errors end the stream at once.
+// same paging state, when that is safe and may succeed (see "Resuming" in
+// the package documentation): rows are neither lost nor repeated. After
+// r.Attempts retries of one page, or at once for other errors, the error is
+// yielded. The default is no retries. The driver's own retry policy still
+// applies to each request, if the query has one.
 func WithRetry(r Retry) Option { return optionFunc(func(c *config) { c.Retry = r }) }
 
 // WithStrict makes a result column that maps to no field of the row struct

@@ -9,7 +9,7 @@ import (
 	"github.com/cqlseq/cqlseq/driver"
 )
 
-// Page is one page of rows.
+// Page is one page of rows, as [Pages] yields it.
 type Page[T any] struct {
 	// Rows holds the page's rows in the order the server sent them. The
 	// slice is new for every page and belongs to the caller.

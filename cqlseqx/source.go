@@ -16,7 +16,7 @@ import (
 // request on a private copy of the query, resumed from the previous page's
 // paging state, with the driver's automatic paging off.
 type source struct {
-	*driver.Codec[gocql.TypeInfo]
+	*driver.Codec[gocql.TypeInfo, gocql.Type]
 	// base is the caller's query as it was when Stream or Pages was called,
 	// with values, custom payload, routing key, metrics and routing info of
 	// its own. It is never executed, nor modified after prepare: it is read
@@ -99,18 +99,10 @@ func (s *source) Columns(it driver.Iter) []driver.Column {
 	return s.Codec.Columns(len(infos), func(i int) (string, gocql.TypeInfo) { return infos[i].Name, infos[i].TypeInfo })
 }
 
-var (
-	unmarshalerType    = reflect.TypeFor[gocql.Unmarshaler]()
-	udtUnmarshalerType = reflect.TypeFor[gocql.UDTUnmarshaler]()
-	durationType       = reflect.TypeFor[gocql.Duration]()
-)
-
-// Scannable reports whether the driver, or gocqlx, decodes a whole column
-// into a *t: t embeds gocqlx.UDT (see udt.go), or has the driver's
-// Unmarshaler or UDTUnmarshaler, or is gocql.Duration.
-func (s *source) Scannable(t reflect.Type) bool {
-	p := reflect.PointerTo(t)
-	return isUDT(t) || p.Implements(unmarshalerType) || p.Implements(udtUnmarshalerType) || t == durationType
+// Retryable classifies a failed page request (see driver.Classify).
+func (s *source) Retryable(err error) driver.Retryability {
+	return driver.Classify(err, []error{gocql.ErrNoConnections, gocql.ErrNoStreams},
+		[]error{gocql.ErrConnectionClosed, gocql.ErrTimeoutNoResponse, gocql.ErrTooManyTimeouts})
 }
 
 // Dest returns the destination of one column or tuple element. A field
@@ -127,23 +119,13 @@ func (s *source) Dest(d *driver.Dest) any {
 
 // codec is what the gocql fork knows of types, with gocqlx's treatment of
 // NULLs and of values read into an empty interface.
-var codec = &driver.Codec[gocql.TypeInfo]{
-	Unmarshal: gocql.Unmarshal,
-	TupleElems: func(info gocql.TypeInfo) []gocql.TypeInfo {
-		if t, ok := info.(gocql.TupleTypeInfo); ok {
-			return t.Elems
-		}
-		return nil
-	},
-	IsUDT:       func(info gocql.TypeInfo) bool { return info.Type() == gocql.TypeUDT },
+var codec = &driver.Codec[gocql.TypeInfo, gocql.Type]{
+	Unmarshal:   gocql.Unmarshal,
+	TupleElems:  tupleElems,
 	TypeName:    typeName,
 	SampleValue: sample,
-	HasUnmarshaler: func(ptr any) bool {
-		_, ok := ptr.(gocql.Unmarshaler)
-		return ok
-	},
-	NotSent:    []error{gocql.ErrNoConnections, gocql.ErrNoStreams},
-	MaybeSent:  []error{gocql.ErrConnectionClosed, gocql.ErrTimeoutNoResponse, gocql.ErrTooManyTimeouts},
+	// Types that embed gocqlx.UDT (see udt.go), and durations.
+	Struct:     func(t reflect.Type) bool { return isUDT(t) || t == reflect.TypeFor[gocql.Duration]() },
 	DecodeNull: decodeNull,
 	DecodeAny:  decodeAny,
 }
@@ -198,6 +180,13 @@ func sample(ti gocql.TypeInfo) []byte {
 		return nil
 	}
 	return data
+}
+
+func tupleElems(info gocql.TypeInfo) []gocql.TypeInfo {
+	if t, ok := info.(gocql.TupleTypeInfo); ok {
+		return t.Elems
+	}
+	return nil
 }
 
 // typeName spells a column's type for error messages.

@@ -1,31 +1,37 @@
 package driver
 
+import "reflect"
+
+// TypeInfo is what Codec needs of a driver's TypeInfo interface: the code
+// of its type, as the protocol numbers them (both drivers' Type).
+type TypeInfo[K ~int] interface{ Type() K }
+
+// typeUDT is the protocol's code of a user-defined type.
+const typeUDT = 0x0030
+
 // Codec implements the type-related methods of Source (Decode, Sample,
-// Retryable, Dest, Discard) and builds Columns, from a few functions of a
-// driver whose TypeInfo interface is TI. A front end embeds a *Codec[TI] in
-// its Source. The functions must be safe for concurrent use, as the drivers'
-// are; all but DecodeNull and DecodeAny are required.
-type Codec[TI any] struct {
+// Scannable, Dest, Discard) and builds Columns, from a few functions of a
+// driver whose TypeInfo interface is TI and whose type codes are of type K. A front end embeds a *Codec[TI] in its Source.
+// The functions must be safe for concurrent use, as the drivers' are; all
+// but DecodeNull and DecodeAny are required. A field whose address has the
+// driver's Unmarshaler (a method UnmarshalCQL(TI, []byte) error) decodes
+// itself, NULLs included.
+type Codec[TI TypeInfo[K], K ~int] struct {
 	// Unmarshal decodes data, a value of type info, into dst, as the
 	// driver's Unmarshal does.
 	Unmarshal func(info TI, data []byte, dst any) error
 	// TupleElems returns the element types of a tuple type, and nil for
 	// any other type.
 	TupleElems func(info TI) []TI
-	// IsUDT reports whether info is a user-defined type.
-	IsUDT func(info TI) bool
 	// TypeName spells info for messages.
 	TypeName func(info TI) string
 	// SampleValue returns the encoding of a non-NULL value of type info, or
 	// nil if the driver cannot make one.
 	SampleValue func(info TI) []byte
-	// HasUnmarshaler reports whether ptr, a field's address, has the
-	// driver's Unmarshaler: it then decodes NULLs too.
-	HasUnmarshaler func(ptr any) bool
-	// NotSent and MaybeSent are the driver's errors for a request that
-	// was not sent, and for one that may have reached Cassandra (see
-	// Classify).
-	NotSent, MaybeSent []error
+	// Struct reports whether the driver decodes one column into a *t
+	// although t is a struct without the driver's Unmarshaler or
+	// UDTUnmarshaler (a duration, say). Nil: no such type.
+	Struct func(t reflect.Type) bool
 	// DecodeNull decodes a NULL into ptr, a field's address that has no
 	// Unmarshaler and is not an empty interface. Nil leaves the field its
 	// zero value: the row is zeroed before each Scan.
@@ -35,13 +41,32 @@ type Codec[TI any] struct {
 	DecodeAny func(info TI, data []byte, ptr *any) error
 }
 
+// unmarshaler and udtUnmarshaler are the drivers' Unmarshaler and
+// UDTUnmarshaler interfaces for a TypeInfo of TI.
+type (
+	unmarshaler[TI any] interface {
+		UnmarshalCQL(info TI, data []byte) error
+	}
+	udtUnmarshaler[TI any] interface {
+		UnmarshalUDT(name string, info TI, data []byte) error
+	}
+)
+
+// Scannable implements Source.Scannable: *t has the driver's Unmarshaler
+// or UDTUnmarshaler, or Struct accepts t.
+func (c *Codec[TI, K]) Scannable(t reflect.Type) bool {
+	p := reflect.PointerTo(t)
+	return p.Implements(reflect.TypeFor[unmarshaler[TI]]()) || p.Implements(reflect.TypeFor[udtUnmarshaler[TI]]()) ||
+		c.Struct != nil && c.Struct(t)
+}
+
 // Column describes a column named name of type info.
-func (c *Codec[TI]) Column(name string, info TI) Column {
-	return Column{Name: name, Type: c.TypeName(info), UDT: c.IsUDT(info), Elems: len(c.TupleElems(info)), Info: info}
+func (c *Codec[TI, K]) Column(name string, info TI) Column {
+	return Column{Name: name, Type: c.TypeName(info), UDT: info.Type() == typeUDT, Elems: len(c.TupleElems(info)), Info: info}
 }
 
 // Columns describes n columns; at returns the name and type of column i.
-func (c *Codec[TI]) Columns(n int, at func(i int) (string, TI)) []Column {
+func (c *Codec[TI, K]) Columns(n int, at func(i int) (string, TI)) []Column {
 	cols := make([]Column, n)
 	for i := range cols {
 		cols[i] = c.Column(at(i))
@@ -50,7 +75,7 @@ func (c *Codec[TI]) Columns(n int, at func(i int) (string, TI)) []Column {
 }
 
 // elemType returns the type of col, or of its tuple element elem if elem >= 0.
-func (c *Codec[TI]) elemType(col Column, elem int) TI {
+func (c *Codec[TI, K]) elemType(col Column, elem int) TI {
 	info := col.Info.(TI)
 	if elem < 0 {
 		return info
@@ -59,40 +84,36 @@ func (c *Codec[TI]) elemType(col Column, elem int) TI {
 }
 
 // Decode implements Source.Decode with Unmarshal.
-func (c *Codec[TI]) Decode(col Column, elem int, data []byte, dst any) error {
+func (c *Codec[TI, K]) Decode(col Column, elem int, data []byte, dst any) error {
 	return c.Unmarshal(c.elemType(col, elem), data, dst)
 }
 
 // Sample implements Source.Sample with SampleValue.
-func (c *Codec[TI]) Sample(col Column, elem int) []byte {
+func (c *Codec[TI, K]) Sample(col Column, elem int) []byte {
 	return c.SampleValue(c.elemType(col, elem))
-}
-
-// Retryable implements Source.Retryable with Classify.
-func (c *Codec[TI]) Retryable(err error) Retryability {
-	return Classify(err, c.NotSent, c.MaybeSent)
 }
 
 // Dest implements Source.Dest: the destination records its slot in *d.At,
 // then decodes a NULL as DecodeNull says (or into a field with its own
 // Unmarshaler, by that Unmarshaler), and a value with Unmarshal (or
 // DecodeAny).
-func (c *Codec[TI]) Dest(d *Dest) any {
-	return &dest[TI]{Dest: d, c: c, self: d.Any == nil && c.HasUnmarshaler(d.Ptr)}
+func (c *Codec[TI, K]) Dest(d *Dest) any {
+	_, self := d.Ptr.(unmarshaler[TI])
+	return &dest[TI, K]{Dest: d, c: c, self: self && d.Any == nil}
 }
 
 // Discard implements Source.Discard.
-func (c *Codec[TI]) Discard(d *Dest) any { return discard[TI]{d} }
+func (c *Codec[TI, K]) Discard(d *Dest) any { return discard[TI]{d} }
 
 // dest decodes one column into a field of the row. Its UnmarshalCQL method
 // makes it the driver's Unmarshaler when TI is the driver's TypeInfo.
-type dest[TI any] struct {
+type dest[TI TypeInfo[K], K ~int] struct {
 	*Dest
-	c    *Codec[TI]
+	c    *Codec[TI, K]
 	self bool // the field has its own Unmarshaler: it decides what a NULL is
 }
 
-func (d *dest[TI]) UnmarshalCQL(info TI, data []byte) error {
+func (d *dest[TI, K]) UnmarshalCQL(info TI, data []byte) error {
 	*d.At = d.Slot
 	switch {
 	case d.Any != nil && data == nil:

@@ -602,6 +602,18 @@ func emptyResult(t *testing.T, fe FrontEnd) {
 	}
 }
 
+// setup returns the shared session and a new keyspace, in which it runs
+// each of stmts with {ks} replaced by the keyspace's name.
+func setup(t *testing.T, stmts ...string) (*gocql.Session, string) {
+	t.Helper()
+	s, _ := Fixture(t)
+	ks := cqlseqtest.Keyspace(t, s)
+	for _, stmt := range stmts {
+		exec(t, s, strings.ReplaceAll(stmt, "{ks}", ks))
+	}
+	return s, ks
+}
+
 func exec(t *testing.T, s *gocql.Session, stmt string, values ...any) {
 	t.Helper()
 	if err := s.Query(stmt, values...).Exec(); err != nil {
@@ -612,9 +624,8 @@ func exec(t *testing.T, s *gocql.Session, stmt string, values ...any) {
 // A row that cannot be decoded mid-stream ends the stream with the driver's
 // error after the rows before it.
 func decodeErrorMidStream(t *testing.T, fe FrontEnd) {
-	s, _ := Fixture(t)
-	ks := cqlseqtest.Keyspace(t, s)
-	exec(t, s, "CREATE TABLE "+ks+".small (id int PRIMARY KEY, v int)")
+	s, ks := setup(t,
+		"CREATE TABLE {ks}.small (id int PRIMARY KEY, v int)")
 	for i := range 300 {
 		v := i
 		if i == 200 {
@@ -651,9 +662,8 @@ func decodeErrorMidStream(t *testing.T, fe FrontEnd) {
 // A page request that fails mid-stream (the table was dropped after the
 // first page) is reported, never taken for the end of the data.
 func fetchErrorMidStream(t *testing.T, fe FrontEnd) {
-	s, _ := Fixture(t)
-	ks := cqlseqtest.Keyspace(t, s)
-	exec(t, s, "CREATE TABLE "+ks+".doomed (id int PRIMARY KEY)")
+	s, ks := setup(t,
+		"CREATE TABLE {ks}.doomed (id int PRIMARY KEY)")
 	for i := range 100 {
 		exec(t, s, "INSERT INTO "+ks+".doomed (id) VALUES (?)", i)
 	}
@@ -685,9 +695,8 @@ func fetchErrorMidStream(t *testing.T, fe FrontEnd) {
 // NULLs give zero values and nil pointers, also right after a row with
 // values, whose destinations are the same.
 func nulls(t *testing.T, fe FrontEnd) {
-	s, _ := Fixture(t)
-	ks := cqlseqtest.Keyspace(t, s)
-	exec(t, s, "CREATE TABLE "+ks+".n (id int PRIMARY KEY, t text, i int, l list<int>, s text)")
+	s, ks := setup(t,
+		"CREATE TABLE {ks}.n (id int PRIMARY KEY, t text, i int, l list<int>, s text)")
 	str, i32 := "x", int32(5)
 	want := map[int]Nullable{}
 	for id := range 30 {

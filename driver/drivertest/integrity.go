@@ -194,10 +194,9 @@ func schemaChangeStrict(t *testing.T, fe FrontEnd) {
 // or not), a nested tuple, a UDT; the columns after them land in their
 // own fields.
 func skippedComposites(t *testing.T, fe FrontEnd) {
-	s, _ := Fixture(t)
-	ks := cqlseqtest.Keyspace(t, s)
-	exec(t, s, "CREATE TYPE "+ks+".pt (x int, y text)")
-	exec(t, s, "CREATE TABLE "+ks+".comp (id int PRIMARY KEY, tup tuple<int, text>, a text, nest tuple<int, tuple<text, int>, frozen<pt>>, u frozen<pt>, b text)")
+	s, ks := setup(t,
+		"CREATE TYPE {ks}.pt (x int, y text)",
+		"CREATE TABLE {ks}.comp (id int PRIMARY KEY, tup tuple<int, text>, a text, nest tuple<int, tuple<text, int>, frozen<pt>>, u frozen<pt>, b text)")
 	want := map[int]SkipRow{}
 	for i := range 40 {
 		if i%3 == 0 {
@@ -229,10 +228,9 @@ func skippedComposites(t *testing.T, fe FrontEnd) {
 // A NULL into an empty-interface field gives nil, of any type, also in a
 // tuple element; a value gives the driver's default Go type.
 func nullIntoInterface(t *testing.T, fe FrontEnd) {
-	s, _ := Fixture(t)
-	ks := cqlseqtest.Keyspace(t, s)
-	exec(t, s, "CREATE TYPE "+ks+".pt (x int, y text)")
-	exec(t, s, "CREATE TABLE "+ks+".anys (id int PRIMARY KEY, v text, tup tuple<int, text>, u frozen<pt>, ts timestamp, uid uuid)")
+	s, ks := setup(t,
+		"CREATE TYPE {ks}.pt (x int, y text)",
+		"CREATE TABLE {ks}.anys (id int PRIMARY KEY, v text, tup tuple<int, text>, u frozen<pt>, ts timestamp, uid uuid)")
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	for i := range 20 {
 		switch i % 3 {
@@ -286,9 +284,8 @@ func text(v any) string {
 // page size is refused before any query is sent. (Cassandra ignores a
 // paging state when the page size reaches the LIMIT.)
 func cursorOfLimit(t *testing.T, fe FrontEnd) {
-	s, _ := Fixture(t)
-	ks := cqlseqtest.Keyspace(t, s)
-	exec(t, s, "CREATE TABLE "+ks+".lim (p int, c int, PRIMARY KEY (p, c))")
+	s, ks := setup(t,
+		"CREATE TABLE {ks}.lim (p int, c int, PRIMARY KEY (p, c))")
 	for i := range 100 {
 		exec(t, s, "INSERT INTO "+ks+".lim (p, c) VALUES (0, ?)", i)
 	}
@@ -360,9 +357,8 @@ func cancelAfterLastRow(t *testing.T, fe FrontEnd) {
 // that names the column, the field, the page and the row, and unwraps to
 // the driver's error.
 func decodeErrorNamesColumn(t *testing.T, fe FrontEnd) {
-	s, _ := Fixture(t)
-	ks := cqlseqtest.Keyspace(t, s)
-	exec(t, s, "CREATE TABLE "+ks+".small (p int, id int, v bigint, PRIMARY KEY (p, id))")
+	s, ks := setup(t,
+		"CREATE TABLE {ks}.small (p int, id int, v bigint, PRIMARY KEY (p, id))")
 	for i := range 30 {
 		v := int64(i)
 		if i == 17 {

@@ -336,8 +336,7 @@ func streamGoroutines() []string {
 	}
 	var found []string
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "github.com/cqlseq/cqlseq/internal/engine.") ||
-			strings.Contains(g, "github.com/cqlseq/cqlseq.(*source)") {
+		if strings.Contains(g, "github.com/cqlseq/cqlseq.") {
 			found = append(found, g)
 		}
 	}
