@@ -42,6 +42,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/scylladb/go-reflectx"
 	"gopkg.in/inf.v0"
 
 	"github.com/cqlseq/cqlseq"
@@ -1409,7 +1410,7 @@ func diffFields(t reflect.Type) map[string][]int {
 			}
 			name := tag
 			if name == "" {
-				name = diffSnake(f.Name)
+				name = reflectx.CamelToSnakeASCII(f.Name)
 			}
 			if old, ok := out[name]; !ok || len(idx) < len(old) {
 				out[name] = idx
@@ -1418,24 +1419,6 @@ func diffFields(t reflect.Type) map[string][]int {
 	}
 	walk(t, nil)
 	return out
-}
-
-// diffSnake is gocqlx's CamelToSnakeASCII.
-func diffSnake(s string) string {
-	isUpper := func(b byte) bool { return 'A' <= b && b <= 'Z' }
-	isLower := func(b byte) bool { return 'a' <= b && b <= 'z' }
-	var out []byte
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		if isUpper(b) {
-			if i > 0 && s[i-1] != '_' && (isLower(s[i-1]) || (i+1 < len(s) && isLower(s[i+1]))) {
-				out = append(out, '_')
-			}
-			b += 'a' - 'A'
-		}
-		out = append(out, b)
-	}
-	return string(out)
 }
 
 // diffCell is one destination of the driver loop's Scan: it records whether

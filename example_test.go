@@ -2,6 +2,7 @@ package cqlseq_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"strings"
@@ -139,4 +140,90 @@ func ExampleFromQuery() {
 	// Output:
 	// 1 user 1
 	// 2 user 2
+}
+
+func ExampleWithCursor() {
+	session, users, done := exampleTable()
+	defer done()
+
+	// An API hands out a cursor with each page and resumes from it on the
+	// next request; signed, a client cannot alter it.
+	ctx := context.Background()
+	key := cqlseq.WithCursorKey([]byte("a secret of the service"))
+	stmt := cqlseq.CQL("SELECT id FROM "+users+" WHERE team = ?", "core")
+	cursor := ""
+	for request := 1; ; request++ {
+		var page cqlseq.Page[int]
+		for p, err := range cqlseq.Pages[int](ctx, session, stmt, cqlseq.WithFetchSize(4), cqlseq.WithMaxPages(1), key, cqlseq.WithCursor(cursor)) {
+			if err != nil {
+				log.Fatal(err)
+			}
+			page = p
+		}
+		fmt.Println("request", request, page.Rows)
+		if cursor = page.Cursor; cursor == "" {
+			break
+		}
+	}
+	// A cursor made for other bound values is refused before any query.
+	other := cqlseq.CQL("SELECT id FROM "+users+" WHERE team = ?", "ops")
+	for _, err := range cqlseq.Stream[int](ctx, session, other, key, cqlseq.WithCursor(firstCursor(session, users, key))) {
+		fmt.Println(errors.Is(err, cqlseq.ErrInvalidCursor))
+	}
+	// Output:
+	// request 1 [1 2 3 4]
+	// request 2 [5 6 7 8]
+	// request 3 [9 10]
+	// true
+}
+
+// firstCursor returns the cursor after the first page of core's ids.
+func firstCursor(session *gocql.Session, users string, key cqlseq.Option) string {
+	stmt := cqlseq.CQL("SELECT id FROM "+users+" WHERE team = ?", "core")
+	for p, err := range cqlseq.Pages[int](context.Background(), session, stmt, cqlseq.WithFetchSize(4), key) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		return p.Cursor
+	}
+	return ""
+}
+
+func ExampleMappingError() {
+	session, users, done := exampleTable()
+	defer done()
+
+	type Row struct {
+		ID   int
+		Name int // text does not decode into an int
+	}
+	for _, err := range cqlseq.Stream[Row](context.Background(), session, cqlseq.CQL("SELECT id, name FROM "+users)) {
+		var me *cqlseq.MappingError
+		if errors.As(err, &me) {
+			fmt.Printf("before any row: column %q into %s (matches ErrMapping: %v)\n", me.Column, me.Field, errors.Is(err, cqlseq.ErrMapping))
+		}
+	}
+	// Output:
+	// before any row: column "name" into Row.Name (matches ErrMapping: true)
+}
+
+func ExampleScanError() {
+	session, users, done := exampleTable()
+	defer done()
+
+	// A write time (microseconds since 1970) does not fit an int8: the
+	// stream ends at the first row that holds one.
+	type Row struct {
+		ID      int
+		Written int8 `db:"writetime(name)"`
+	}
+	stmt := cqlseq.CQL("SELECT id, writetime(name) FROM " + users)
+	for _, err := range cqlseq.Stream[Row](context.Background(), session, stmt) {
+		var se *cqlseq.ScanError
+		if errors.As(err, &se) {
+			fmt.Printf("row %d of page %d: column %q into %s\n", se.Row, se.Page, se.Column, se.Field)
+		}
+	}
+	// Output:
+	// row 1 of page 1: column "writetime(name)" into Row.Written
 }

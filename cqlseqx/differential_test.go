@@ -32,8 +32,7 @@ func (n FullName) MarshalCQL(gocql.TypeInfo) ([]byte, error) {
 }
 
 func (n *FullName) UnmarshalCQL(_ gocql.TypeInfo, data []byte) error {
-	t := strings.SplitN(string(data), " ", 2)
-	n.FirstName, n.LastName = t[0], t[1]
+	n.FirstName, n.LastName, _ = strings.Cut(string(data), " ")
 	return nil
 }
 
