@@ -32,7 +32,7 @@ const (
 	crcLen        = 4
 	// maxCursorLen bounds the text accepted. A paging state holds the last
 	// row's partition key (up to 64 KiB) and clustering key (up to 64 KiB
-	// per component): 1 MiB of text holds any cursor the engine makes from
+	// per component): 1 MiB of text holds any cursor a stream makes from
 	// a key Cassandra accepts.
 	maxCursorLen = 1 << 20
 )

@@ -141,7 +141,7 @@
 //
 // # Other drivers
 //
-// [StreamFrom] and [PagesFrom] run the same engine over a query of another
+// [StreamFrom] and [PagesFrom] do the same over a query of another
 // driver, adapted by a front end with package
 // [github.com/cqlseq/cqlseq/driver]; cqlseqx is one. Applications call
 // Stream and Pages, or the front end's.

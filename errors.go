@@ -9,11 +9,13 @@ import (
 var (
 	// ErrInvalidArgument is matched (errors.Is) by the error for a bad
 	// argument or option, which a stream reports before any query is sent:
-	// a nil context, session or option, an empty statement, a fetch size
-	// outside (0, 2^31), a negative WithMaxPages, a prefetch outside [0, 1],
-	// an unknown consistency, negative retry attempts or backoffs or a
-	// MinBackoff above MaxBackoff, both a cursor and a paging state, an
-	// empty cursor key, a cursor that cannot be used ([ErrInvalidCursor]).
+	// a nil context, session, source or option, an empty statement, a fetch
+	// size outside (0, 2^31), a negative WithMaxPages, a prefetch outside
+	// [0, 1], an unknown consistency, negative retry attempts or backoffs or
+	// a MinBackoff above MaxBackoff, both a cursor and a paging state, an
+	// empty cursor key, a cursor that cannot be used ([ErrInvalidCursor]),
+	// and a front end's own (cqlseqx: a nil query, values that failed to
+	// bind, a query without a session).
 	ErrInvalidArgument = errors.New("invalid argument")
 
 	// ErrMapping is matched by the error for a row type that cannot hold

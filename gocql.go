@@ -36,7 +36,7 @@ func (s *source) Fetch(ctx context.Context, r driver.Request) driver.Iter {
 
 func (s *source) Columns(it driver.Iter) []driver.Column {
 	infos := it.(*gocql.Iter).Columns()
-	return s.Codec.Columns(len(infos), func(i int) (string, gocql.TypeInfo) { return infos[i].Name, infos[i].TypeInfo })
+	return s.Describe(len(infos), func(i int) (string, gocql.TypeInfo) { return infos[i].Name, infos[i].TypeInfo })
 }
 
 // codec is what the v2 driver knows of types. A NULL leaves a field its
@@ -62,15 +62,18 @@ func (s *source) Retryable(err error) driver.Retryability {
 // sample encodes a value of type ti (its zero value where the type has a
 // valid one), or returns nil.
 func sample(ti gocql.TypeInfo) []byte {
-	v := ti.Zero()
+	var v any
 	switch t := ti.(type) {
 	case gocql.VectorType:
-		// The zero value is an empty vector, which no vector column holds.
+		// The zero value is an empty vector, which no vector column holds;
+		// a vector of an unknown type has no zero value at all.
 		zero := reflect.ValueOf(t.SubType.Zero())
 		if !zero.IsValid() {
 			return nil
 		}
 		v = reflect.MakeSlice(reflect.SliceOf(zero.Type()), t.Dimensions, t.Dimensions).Interface()
+	default:
+		v = ti.Zero()
 	}
 	if ti.Type() == gocql.TypeTimeUUID {
 		v = gocql.UUIDFromTime(time.Unix(0, 0)) // the zero UUID is not a time UUID

@@ -79,9 +79,9 @@ func WithPageState(state []byte) Option {
 
 // WithCursor resumes the stream right after the page whose [Page.Cursor] or
 // [PageInfo.Cursor] was saved, after checking that it was made for this
-// statement, these bound values and this fetch size (see "Resuming" in the
-// package documentation). Without [WithFetchSize] the stream takes the
-// cursor's. An empty cursor starts from the beginning.
+// statement, these bound values and this fetch size (see "Resuming: cursors
+// and retries" in the package documentation). Without [WithFetchSize] the
+// stream takes the cursor's. An empty cursor starts from the beginning.
 func WithCursor(cursor string) Option { return optionFunc(func(c *config) { c.Cursor = cursor }) }
 
 // WithCursorKey signs the cursors a stream makes with HMAC-SHA256 under key,
@@ -106,15 +106,16 @@ func WithConsistency(c gocql.Consistency) Option {
 }
 
 // WithRetry makes the stream send a failed page request again, from the
-// same paging state, when that is safe and may succeed (see "Resuming" in
-// the package documentation): rows are neither lost nor repeated. After
+// same paging state, when that is safe and may succeed (see "Resuming:
+// cursors and retries" in the package documentation): rows are neither lost
+// nor repeated. After
 // r.Attempts retries of one page, or at once for other errors, the error is
 // yielded. The default is no retries. The driver's own retry policy still
 // applies to each request, if the query has one.
 func WithRetry(r Retry) Option { return optionFunc(func(c *config) { c.Retry = r }) }
 
 // WithStrict makes a result column that maps to no field of the row struct
-// an error (a MappingError), reported before the first row, or before the
+// an error (a [MappingError]), reported before the first row, or before the
 // first row of a later page when the table gained a column mid-stream.
 // Without it such columns are ignored, as gocqlx does. The column
 // "[applied]" of a conditional statement is always allowed.
@@ -179,6 +180,12 @@ func start(ctx context.Context, src driver.Source, opts []Option) (*config, erro
 		return nil, invalidf("nil source")
 	}
 	q := src.Query()
+	if q.Err != nil {
+		if errors.Is(q.Err, ErrMapping) {
+			return nil, q.Err
+		}
+		return nil, invalid(q.Err)
+	}
 	if strings.TrimSpace(q.CQL) == "" {
 		return nil, invalidf("empty statement")
 	}

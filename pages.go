@@ -65,11 +65,7 @@ type PageInfo struct {
 // Ranging, errors and cleanup are as for [Stream]: an error is yielded once,
 // as (Page{}, err), and ends the sequence.
 func Pages[T any](ctx context.Context, session *gocql.Session, st Statement, opts ...Option) iter.Seq2[Page[T], error] {
-	src, err := prepare(session, st)
-	if err != nil {
-		return fail[Page[T]](err)
-	}
-	return PagesFrom[T](ctx, src, opts...)
+	return PagesFrom[T](ctx, prepare(session, st), opts...)
 }
 
 // PagesFrom is [Pages] over a query of another driver, adapted by a front

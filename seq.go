@@ -17,11 +17,7 @@ import (
 // once, as (zero T, err), and end the sequence. The package documentation
 // states the contract in full.
 func Stream[T any](ctx context.Context, session *gocql.Session, st Statement, opts ...Option) iter.Seq2[T, error] {
-	src, err := prepare(session, st)
-	if err != nil {
-		return fail[T](err)
-	}
-	return StreamFrom[T](ctx, src, opts...)
+	return StreamFrom[T](ctx, prepare(session, st), opts...)
 }
 
 // StreamFrom is [Stream] over a query of another driver, adapted by a front

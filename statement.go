@@ -1,6 +1,7 @@
 package cqlseq
 
 import (
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -44,24 +45,23 @@ func (s Statement) String() string {
 	return s.cql
 }
 
-// prepare checks the session and statement of Stream and Pages and builds
-// the source of one stream. It sends nothing to Cassandra.
-func prepare(session *gocql.Session, st Statement) (*source, error) {
+// prepare builds the source of one call of Stream or Pages. A problem with
+// its arguments goes into the source's Query().Err, for StreamFrom to
+// report after checking its own. It sends nothing to Cassandra.
+func prepare(session *gocql.Session, st Statement) *source {
 	src := &source{Codec: codec}
 	switch {
 	case st.query != nil:
-		if strings.TrimSpace(st.query.Statement()) == "" {
-			return nil, invalidf("empty statement")
-		}
 		src.base = *st.query // a copy: the caller's query is never modified
 		// The copy shares the values slice: copy it too, so that a change
 		// by the caller cannot reach the stream.
 		src.base.Bind(slices.Clone(st.query.Values())...)
 		src.query.Context = st.query.Context()
 	case strings.TrimSpace(st.cql) == "":
-		return nil, invalidf("empty statement")
+		return src // StreamFrom reports the empty statement
 	case session == nil:
-		return nil, invalidf("nil session")
+		src.query.Err = errors.New("nil session")
+		return src
 	default:
 		src.base = *session.Query(st.cql, st.values...)
 	}
@@ -80,7 +80,7 @@ func prepare(session *gocql.Session, st Statement) (*source, error) {
 	// would land in other columns' fields, and the check for changed
 	// columns between pages could not see it.
 	src.base.NoSkipMetadata()
-	return src, nil
+	return src
 }
 
 // keyspaces names, for cursors, the keyspaces that decide which tables an

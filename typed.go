@@ -448,8 +448,9 @@ func safeProbe(src driver.Source, c driver.Column, elem int, dst reflect.Value) 
 		return nil
 	}
 	// A NULL proves nothing for a type that decodes values but refuses a
-	// NULL (the stream never hands it one: see the front ends' driver.Dest). A real
-	// value decides; without one, the rows decide.
+	// NULL (a stream hands a NULL to the driver only where the front end's
+	// Codec.DecodeNull says so, and zeroes the field where the driver
+	// fails). A real value decides; without one, the rows decide.
 	data := src.Sample(c, elem)
 	if data == nil || src.Decode(c, elem, data, dst.Interface()) == nil {
 		return nil

@@ -158,8 +158,9 @@ func TestCounter(t *testing.T) {
 	}
 }
 
-// Nullable columns: pointer fields are nil for NULL and point to a fresh
-// value otherwise, never to the previous row's.
+// Nullable columns of types the shared suite does not cover (a timestamp,
+// a UDT): pointer fields are nil for NULL, set otherwise. (drivertest's
+// nulls checks that a pointer is never the previous row's.)
 func TestNullablePointers(t *testing.T) {
 	s, _ := fixture(t)
 	ks := newTable(t, s, "CREATE TYPE %s.addr (street text, zip int)")
@@ -184,16 +185,9 @@ func TestNullablePointers(t *testing.T) {
 		}
 	}
 	got := map[int]N{}
-	var prev *string
 	for r, err := range cqlseq.Stream[N](context.Background(), s, cqlseq.CQL("SELECT * FROM "+ks+".n"), cqlseq.WithFetchSize(4)) {
 		if err != nil {
 			t.Fatal(err)
-		}
-		if r.T != nil && r.T == prev {
-			t.Fatalf("row %d shares its *string with the previous row", r.ID)
-		}
-		if r.T != nil {
-			prev = r.T
 		}
 		got[r.ID] = r
 	}

@@ -1,5 +1,5 @@
 // Package cqlseqx streams the results of gocqlx queries as Go iterators,
-// with the engine, options, pages, errors and guarantees of package
+// with the paging, options, pages, errors and guarantees of package
 // [github.com/cqlseq/cqlseq], whose documentation states the contract:
 //
 //	q := session.Query(usersTable.Select()).BindMap(qb.M{"team": "core"})
@@ -114,6 +114,7 @@ import (
 	"iter"
 	"reflect"
 	"slices"
+	"strings"
 
 	gocqlv2 "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/gocql/gocql"
@@ -129,26 +130,13 @@ import (
 // binding error of q (q.Err()) is the first and only element, and matches
 // [cqlseq.ErrInvalidArgument].
 func Stream[T any](ctx context.Context, q *gocqlx.Queryx, opts ...cqlseq.Option) iter.Seq2[T, error] {
-	src, err := prepare[T](q)
-	if err != nil {
-		return func(yield func(T, error) bool) {
-			var zero T
-			yield(zero, err)
-		}
-	}
-	return cqlseq.StreamFrom[T](ctx, src, opts...)
+	return cqlseq.StreamFrom[T](ctx, prepare[T](q), opts...)
 }
 
 // Pages returns the rows of q, decoded into T, a page at a time: it is
 // [cqlseq.Pages] for a gocqlx query.
 func Pages[T any](ctx context.Context, q *gocqlx.Queryx, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[T], error] {
-	src, err := prepare[T](q)
-	if err != nil {
-		return func(yield func(cqlseq.Page[T], error) bool) {
-			yield(cqlseq.Page[T]{}, err)
-		}
-	}
-	return cqlseq.PagesFrom[T](ctx, src, opts...)
+	return cqlseq.PagesFrom[T](ctx, prepare[T](q), opts...)
 }
 
 // WithConsistency is [cqlseq.WithConsistency] with the gocql driver's
@@ -157,32 +145,34 @@ func WithConsistency(c gocql.Consistency) cqlseq.Option {
 	return cqlseq.WithConsistency(gocqlv2.Consistency(c))
 }
 
-// invalid returns an error for a bad argument, matching
-// cqlseq.ErrInvalidArgument.
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("cqlseq: %w: %w", fmt.Errorf(format, args...), cqlseq.ErrInvalidArgument)
-}
-
-// prepare checks q and the row type T and builds the source of one stream.
-// It sends nothing to Cassandra.
-func prepare[T any](q *gocqlx.Queryx) (*source, error) {
+// prepare builds the source of one call of Stream or Pages. A problem with
+// q or T goes into the source's Query().Err, which cqlseq reports after
+// checking its own arguments. It sends nothing to Cassandra.
+func prepare[T any](q *gocqlx.Queryx) *source {
+	src := &source{Codec: codec}
+	fail := func(err error) *source {
+		src.query.Err = err
+		return src
+	}
 	switch {
 	case q == nil || q.Query == nil:
-		return nil, invalid("nil query")
+		return fail(errors.New("nil query"))
 	case q.Err() != nil:
-		return nil, invalid("binding the query's values: %w", q.Err())
+		return fail(fmt.Errorf("binding the query's values: %w", q.Err()))
+	case strings.TrimSpace(q.Statement()) == "":
+		return src // cqlseq reports the empty statement
 	case q.GetSession() == nil:
-		return nil, invalid("the query has no session")
+		return fail(errors.New("the query has no session"))
 	case !canPrivate():
-		return nil, errors.New("cqlseq: this version of github.com/gocql/gocql is not supported: its Query has no metrics and routingInfo pointers (see cqlseqx/source.go)")
+		return fail(errors.New("this version of github.com/gocql/gocql is not supported: its Query has no metrics and routingInfo pointers (see cqlseqx/source.go)"))
 	}
 	if err := checkRowType(reflect.TypeFor[T]()); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	// A copy of the caller's query that shares nothing the driver or the
 	// caller may change: its bound values, custom payload and routing key
 	// are copied, its metrics and routing info are its own.
-	src := &source{Codec: codec, base: *q.Query, session: q.GetSession(), mapper: q.Mapper}
+	src.base, src.session, src.mapper = *q.Query, q.GetSession(), q.Mapper
 	if src.mapper == nil {
 		src.mapper = gocqlx.DefaultMapper
 	}
@@ -210,7 +200,7 @@ func prepare[T any](q *gocqlx.Queryx) (*source, error) {
 		Mapper:     src.mapper,
 		Strict:     st.strict, // cqlseq.WithStrict makes it strict too
 	}
-	return src, nil
+	return src
 }
 
 // checkRowType refuses a row type that points to a type embedding

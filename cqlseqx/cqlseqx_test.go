@@ -45,6 +45,16 @@ func (c closeSession) Run() int {
 func session(t *testing.T) gocqlx.Session {
 	t.Helper()
 	cqlseqtest.Session(t) // fails the test, with the reason, if Cassandra is unreachable
+	s, err := sharedSession()
+	if err != nil {
+		t.Fatalf("gocqlx session: %v", err)
+	}
+	return s
+}
+
+// sharedSession returns the session every test and example shares; it is
+// closed when they are done (closeSession), long after its pools filled.
+func sharedSession() (gocqlx.Session, error) {
 	gx.Lock()
 	defer gx.Unlock()
 	if gx.s == nil {
@@ -56,11 +66,11 @@ func session(t *testing.T) gocqlx.Session {
 		c.ReconnectionPolicy = &gocql.ConstantReconnectionPolicy{MaxRetries: 30, Interval: time.Second}
 		s, err := gocqlx.WrapSession(c.CreateSession())
 		if err != nil {
-			t.Fatalf("gocqlx session: %v", err)
+			return gocqlx.Session{}, err
 		}
 		gx.s = &s
 	}
-	return *gx.s
+	return *gx.s, nil
 }
 
 type counter struct{ n *atomic.Int64 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log"
 
-	"github.com/gocql/gocql"
 	"github.com/scylladb/gocqlx/v3"
 	"github.com/scylladb/gocqlx/v3/qb"
 
@@ -35,12 +34,11 @@ func examplePlayers() (gocqlx.Session, string, func()) {
 			log.Fatal(err)
 		}
 	}
-	session, err := gocqlx.WrapSession(gocql.NewCluster(cqlseqtest.Hosts()...).CreateSession())
+	session, err := sharedSession()
 	if err != nil {
 		log.Fatal(err)
 	}
 	return session, ks + ".players", func() {
-		session.Close()
 		cqlseqtest.DropKeyspace(ctx, admin, ks)
 		admin.Close()
 	}

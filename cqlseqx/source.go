@@ -96,7 +96,7 @@ func queryField(q *gocql.Query, f reflect.StructField) reflect.Value {
 
 func (s *source) Columns(it driver.Iter) []driver.Column {
 	infos := it.(*gocql.Iter).Columns()
-	return s.Codec.Columns(len(infos), func(i int) (string, gocql.TypeInfo) { return infos[i].Name, infos[i].TypeInfo })
+	return s.Describe(len(infos), func(i int) (string, gocql.TypeInfo) { return infos[i].Name, infos[i].TypeInfo })
 }
 
 // Retryable classifies a failed page request (see driver.Classify).

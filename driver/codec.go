@@ -2,21 +2,21 @@ package driver
 
 import "reflect"
 
-// TypeInfo is what Codec needs of a driver's TypeInfo interface: the code
-// of its type, as the protocol numbers them (both drivers' Type).
-type TypeInfo[K ~int] interface{ Type() K }
-
 // typeUDT is the protocol's code of a user-defined type.
 const typeUDT = 0x0030
 
-// Codec implements the type-related methods of Source (Decode, Sample,
-// Scannable, Dest, Discard) and builds Columns, from a few functions of a
-// driver whose TypeInfo interface is TI and whose type codes are of type K. A front end embeds a *Codec[TI] in its Source.
-// The functions must be safe for concurrent use, as the drivers' are; all
-// but DecodeNull and DecodeAny are required. A field whose address has the
+// Codec implements the type-related methods of [Source] (Decode, Sample,
+// Scannable, Dest, Discard) and describes columns, from a few functions of a
+// driver whose TypeInfo interface is TI, whose Type method returns the
+// type's code as the protocol numbers them, in K (both drivers' Type). A
+// front end embeds a *Codec[TI, K] in its Source.
+//
+// The functions must be safe for concurrent use, as the drivers' are.
+// Unmarshal, TupleElems, TypeName and SampleValue are required; Struct,
+// DecodeNull and DecodeAny are optional. A field whose address has the
 // driver's Unmarshaler (a method UnmarshalCQL(TI, []byte) error) decodes
 // itself, NULLs included.
-type Codec[TI TypeInfo[K], K ~int] struct {
+type Codec[TI interface{ Type() K }, K ~int] struct {
 	// Unmarshal decodes data, a value of type info, into dst, as the
 	// driver's Unmarshal does.
 	Unmarshal func(info TI, data []byte, dst any) error
@@ -52,7 +52,7 @@ type (
 	}
 )
 
-// Scannable implements Source.Scannable: *t has the driver's Unmarshaler
+// Scannable implements [Source].Scannable: *t has the driver's Unmarshaler
 // or UDTUnmarshaler, or Struct accepts t.
 func (c *Codec[TI, K]) Scannable(t reflect.Type) bool {
 	p := reflect.PointerTo(t)
@@ -60,16 +60,13 @@ func (c *Codec[TI, K]) Scannable(t reflect.Type) bool {
 		c.Struct != nil && c.Struct(t)
 }
 
-// Column describes a column named name of type info.
-func (c *Codec[TI, K]) Column(name string, info TI) Column {
-	return Column{Name: name, Type: c.TypeName(info), UDT: info.Type() == typeUDT, Elems: len(c.TupleElems(info)), Info: info}
-}
-
-// Columns describes n columns; at returns the name and type of column i.
-func (c *Codec[TI, K]) Columns(n int, at func(i int) (string, TI)) []Column {
+// Describe describes n columns for [Source].Columns; at returns the name
+// and type of column i.
+func (c *Codec[TI, K]) Describe(n int, at func(i int) (string, TI)) []Column {
 	cols := make([]Column, n)
 	for i := range cols {
-		cols[i] = c.Column(at(i))
+		name, info := at(i)
+		cols[i] = Column{Name: name, Type: c.TypeName(info), UDT: info.Type() == typeUDT, Elems: len(c.TupleElems(info)), Info: info}
 	}
 	return cols
 }
@@ -83,17 +80,17 @@ func (c *Codec[TI, K]) elemType(col Column, elem int) TI {
 	return c.TupleElems(info)[elem]
 }
 
-// Decode implements Source.Decode with Unmarshal.
+// Decode implements [Source].Decode with Unmarshal.
 func (c *Codec[TI, K]) Decode(col Column, elem int, data []byte, dst any) error {
 	return c.Unmarshal(c.elemType(col, elem), data, dst)
 }
 
-// Sample implements Source.Sample with SampleValue.
+// Sample implements [Source].Sample with SampleValue.
 func (c *Codec[TI, K]) Sample(col Column, elem int) []byte {
 	return c.SampleValue(c.elemType(col, elem))
 }
 
-// Dest implements Source.Dest: the destination records its slot in *d.At,
+// Dest implements [Source].Dest: the destination records its slot in *d.At,
 // then decodes a NULL as DecodeNull says (or into a field with its own
 // Unmarshaler, by that Unmarshaler), and a value with Unmarshal (or
 // DecodeAny).
@@ -102,12 +99,12 @@ func (c *Codec[TI, K]) Dest(d *Dest) any {
 	return &dest[TI, K]{Dest: d, c: c, self: self && d.Any == nil}
 }
 
-// Discard implements Source.Discard.
+// Discard implements [Source].Discard.
 func (c *Codec[TI, K]) Discard(d *Dest) any { return discard[TI]{d} }
 
 // dest decodes one column into a field of the row. Its UnmarshalCQL method
 // makes it the driver's Unmarshaler when TI is the driver's TypeInfo.
-type dest[TI TypeInfo[K], K ~int] struct {
+type dest[TI interface{ Type() K }, K ~int] struct {
 	*Dest
 	c    *Codec[TI, K]
 	self bool // the field has its own Unmarshaler: it decides what a NULL is

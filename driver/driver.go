@@ -10,6 +10,10 @@
 // a Source from a few of the driver's functions, so that a front end writes
 // only what its driver does differently.
 //
+// Package driver is part of the core module's API and follows its version:
+// a front end built on it names the core version it was built against in
+// its go.mod, as cqlseqx does, and is released with it.
+//
 // Both drivers above fit: their iterators satisfy [Iter], and a type with a
 // method UnmarshalCQL(TI, []byte) error satisfies their Unmarshaler when TI is
 // their TypeInfo.
@@ -27,7 +31,8 @@ import (
 // also calls from a goroutine of its own while the ranging goroutine uses
 // the other methods.
 type Source interface {
-	// Query describes the query; it is called once per stream.
+	// Query describes the query; it is called once per call of StreamFrom
+	// or PagesFrom, before anything else.
 	Query() Query
 	// Fetch sends the request for one page and blocks until the page has
 	// arrived or failed. A failure is reported by the returned Iter's
@@ -53,7 +58,8 @@ type Source interface {
 	// Dest returns what Iter.Scan decodes one column or tuple element into:
 	// a value with the driver's Unmarshaler that sets *d.At = d.Slot before
 	// it decodes into d.Ptr (see Codec.Dest). It is called when a mapping is
-	// bound: once per stream, and again when a page's columns change.
+	// bound: once per range over the sequence, and again when a page's
+	// columns change.
 	Dest(d *Dest) any
 	// Discard returns a destination that keeps no value and only sets
 	// *d.At = d.Slot: for the elements of a tuple that no field takes.
@@ -70,10 +76,11 @@ type Query struct {
 	CQL    string
 	Values []any
 	// PageSize is the query's own page size, used without
-	// cqlseq.WithFetchSize; 0 if unknown.
+	// [github.com/cqlseq/cqlseq.WithFetchSize]; 0 if unknown.
 	PageSize int
 	// PageState is the paging state the query itself starts from, if any;
-	// cqlseq.WithPageState and cqlseq.WithCursor replace it.
+	// [github.com/cqlseq/cqlseq.WithPageState] and
+	// [github.com/cqlseq/cqlseq.WithCursor] replace it.
 	PageState []byte
 	// Idempotent says the caller marked the statement idempotent. A
 	// request that may have reached Cassandra is retried only for a SELECT
@@ -86,8 +93,15 @@ type Query struct {
 	// (the db tag, else the field name in snake_case).
 	Mapper *reflectx.Mapper
 	// Strict makes a column without a field an error, as
-	// cqlseq.WithStrict does.
+	// [github.com/cqlseq/cqlseq.WithStrict] does.
 	Strict bool
+	// Err is a problem the front end found with its arguments (no query,
+	// values that failed to bind, a row type it refuses). StreamFrom and
+	// PagesFrom yield it after checking their own arguments, before any
+	// request: as it is if it matches cqlseq.ErrMapping, else as an error
+	// that matches cqlseq.ErrInvalidArgument. Nothing else of the Source is
+	// called then.
+	Err error
 }
 
 // A Request asks for one page.
@@ -97,25 +111,37 @@ type Request struct {
 	// PageSize is the number of rows to ask for; 0 keeps the query's own.
 	PageSize int
 	// Consistency is the consistency level to read at, numbered as the
-	// protocol numbers them, when HasConsistency is set; otherwise the
-	// query's own applies.
-	Consistency    uint16
+	// protocol numbers them, when HasConsistency is set.
+	Consistency uint16
+	// HasConsistency says Consistency is set; otherwise the query's own
+	// consistency applies.
 	HasConsistency bool
 }
 
-// Iter is one page of a result as a driver returns it. The *Iter of both
-// drivers satisfies it.
+// Iter is one page of a result as a driver returns it, with the methods of
+// the drivers' *Iter, which satisfies it.
 type Iter interface {
+	// Scan decodes the next row into dest, one destination per column (a
+	// tuple column has one per element), and reports false after the last
+	// row or on a failure, which Close returns.
 	Scan(dest ...any) bool
+	// MapScan decodes the next row into m, by column name.
 	MapScan(m map[string]any) bool
+	// PageState returns the paging state that resumes after this page;
+	// empty after the last page.
 	PageState() []byte
+	// NumRows returns the number of rows in the page.
 	NumRows() int
+	// Warnings returns the warnings Cassandra sent with the page.
 	Warnings() []string
+	// Close releases the page and returns the failure of its request, or
+	// of a row's decoding, if any.
 	Close() error
 }
 
 // Column describes one column of a result.
 type Column struct {
+	// Name is the column's name in the result.
 	Name string
 	// Type is the column's CQL type, for messages.
 	Type string
@@ -125,7 +151,7 @@ type Column struct {
 	// UDT says the column is a user-defined type.
 	UDT bool
 	// Info is the driver's description of the column's type (its
-	// TypeInfo), for Source.Decode and Source.Sample.
+	// TypeInfo), for [Source].Decode and [Source].Sample.
 	Info any
 }
 

@@ -67,22 +67,26 @@ type Nullable struct {
 	S  string
 }
 
-// FrontEnd runs queries through one front end, for each row type of the
-// suite. Stream functions are that front end's Stream; Pages its Pages.
+// FrontEnd runs queries through one front end, one function per row type
+// of the suite (Go has no generic methods): each calls the front end's
+// Stream, or its Pages, for its type, on a query built from Query, with the
+// options given. Run needs every function; RunSchemaChanges needs Schema
+// and SchemaPages.
 type FrontEnd struct {
-	Name      string
-	Rows      func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Row, error]
-	Pages     func(context.Context, Query, ...cqlseq.Option) iter.Seq2[cqlseq.Page[Row], error]
-	Smalls    func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Small, error]
-	Partials  func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Partial, error]
-	Nullables func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Nullable, error]
-	Ints      func(context.Context, Query, ...cqlseq.Option) iter.Seq2[int, error]
-	IntPages  func(context.Context, Query, ...cqlseq.Option) iter.Seq2[cqlseq.Page[int], error]
+	Name string // names the front end in test names
 
-	Schema      func(context.Context, Query, ...cqlseq.Option) iter.Seq2[SchemaRow, error]
-	SchemaPages func(context.Context, Query, ...cqlseq.Option) iter.Seq2[cqlseq.Page[SchemaRow], error]
-	Skips       func(context.Context, Query, ...cqlseq.Option) iter.Seq2[SkipRow, error]
-	Anys        func(context.Context, Query, ...cqlseq.Option) iter.Seq2[AnyRow, error]
+	Rows      func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Row, error]              // Stream of Row
+	Pages     func(context.Context, Query, ...cqlseq.Option) iter.Seq2[cqlseq.Page[Row], error] // Pages of Row
+	Smalls    func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Small, error]            // Stream of Small
+	Partials  func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Partial, error]          // Stream of Partial
+	Nullables func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Nullable, error]         // Stream of Nullable
+	Ints      func(context.Context, Query, ...cqlseq.Option) iter.Seq2[int, error]              // Stream of int
+	IntPages  func(context.Context, Query, ...cqlseq.Option) iter.Seq2[cqlseq.Page[int], error] // Pages of int
+
+	Schema      func(context.Context, Query, ...cqlseq.Option) iter.Seq2[SchemaRow, error]              // Stream of SchemaRow
+	SchemaPages func(context.Context, Query, ...cqlseq.Option) iter.Seq2[cqlseq.Page[SchemaRow], error] // Pages of SchemaRow
+	Skips       func(context.Context, Query, ...cqlseq.Option) iter.Seq2[SkipRow, error]                // Stream of SkipRow
+	Anys        func(context.Context, Query, ...cqlseq.Option) iter.Seq2[AnyRow, error]                 // Stream of AnyRow
 
 	// IsDecodeError and IsRequestError tell whether an error unwraps to the
 	// driver's error for an undecodable value and for a failed request.

@@ -2,7 +2,6 @@ module github.com/cqlseq/cqlseq/testing/faults
 
 go 1.24
 
-
 require (
 	github.com/Shopify/toxiproxy/v2 v2.12.0
 	github.com/apache/cassandra-gocql-driver/v2 v2.1.2
