@@ -284,6 +284,20 @@ func shapeBy[T any](name, cols string, strict bool, want outcome, read func(*goc
 			rows = append(rows, p.Rows...)
 		}
 		check("Pages", rows, err, pages == 0)
+
+		if strict {
+			// cqlseq.WithStrict on a Queryx that is not strict does what
+			// Queryx.Strict does, UDT elements included.
+			rows, err = nil, nil
+			for r, e := range cqlseqx.Stream[T](context.Background(), s.Query(stmt, nil), cqlseq.WithStrict(), cqlseq.WithFetchSize(1)) {
+				if e != nil {
+					err = e
+					break
+				}
+				rows = append(rows, r)
+			}
+			check("Stream with WithStrict", rows, err, len(rows) == 0)
+		}
 	}}
 }
 
