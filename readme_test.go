@@ -1,0 +1,75 @@
+package cqlseq_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// goBlocks returns the Go code blocks of a Markdown file.
+func goBlocks(t *testing.T, path string) []string {
+	t.Helper()
+	md, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	for _, m := range regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(md), -1) {
+		blocks = append(blocks, m[1])
+	}
+	return blocks
+}
+
+// buildSnippet builds code, the body of a function, in a program of its own
+// inside the module in dir, with header (package clause, imports and the
+// function's signature) before it.
+func buildSnippet(t *testing.T, dir, header, code string) {
+	t.Helper()
+	tmp, err := os.MkdirTemp(dir, "zz_readme_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	src := header + code + "\treturn nil\n}\n\nfunc main() { _ = run }\n"
+	if err := os.WriteFile(filepath.Join(tmp, "main.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "build", "-o", os.DevNull, "./"+filepath.Base(tmp))
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("README example does not compile: %v\n%s\n%s", err, out, src)
+	}
+}
+
+// The README's examples for this package compile, as the body of a
+// function that has a context and a session.
+func TestREADMEExamplesCompile(t *testing.T) {
+	n := 0
+	for _, code := range goBlocks(t, "README.md") {
+		if !strings.Contains(code, "cqlseq.Stream") || strings.Contains(code, "cqlseqx.") {
+			continue
+		}
+		n++
+		buildSnippet(t, ".", `package main
+
+import (
+	"context"
+	"fmt"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/cqlseq/cqlseq"
+)
+
+var _ = fmt.Sprint
+
+func run(ctx context.Context, session *gocql.Session) error {
+`, code)
+	}
+	if n == 0 {
+		t.Fatal("README.md has no example of cqlseq.Stream")
+	}
+}
