@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/cqlseq/cqlseq"
+	"github.com/cqlseq/cqlseq/driver"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 
@@ -763,5 +765,28 @@ func strictMode(t *testing.T, fe FrontEnd) {
 	}
 	if !errors.Is(strictErr, cqlseq.ErrMapping) || !strings.Contains(strictErr.Error(), `"score"`) || !strings.Contains(strictErr.Error(), "Partial") {
 		t.Fatalf("strict: got %v; want an ErrMapping naming column \"score\" and the struct", strictErr)
+	}
+}
+
+// Destinations checks that what a front end's Dest and Discard return (for
+// a field, an empty-interface field and a skipped tuple element) implements
+// unmarshaler, the driver's Unmarshaler interface: a [driver.Codec]
+// instantiated with another TypeInfo type would compile and silently lose
+// it.
+func Destinations(t *testing.T, c interface {
+	Dest(*driver.Dest) any
+	Discard(*driver.Dest) any
+}, unmarshaler reflect.Type) {
+	t.Helper()
+	var at, v int
+	var a any
+	for name, d := range map[string]any{
+		"Dest":        c.Dest(&driver.Dest{Ptr: &v, At: &at}),
+		"Dest of any": c.Dest(&driver.Dest{Ptr: &a, Any: &a, At: &at}),
+		"Discard":     c.Discard(&driver.Dest{At: &at}),
+	} {
+		if !reflect.TypeOf(d).Implements(unmarshaler) {
+			t.Errorf("%s returns %T, which is not a %v", name, d, unmarshaler)
+		}
 	}
 }
