@@ -1,0 +1,298 @@
+package cqlseq
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The token ring of a Murmur3 cluster, as Scan reads a table by it.
+//
+// Murmur3Partitioner gives every partition key a token in (-2^63, 2^63-1]:
+// a key that hashes to -2^63 gets 2^63-1 instead, so -2^63 is never a
+// key's token. A node owns the range from the token before its own,
+// exclusive, to its own, inclusive; the range of the smallest token wraps
+// around the end of the ring. Scan reads each range with
+// "token(k) > start AND token(k) <= end", so every range here is
+// start-exclusive and end-inclusive, never wraps (the wrapping one is cut
+// in two at the end of the ring), and never ends at -2^63, which Cassandra
+// would read as the end of the ring.
+
+const (
+	minToken int64 = math.MinInt64 // no key's token; the start of the ring
+	maxToken int64 = math.MaxInt64 // the last token
+)
+
+// ringHost is a node of the ring.
+type ringHost struct {
+	id, dc, rack string
+	tokens       []int64
+}
+
+// replication is a keyspace's replication strategy: SimpleStrategy with
+// factor rf, or NetworkTopologyStrategy with a factor per data center.
+type replication struct {
+	simple bool
+	rf     int
+	dcs    map[string]int
+}
+
+// tokenRange is the tokens in (start, end]. replicas are indexes into the
+// hosts the ring was built from, the primary replica first.
+type tokenRange struct {
+	start, end int64
+	replicas   []int
+}
+
+func (r tokenRange) String() string { return fmt.Sprintf("(%d, %d]", r.start, r.end) }
+
+// width returns the number of tokens in r.
+func (r tokenRange) width() uint64 { return uint64(r.end) - uint64(r.start) }
+
+// parseReplication reads a keyspace's strategy as the drivers report it.
+func parseReplication(keyspace, class string, options map[string]any) (replication, error) {
+	short := class[strings.LastIndexByte(class, '.')+1:]
+	factor := func(k string, v any) (int, error) {
+		n, err := strconv.Atoi(strings.TrimSpace(fmt.Sprint(v)))
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("keyspace %s: replication factor %s=%v is not a number of replicas", keyspace, k, v)
+		}
+		return n, nil
+	}
+	switch short {
+	case "SimpleStrategy":
+		n, err := factor("replication_factor", options["replication_factor"])
+		if err != nil {
+			return replication{}, err
+		}
+		return replication{simple: true, rf: n}, nil
+	case "NetworkTopologyStrategy":
+		r := replication{dcs: map[string]int{}}
+		for k, v := range options {
+			if k == "class" {
+				continue
+			}
+			n, err := factor(k, v)
+			if err != nil {
+				return replication{}, err
+			}
+			r.dcs[k] = n
+		}
+		return r, nil
+	}
+	return replication{}, fmt.Errorf("keyspace %s has replication %s: Scan reads keyspaces with SimpleStrategy or NetworkTopologyStrategy (a LocalStrategy keyspace is each node's own)", keyspace, class)
+}
+
+// buildRing returns the ranges the nodes' tokens make, in token order, each
+// with its replicas under rep. The wrapping range is cut in two at the end
+// of the ring; a range with no tokens is left out.
+func buildRing(hosts []ringHost, rep replication) ([]tokenRange, error) {
+	type owned struct {
+		token int64
+		host  int
+	}
+	var ring []owned
+	for i, h := range hosts {
+		for _, t := range h.tokens {
+			ring = append(ring, owned{t, i})
+		}
+	}
+	if len(ring) == 0 {
+		return nil, errors.New("the cluster reports no tokens")
+	}
+	slices.SortFunc(ring, func(a, b owned) int { return cmp.Compare(a.token, b.token) })
+	for i := 1; i < len(ring); i++ {
+		if ring[i].token == ring[i-1].token {
+			return nil, fmt.Errorf("token %d is owned by two nodes, %s and %s", ring[i].token, hosts[ring[i-1].host].id, hosts[ring[i].host].id)
+		}
+	}
+	tokens := make([]int64, len(ring))
+	owners := make([]int, len(ring))
+	for i, o := range ring {
+		tokens[i], owners[i] = o.token, o.host
+	}
+	replicas := func(i int) []int { return placeReplicas(hosts, owners, i, rep) }
+	var ranges []tokenRange
+	add := func(start, end int64, i int) {
+		if start < end {
+			ranges = append(ranges, tokenRange{start, end, replicas(i)})
+		}
+	}
+	// The first token's range wraps: (last, max] and (min, first].
+	add(minToken, tokens[0], 0)
+	for i := 1; i < len(tokens); i++ {
+		add(tokens[i-1], tokens[i], i)
+	}
+	if last := tokens[len(tokens)-1]; last != maxToken {
+		add(last, maxToken, 0)
+	}
+	for _, r := range ranges {
+		if len(r.replicas) == 0 {
+			return nil, fmt.Errorf("range %v has no replica under the keyspace's replication", r)
+		}
+	}
+	return ranges, nil
+}
+
+// placeReplicas returns the replicas of the range that ends at the i-th
+// token of the ring, as Cassandra places them: walking the ring from that
+// token, SimpleStrategy takes the first rf distinct nodes;
+// NetworkTopologyStrategy takes, in each data center, its factor of nodes
+// (or all it has), on distinct racks while racks remain, taking a node of a
+// rack already used only as long as the racks left can still fill the rest.
+func placeReplicas(hosts []ringHost, owners []int, i int, rep replication) []int {
+	var out []int
+	taken := make(map[int]bool)
+	if rep.simple {
+		for k := range len(owners) {
+			h := owners[(i+k)%len(owners)]
+			if len(out) == rep.rf {
+				break
+			}
+			if !taken[h] {
+				taken[h] = true
+				out = append(out, h)
+			}
+		}
+		return out
+	}
+	type dcState struct {
+		left, repeats int
+		racks         map[string]bool
+	}
+	nodes, racks := map[string]int{}, map[string]map[string]bool{}
+	for _, h := range hosts {
+		if racks[h.dc] == nil {
+			racks[h.dc] = map[string]bool{}
+		}
+		nodes[h.dc]++
+		racks[h.dc][h.rack] = true
+	}
+	dcs := map[string]*dcState{}
+	for dc, rf := range rep.dcs {
+		if rf <= 0 || nodes[dc] == 0 {
+			continue
+		}
+		dcs[dc] = &dcState{left: min(rf, nodes[dc]), repeats: rf - len(racks[dc]), racks: map[string]bool{}}
+	}
+	fill := len(dcs)
+	for k := 0; fill > 0 && k < len(owners); k++ {
+		h := owners[(i+k)%len(owners)]
+		d := dcs[hosts[h].dc]
+		if d == nil || d.left == 0 || taken[h] {
+			continue
+		}
+		if !d.racks[hosts[h].rack] {
+			d.racks[hosts[h].rack] = true
+		} else if d.repeats > 0 {
+			d.repeats--
+		} else {
+			continue
+		}
+		taken[h] = true
+		out = append(out, h)
+		if d.left--; d.left == 0 {
+			fill--
+		}
+	}
+	return out
+}
+
+// splitRanges cuts ranges into at least n pieces, each range into one or
+// more, the extra pieces given to ranges by their share of the ring (the
+// largest remainders first), each range cut into pieces of equal width.
+// The pieces keep their range's replicas.
+func splitRanges(ranges []tokenRange, n int) []tokenRange {
+	if n <= len(ranges) {
+		return slices.Clone(ranges)
+	}
+	var total big.Int
+	for _, r := range ranges {
+		total.Add(&total, new(big.Int).SetUint64(r.width()))
+	}
+	// pieces[i] = max(1, floor(width_i * n / total)), then the remaining
+	// pieces by largest remainder.
+	type share struct {
+		i    int
+		rem  big.Int
+		grow bool
+	}
+	pieces := make([]uint64, len(ranges))
+	shares := make([]share, len(ranges))
+	used := 0
+	for i, r := range ranges {
+		var q, m big.Int
+		q.Mul(new(big.Int).SetUint64(r.width()), big.NewInt(int64(n)))
+		q.DivMod(&q, &total, &m)
+		pieces[i] = max(q.Uint64(), 1)
+		used += int(pieces[i])
+		shares[i] = share{i: i, rem: m}
+	}
+	slices.SortStableFunc(shares, func(a, b share) int { return b.rem.Cmp(&a.rem) })
+	for k := 0; used < n && k < len(shares); k++ {
+		pieces[shares[k].i]++
+		used++
+	}
+	var out []tokenRange
+	for i, r := range ranges {
+		out = append(out, cutRange(r, pieces[i])...)
+	}
+	return out
+}
+
+// cutRange cuts r into k pieces of equal width (the first ones one token
+// wider when k does not divide it), or into width pieces if k is larger.
+func cutRange(r tokenRange, k uint64) []tokenRange {
+	w := r.width()
+	k = max(min(k, w), 1)
+	size, extra := w/k, w%k
+	out := make([]tokenRange, 0, k)
+	start := r.start
+	for j := range k {
+		step := size
+		if j < extra {
+			step++
+		}
+		end := int64(uint64(start) + step)
+		out = append(out, tokenRange{start, end, r.replicas})
+		start = end
+	}
+	return out
+}
+
+// checkCoverage reports whether ranges partition (-2^63, 2^63-1] exactly,
+// in order: the first starts at -2^63, each starts where the one before it
+// ends, the last ends at 2^63-1, none is empty or ends at -2^63, and their
+// widths add up to 2^64-1, counted in math/big.
+func checkCoverage(ranges []tokenRange) error {
+	if len(ranges) == 0 {
+		return errors.New("no token ranges")
+	}
+	var sum big.Int
+	for i, r := range ranges {
+		want := minToken
+		if i > 0 {
+			want = ranges[i-1].end
+		}
+		switch {
+		case r.start != want:
+			return fmt.Errorf("range %d %v starts at %d, want %d: a gap or an overlap", i, r, r.start, want)
+		case r.end <= r.start:
+			return fmt.Errorf("range %d %v is empty or wraps", i, r)
+		}
+		sum.Add(&sum, new(big.Int).Sub(big.NewInt(r.end), big.NewInt(r.start)))
+	}
+	if last := ranges[len(ranges)-1].end; last != maxToken {
+		return fmt.Errorf("the last range ends at %d, not at %d", last, maxToken)
+	}
+	want := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 64), big.NewInt(1))
+	if sum.Cmp(want) != 0 {
+		return fmt.Errorf("the ranges hold %v tokens, the ring %v", &sum, want)
+	}
+	return nil
+}

@@ -1,0 +1,305 @@
+package cqlseq
+
+import (
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// randomRing returns hosts with random tokens: n nodes with k tokens each,
+// spread over dcs data centers and up to 3 racks per data center, and a
+// replication for them, SimpleStrategy or NetworkTopologyStrategy.
+func randomRing(r *rand.Rand, n, k, dcs int, simple bool, rf int) ([]ringHost, replication) {
+	seen := map[int64]bool{}
+	hosts := make([]ringHost, n)
+	for i := range hosts {
+		h := ringHost{id: fmt.Sprint("host", i), dc: fmt.Sprint("dc", i%dcs), rack: fmt.Sprint("rack", r.IntN(3))}
+		for len(h.tokens) < k {
+			t := int64(r.Uint64())
+			switch r.IntN(20) { // the ends of the ring, now and then
+			case 0:
+				t = minToken
+			case 1:
+				t = maxToken
+			case 2:
+				t = minToken + 1
+			}
+			if !seen[t] {
+				seen[t] = true
+				h.tokens = append(h.tokens, t)
+			}
+		}
+		hosts[i] = h
+	}
+	rep := replication{simple: simple, rf: rf}
+	if !simple {
+		rep.dcs = map[string]int{}
+		for d := range dcs {
+			rep.dcs[fmt.Sprint("dc", d)] = 1 + r.IntN(3)
+		}
+	}
+	return hosts, rep
+}
+
+// TestRingProperties builds random rings (1-6 nodes; 1, 16 or 256 tokens
+// each; SimpleStrategy or NetworkTopologyStrategy over 1-3 data centers;
+// replication factors 1-3), splits them for random parallelism and checks
+// the ranges and their replicas with code independent of buildRing's.
+func TestRingProperties(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for c := range 400 {
+		n := 1 + r.IntN(6)
+		k := []int{1, 16, 256}[r.IntN(3)]
+		dcs := 1 + r.IntN(3)
+		simple := r.IntN(2) == 0
+		hosts, rep := randomRing(r, n, k, dcs, simple, 1+r.IntN(3))
+		name := fmt.Sprintf("case %d: %d nodes, %d tokens, %d DCs, %+v", c, n, k, dcs, rep)
+		ranges, err := buildRing(hosts, rep)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		checkPartition(t, name, ranges)
+		checkReplicas(t, name, hosts, rep, ranges)
+		for _, p := range []int{1, len(ranges), len(ranges) + 1 + r.IntN(50), 4 * len(ranges)} {
+			split := splitRanges(ranges, p)
+			if len(split) < max(p, len(ranges)) {
+				t.Fatalf("%s: %d pieces for parallelism %d and %d ranges", name, len(split), p, len(ranges))
+			}
+			checkPartition(t, name, split)
+			// Every piece lies in one range, with that range's replicas.
+			for _, s := range split {
+				i := slices.IndexFunc(ranges, func(x tokenRange) bool { return x.start <= s.start && s.end <= x.end })
+				if i < 0 || !slices.Equal(ranges[i].replicas, s.replicas) {
+					t.Fatalf("%s: piece %v is in no range, or has other replicas", name, s)
+				}
+			}
+		}
+	}
+}
+
+// checkPartition checks that ranges partition (-2^63, 2^63-1]: checkCoverage
+// says so, the widths add up to 2^64-1, and tokens at and around every
+// boundary (and at random) lie in exactly one range.
+func checkPartition(t *testing.T, name string, ranges []tokenRange) {
+	t.Helper()
+	if err := checkCoverage(ranges); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	var sum big.Int
+	probes := []int64{minToken + 1, maxToken, 0, -1, 1}
+	for _, x := range ranges {
+		if x.end == minToken {
+			t.Fatalf("%s: range %v ends at -2^63", name, x)
+		}
+		sum.Add(&sum, new(big.Int).SetUint64(x.width()))
+		probes = append(probes, x.end, x.start+1)
+		if x.end < maxToken {
+			probes = append(probes, x.end+1)
+		}
+	}
+	if want := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 64), big.NewInt(1)); sum.Cmp(want) != 0 {
+		t.Fatalf("%s: widths add up to %v, want %v", name, &sum, want)
+	}
+	if len(probes) > 2000 {
+		probes = probes[:2000]
+	}
+	for _, p := range probes {
+		n := 0
+		for _, x := range ranges {
+			if x.start < p && p <= x.end {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%s: token %d lies in %d ranges", name, p, n)
+		}
+	}
+}
+
+// checkReplicas checks the replicas of every range against Cassandra's
+// rules, computed another way: the primary replica owns the range's end
+// token; SimpleStrategy takes the first rf distinct nodes from there;
+// NetworkTopologyStrategy takes, per data center, the nodes on distinct
+// racks first (in ring order), then any others (in ring order), up to the
+// data center's factor. Cassandra's one-pass algorithm gives the same set.
+func checkReplicas(t *testing.T, name string, hosts []ringHost, rep replication, ranges []tokenRange) {
+	t.Helper()
+	type tok struct {
+		t int64
+		h int
+	}
+	var ring []tok
+	for i, h := range hosts {
+		for _, x := range h.tokens {
+			ring = append(ring, tok{x, i})
+		}
+	}
+	slices.SortFunc(ring, func(a, b tok) int { return compareInt64(a.t, b.t) })
+	for _, x := range ranges {
+		// The first token at or after the range's end, wrapping.
+		at := slices.IndexFunc(ring, func(o tok) bool { return o.t >= x.end })
+		if at < 0 {
+			at = 0
+		}
+		walk := make([]int, len(ring))
+		for k := range ring {
+			walk[k] = ring[(at+k)%len(ring)].h
+		}
+		var want []int
+		if rep.simple {
+			for _, h := range walk {
+				if len(want) < rep.rf && !slices.Contains(want, h) {
+					want = append(want, h)
+				}
+			}
+		} else {
+			for dc, rf := range rep.dcs {
+				var got []int
+				racks := map[string]bool{}
+				nodes := 0
+				for _, h := range hosts {
+					if h.dc == dc {
+						nodes++
+					}
+				}
+				for pass := range 2 {
+					for _, h := range walk {
+						if hosts[h].dc != dc || len(got) >= min(rf, nodes) || slices.Contains(got, h) {
+							continue
+						}
+						if pass == 0 && racks[hosts[h].rack] {
+							continue
+						}
+						racks[hosts[h].rack] = true
+						got = append(got, h)
+					}
+				}
+				want = append(want, got...)
+			}
+		}
+		if !sameSet(want, x.replicas) {
+			t.Fatalf("%s: range %v has replicas %v, want %v", name, x, x.replicas, want)
+		}
+		if len(x.replicas) > 0 && x.replicas[0] != walk[0] && rep.simple {
+			t.Fatalf("%s: range %v's first replica is %d, not its owner %d", name, x, x.replicas[0], walk[0])
+		}
+	}
+}
+
+func compareInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func sameSet(a, b []int) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// The edges of the ring, by name.
+func TestRingEdges(t *testing.T) {
+	one := func(tokens ...int64) []ringHost { return []ringHost{{id: "a", dc: "dc", rack: "r", tokens: tokens}} }
+	simple := replication{simple: true, rf: 1}
+	for _, tt := range []struct {
+		name  string
+		hosts []ringHost
+		want  []tokenRange
+	}{
+		{"one token at 0: the ring in two, cut at the end", one(0),
+			[]tokenRange{{minToken, 0, []int{0}}, {0, maxToken, []int{0}}}},
+		{"a token at -2^63: no range ends there", one(minToken),
+			[]tokenRange{{minToken, maxToken, []int{0}}}},
+		{"a token at 2^63-1: no empty range after it", one(maxToken),
+			[]tokenRange{{minToken, maxToken, []int{0}}}},
+		{"tokens at both ends", one(minToken, maxToken),
+			[]tokenRange{{minToken, maxToken, []int{0}}}},
+		{"adjacent tokens: a range of one token", one(5, 6),
+			[]tokenRange{{minToken, 5, []int{0}}, {5, 6, []int{0}}, {6, maxToken, []int{0}}}},
+		{"the wrapping range belongs to the smallest token's node",
+			[]ringHost{{id: "a", tokens: []int64{-10}}, {id: "b", tokens: []int64{10}}},
+			[]tokenRange{{minToken, -10, []int{0}}, {-10, 10, []int{1}}, {10, maxToken, []int{0}}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := buildRing(tt.hosts, simple)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) || checkCoverage(got) != nil {
+				t.Fatalf("got %v, want %v (%v)", got, tt.want, checkCoverage(got))
+			}
+		})
+	}
+	// A range of one token cannot be cut.
+	if got := cutRange(tokenRange{5, 6, nil}, 4); len(got) != 1 {
+		t.Fatalf("a one-token range cut into %v", got)
+	}
+	// The whole ring cut in many: still exact.
+	if err := checkCoverage(splitRanges([]tokenRange{{minToken, maxToken, nil}}, 1000)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkCoverage refuses every way a split can go wrong.
+func TestCoverageRefusesGapsAndOverlaps(t *testing.T) {
+	good := []tokenRange{{minToken, -5, nil}, {-5, 7, nil}, {7, maxToken, nil}}
+	if err := checkCoverage(good); err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string][]tokenRange{
+		"none":                   nil,
+		"a gap":                  {{minToken, -5, nil}, {-4, 7, nil}, {7, maxToken, nil}},
+		"an overlap":             {{minToken, -5, nil}, {-6, 7, nil}, {7, maxToken, nil}},
+		"short of the end":       {{minToken, -5, nil}, {-5, maxToken - 1, nil}},
+		"not from the start":     {{minToken + 1, maxToken, nil}},
+		"an empty range":         {{minToken, 7, nil}, {7, 7, nil}, {7, maxToken, nil}},
+		"a wrapping range":       {{minToken, 7, nil}, {7, minToken, nil}},
+		"out of order":           {{minToken, -5, nil}, {7, maxToken, nil}, {-5, 7, nil}},
+		"ends at -2^63 (a wrap)": {{minToken, maxToken, nil}, {maxToken, minToken, nil}},
+	} {
+		if err := checkCoverage(bad); err == nil {
+			t.Errorf("%s: accepted %v", name, bad)
+		}
+	}
+}
+
+func TestParseReplication(t *testing.T) {
+	r, err := parseReplication("ks", "org.apache.cassandra.locator.SimpleStrategy", map[string]any{"replication_factor": "3"})
+	if err != nil || !r.simple || r.rf != 3 {
+		t.Fatalf("SimpleStrategy: %+v, %v", r, err)
+	}
+	r, err = parseReplication("ks", "NetworkTopologyStrategy", map[string]any{"class": "x", "dc1": "2", "dc2": 1})
+	if err != nil || r.simple || r.dcs["dc1"] != 2 || r.dcs["dc2"] != 1 || len(r.dcs) != 2 {
+		t.Fatalf("NetworkTopologyStrategy: %+v, %v", r, err)
+	}
+	if _, err := parseReplication("system", "org.apache.cassandra.locator.LocalStrategy", nil); err == nil {
+		t.Fatal("LocalStrategy accepted")
+	}
+	if _, err := parseReplication("ks", "SimpleStrategy", map[string]any{"replication_factor": "three"}); err == nil {
+		t.Fatal("a replication factor that is not a number accepted")
+	}
+}
+
+// FuzzRing builds rings from fuzzed shapes: never a panic, and always a
+// partition with replicas.
+func FuzzRing(f *testing.F) {
+	f.Add(uint64(1), uint8(3), uint8(16), uint8(1), true, uint8(3), uint16(7))
+	f.Add(uint64(2), uint8(1), uint8(1), uint8(1), false, uint8(1), uint16(1))
+	f.Fuzz(func(t *testing.T, seed uint64, n, k, dcs uint8, simple bool, rf uint8, parallel uint16) {
+		r := rand.New(rand.NewPCG(seed, 0))
+		hosts, rep := randomRing(r, 1+int(n%6), 1+int(k%64), 1+int(dcs%3), simple, 1+int(rf%3))
+		ranges, err := buildRing(hosts, rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPartition(t, "fuzz", splitRanges(ranges, int(parallel%512)))
+	})
+}
