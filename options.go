@@ -112,7 +112,7 @@ func WithConsistency(c gocql.Consistency) Option {
 // r.Attempts retries of one page, or at once for other errors, the error is
 // yielded. The default is no retries. The driver's own retry policy still
 // applies to each request, if the query has one.
-func WithRetry(r Retry) Option { return optionFunc(func(c *config) { c.Retry = r }) }
+func WithRetry(r Retry) Option { return optionFunc(func(c *config) { c.Retry, c.retrySet = r, true }) }
 
 // WithStrict makes a result column that maps to no field of the row struct
 // an error (a [MappingError]), reported before the first row, or before the
@@ -162,7 +162,16 @@ type config struct {
 	HasConsistency bool
 
 	fetchSizeSet bool
+	retrySet     bool
 	errs         []error
+
+	// Scan's: set for a scan, and for the streams of its ranges.
+	scan, scanRange                               bool
+	parallelism                                   int
+	scanColumns                                   []string
+	scanFilter                                    string
+	scanValues                                    []any
+	parallelismSet, scanColumnsSet, scanFilterSet bool
 }
 
 // request returns the request for the page that starts at state.
@@ -208,6 +217,12 @@ func resolve(opts []Option, q driver.Query) (*config, error) {
 			continue
 		}
 		o.apply(c)
+	}
+	c.checkScan()
+	if c.scan && !c.retrySet {
+		// A scan routes each range to its replicas in turn: a request
+		// that found its host down goes to the next one.
+		c.Retry.Attempts = 3
 	}
 	if c.fetchSizeSet && c.FetchSize <= 0 {
 		c.errs = append(c.errs, fmt.Errorf("fetch size must be > 0, got %d", c.FetchSize))

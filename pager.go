@@ -199,7 +199,9 @@ func (p *pager) fetch(state []byte) (driver.Iter, error) {
 			return nil, err
 		}
 		p.retries++
-		it = p.src.Fetch(p.fctx, p.cfg.request(state))
+		r := p.cfg.request(state)
+		r.Attempt = p.retries
+		it = p.src.Fetch(p.fctx, r)
 	}
 }
 

@@ -83,7 +83,7 @@ func streamPages[T any](ctx context.Context, src driver.Source, cfg *config) ite
 	return func(yield func(Page[T], error) bool) {
 		p := newPager(ctx, src, cfg)
 		s := newRowScanner[T](p)
-		p.cursors = true // Page.Cursor
+		p.cursors = !cfg.scanRange // Page.Cursor, but for a scan's ranges
 		defer p.close()
 		for {
 			it, err := p.next()

@@ -1,98 +1,401 @@
 package cqlseq
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/cqlseq/cqlseq/driver"
 )
 
-// rowScanner decodes rows into one T through a plan bound to s.row. The
-// plan is made for the first page's columns and made again, by name, for a
-// page whose columns differ (a schema change between pages).
-type rowScanner[T any] struct {
-	row   T
-	dest  []any // the destinations of Scan, inside row
-	pl    *plan
-	at    int // the slot being decoded, set by the destinations
-	fault error
-	p     *pager
-	src   driver.Source
+// Scan returns every row of table ("keyspace.table"), decoded into T, read
+// by token range in parallel (see [WithParallelism]): the ring is cut into
+// ranges, each read by its own paged query routed to a replica of the
+// range, several at once. Rows of different ranges interleave, in no
+// particular order; the rows of one range arrive in token order.
+//
+// The contract is Stream's: nothing needs closing; however the loop ends,
+// every worker stops, its requests are cancelled and every goroutine has
+// returned before the range statement completes. [WithColumns] and
+// [WithFilter] narrow what is read.
+func Scan[T any](ctx context.Context, session *gocql.Session, table string, opts ...Option) iter.Seq2[T, error] {
+	return scanRows(ScanPages[T](ctx, session, table, opts...), opts)
 }
 
-func newRowScanner[T any](p *pager) *rowScanner[T] {
-	s := &rowScanner[T]{p: p, src: p.src}
-	p.onColumns = s.replan
-	return s
+// ScanPages is [Scan] a page at a time: each element is a page of one
+// range. Its Cursor resumes the scan right after it (see [WithCursor]).
+func ScanPages[T any](ctx context.Context, session *gocql.Session, table string, opts ...Option) iter.Seq2[Page[T], error] {
+	if session == nil {
+		return fail[Page[T]](invalidf("nil session"))
+	}
+	return scanPages[T](ctx, &v2Table{session: session}, table, opts)
 }
 
-// replan makes (or finds) the plan for T and cols, the columns of page
-// number page, and binds it to s.row.
-func (s *rowScanner[T]) replan(cols []driver.Column, page int) error {
-	pl, err := planFor[T](s.src, cols, s.p.cfg)
-	if err != nil {
-		var me *MappingError
-		if errors.As(err, &me) {
-			me.Page = page
-			if s.pl != nil {
-				me.Msg = "the result's columns changed at page " + fmt.Sprint(page) + " (" + changes(s.pl.cols, cols) + "): " + me.Msg
+// scanRows yields the rows of pages one by one, and calls the page callback
+// after a page's last row, as Stream does.
+func scanRows[T any](pages iter.Seq2[Page[T], error], opts []Option) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		for p, err := range pages {
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			for _, r := range p.Rows {
+				if !yield(r, nil) {
+					return
+				}
 			}
 		}
-		return err
 	}
-	s.pl = pl
-	s.dest = pl.bind(&s.row, s.src, &s.at)
-	return nil
 }
 
-// scan decodes the next row of it into s.row, and reports false at the end
-// of the page or on a failure (see err). For a struct or a scalar it zeroes
-// s.row, so that a NULL gives the zero value and no slice is reused, and
-// calls Scan into the bound destinations: no reflection, no allocation of
-// its own. For map[string]any it makes the new map MapScan needs. A panic
-// in the driver's decoding becomes an error: no value Cassandra sends may
-// crash the caller's loop.
-func (s *rowScanner[T]) scan(it driver.Iter) (ok bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			s.fault = errPanic{r}
-			ok = false
+// scanTable is what a scan needs of a driver.
+type scanTable interface {
+	// topology describes the ring and the table: its nodes, the keyspace's
+	// replication and the table's partition key columns.
+	topology(keyspace, table string) (scanTopology, error)
+	// rangeSource returns the source of one range's query, routed to the
+	// hosts (their IDs), the first one first, the next on a retry.
+	rangeSource(cql string, values []any, hosts []string) driver.Source
+}
+
+type scanTopology struct {
+	hosts        []ringHost
+	rep          replication
+	partitionKey []string
+}
+
+// scanRange is one range of a scan and how far it was read.
+type scanRange struct {
+	tokenRange
+	state []byte // paging state after the last page yielded; nil: from the start
+	done  bool
+}
+
+// scanMsg is what a worker hands to the consumer.
+type scanMsg[T any] struct {
+	rng   int
+	page  Page[T]
+	done  bool // the range was read to its end
+	err   error
+	panic any
+}
+
+var identifier = regexp.MustCompile(`^([A-Za-z0-9_]+|"([^"]|"")+")$`)
+
+// parseTable splits "keyspace.table" into its names as Cassandra stores
+// them: unquoted names are lower-cased, quoted ones kept.
+func parseTable(s string) (keyspace, table string, err error) {
+	name := func(p string) (string, error) {
+		p = strings.TrimSpace(p)
+		if !identifier.MatchString(p) {
+			return "", fmt.Errorf("table %q: %q is not a CQL name", s, p)
 		}
+		if strings.HasPrefix(p, `"`) {
+			return strings.ReplaceAll(p[1:len(p)-1], `""`, `"`), nil
+		}
+		return strings.ToLower(p), nil
+	}
+	ks, t, ok := strings.Cut(s, ".")
+	if !ok || strings.Count(s, ".") != 1 && !strings.Contains(s, `"`) {
+		return "", "", fmt.Errorf("table %q: name it keyspace.table", s)
+	}
+	if keyspace, err = name(ks); err == nil {
+		table, err = name(t)
+	}
+	return keyspace, table, err
+}
+
+// quote returns name as a quoted CQL identifier.
+func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// scanQuery returns the CQL of one range's query and its bound values
+// after the range's two tokens.
+func scanQuery(keyspace, table string, pk []string, cfg *config) string {
+	cols := "*"
+	if len(cfg.scanColumns) > 0 {
+		cols = strings.Join(cfg.scanColumns, ", ")
+	}
+	keys := make([]string, len(pk))
+	for i, k := range pk {
+		keys[i] = quote(k)
+	}
+	token := "token(" + strings.Join(keys, ", ") + ")"
+	q := "SELECT " + cols + " FROM " + quote(keyspace) + "." + quote(table) + " WHERE " + token + " > ? AND " + token + " <= ?"
+	if cfg.scanFilter != "" {
+		q += " AND " + cfg.scanFilter + " ALLOW FILTERING"
+	}
+	return q
+}
+
+// scanPages runs a scan over tbl.
+func scanPages[T any](ctx context.Context, tbl scanTable, table string, opts []Option) iter.Seq2[Page[T], error] {
+	if ctx == nil {
+		return fail[Page[T]](invalidf("nil context"))
+	}
+	keyspace, name, err := parseTable(table)
+	if err != nil {
+		return fail[Page[T]](invalid(err))
+	}
+	cfg, err := resolve(append([]Option{optionFunc(func(c *config) { c.scan = true })}, opts...), driver.Query{Keyspace: keyspace, CQL: "SCAN " + quote(keyspace) + "." + quote(name)})
+	if err != nil {
+		return fail[Page[T]](err)
+	}
+	return func(yield func(Page[T], error) bool) {
+		top, err := tbl.topology(keyspace, name)
+		if err != nil {
+			yield(Page[T]{}, err)
+			return
+		}
+		ring, err := buildRing(top.hosts, top.rep)
+		if err != nil {
+			yield(Page[T]{}, fmt.Errorf("cqlseq: scanning %s.%s: %w", keyspace, name, err))
+			return
+		}
+		parallel := cfg.parallelism
+		if parallel == 0 {
+			parallel = 4 * len(top.hosts)
+		}
+		ranges := splitRanges(ring, 4*parallel)
+		if err := checkCoverage(ranges); err != nil {
+			yield(Page[T]{}, fmt.Errorf("cqlseq: scanning %s.%s: the split does not cover the ring, so no query was sent: %w", keyspace, name, err))
+			return
+		}
+		ranges = spreadByReplica(ranges)
+		work := make([]scanRange, len(ranges))
+		for i, r := range ranges {
+			work[i] = scanRange{tokenRange: r}
+		}
+		hostIDs := make([]string, len(top.hosts))
+		for i, h := range top.hosts {
+			hostIDs[i] = h.id
+		}
+		s := &scan[T]{
+			cfg: cfg, tbl: tbl, ranges: work, hosts: hostIDs,
+			cql: scanQuery(keyspace, name, top.partitionKey, cfg),
+		}
+		s.run(ctx, min(parallel, len(work)), yield)
+	}
+}
+
+// spreadByReplica orders ranges so that consecutive ones have different
+// primary replicas where it can: workers that take ranges in order then
+// load every node.
+func spreadByReplica(ranges []tokenRange) []tokenRange {
+	byHost := map[int][]tokenRange{}
+	var order []int
+	for _, r := range ranges {
+		h := -1
+		if len(r.replicas) > 0 {
+			h = r.replicas[0]
+		}
+		if _, ok := byHost[h]; !ok {
+			order = append(order, h)
+		}
+		byHost[h] = append(byHost[h], r)
+	}
+	out := make([]tokenRange, 0, len(ranges))
+	for len(out) < len(ranges) {
+		for _, h := range order {
+			if q := byHost[h]; len(q) > 0 {
+				out = append(out, q[0])
+				byHost[h] = q[1:]
+			}
+		}
+	}
+	return out
+}
+
+// scan is one range over a scan: its workers and its consumer.
+type scan[T any] struct {
+	cfg    *config
+	tbl    scanTable
+	ranges []scanRange
+	hosts  []string // host IDs, by ring host index
+	cql    string
+}
+
+func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], error) bool) {
+	wctx, cancel := context.WithCancel(ctx)
+	out := make(chan scanMsg[T])
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
 	}()
-	s.at = -1
-	if s.pl.isMap {
-		m := make(map[string]any, s.pl.ncols)
-		if !it.MapScan(m) {
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.work(wctx, &next, out)
+		}()
+	}
+	number, total, left := 0, int64(0), len(s.ranges)
+	for left > 0 {
+		var m scanMsg[T]
+		select {
+		case m = <-out:
+		case <-ctx.Done():
+			yield(Page[T]{}, ctxError("cqlseq: ", ctx))
+			return
+		}
+		switch {
+		case m.panic != nil:
+			panic(m.panic) // as if the request had run on this goroutine
+		case m.err != nil:
+			yield(Page[T]{}, m.err)
+			return
+		case m.done:
+			if !s.ranges[m.rng].done {
+				s.ranges[m.rng].done = true
+				left--
+			}
+			continue
+		}
+		r := &s.ranges[m.rng]
+		r.state = m.page.PageState
+		if r.state == nil {
+			r.done = true
+			left--
+		}
+		number++
+		total += int64(len(m.page.Rows))
+		page := Page[T]{Rows: m.page.Rows, Number: number, TotalRows: total, Warnings: m.page.Warnings}
+		if s.cfg.PageCallback != nil {
+			s.cfg.PageCallback(PageInfo{Number: number, RowCount: len(page.Rows), TotalRows: total, Warnings: page.Warnings})
+		}
+		if !yield(page, nil) {
+			return
+		}
+	}
+}
+
+// work reads ranges, taken in order, until none is left or ctx is done,
+// and hands their pages to out.
+func (s *scan[T]) work(ctx context.Context, next *atomic.Int64, out chan<- scanMsg[T]) {
+	send := func(m scanMsg[T]) bool {
+		select {
+		case out <- m:
+			return true
+		case <-ctx.Done():
 			return false
 		}
-		s.row = any(m).(T)
-		return true
 	}
-	var zero T
-	s.row = zero
-	return it.Scan(s.dest...)
+	defer func() {
+		if r := recover(); r != nil {
+			send(scanMsg[T]{panic: r})
+		}
+	}()
+	for {
+		i := int(next.Add(1) - 1)
+		if i >= len(s.ranges) || ctx.Err() != nil {
+			return
+		}
+		r := s.ranges[i]
+		hosts := make([]string, 0, len(r.replicas))
+		for _, h := range r.replicas {
+			hosts = append(hosts, s.hosts[h])
+		}
+		src := s.tbl.rangeSource(s.cql, append([]any{r.start, r.end}, s.cfg.scanValues...), hosts)
+		cfg := *s.cfg
+		// One page at a time per worker: the one handed over and the next.
+		// A SELECT may run twice.
+		cfg.PageState, cfg.Prefetch, cfg.PageCallback, cfg.scanRange, cfg.Idempotent = r.state, 0, nil, true, true
+		for p, err := range streamPages[T](ctx, src, &cfg) {
+			if err != nil {
+				if ctx.Err() == nil {
+					err = &RangeError{Start: r.start, End: r.end, Replicas: hosts, Err: err}
+				}
+				send(scanMsg[T]{rng: i, err: err})
+				return
+			}
+			if !send(scanMsg[T]{rng: i, page: p}) {
+				return
+			}
+		}
+		if !send(scanMsg[T]{rng: i, done: true}) {
+			return
+		}
+	}
 }
 
-// scanErr turns err, the driver's failure of the page just read after read
-// good rows (or a panic scan caught), into a ScanError naming the column
-// and field. A failure that no destination saw (a truncated frame) keeps
-// the column empty.
-func (s *rowScanner[T]) scanErr(read int, err error) error {
-	if err == nil {
-		err = s.fault
-	}
-	if err == nil {
-		return nil
-	}
-	e := &ScanError{Page: s.p.number + 1, Row: s.p.total + int64(read) + 1, Err: err}
-	if s.at >= 0 && s.at < len(s.pl.slots) {
-		sl := s.pl.slots[s.at]
-		e.Column, e.Field = s.pl.cols[sl.col].Name, sl.field
-	}
-	return e
+// RangeError reports a token range of a [Scan] that could not be read: the
+// range, the hosts its requests were routed to (their host IDs), and the
+// error, often a [*PageError], which it unwraps to.
+type RangeError struct {
+	Start, End int64    // the range (Start, End] of tokens
+	Replicas   []string // the range's replicas, the first tried first
+	Err        error
 }
 
-// scanner is what finish needs of a rowScanner, whatever its T.
-type scanner interface {
-	scanErr(read int, err error) error
+func (e *RangeError) Error() string {
+	return fmt.Sprintf("cqlseq: scanning token range (%d, %d] (replicas %s): %v", e.Start, e.End, strings.Join(e.Replicas, ", "), e.Err)
+}
+
+// Unwrap returns the range's error.
+func (e *RangeError) Unwrap() error { return e.Err }
+
+// WithParallelism sets how many token ranges a [Scan] reads at once: its
+// workers, each with one page request in flight at most. The default is 4
+// per node of the cluster. n must be > 0; it is an error on Stream and
+// Pages.
+func WithParallelism(n int) Option {
+	return optionFunc(func(c *config) { c.parallelism, c.parallelismSet = n, true })
+}
+
+// WithColumns makes a [Scan] read these columns (or expressions) only,
+// rather than all ("*"). It is an error on Stream and Pages.
+func WithColumns(columns ...string) Option {
+	columns = slices.Clone(columns)
+	return optionFunc(func(c *config) { c.scanColumns, c.scanColumnsSet = columns, true })
+}
+
+// WithFilter makes a [Scan] read only the rows that match cql, a CQL
+// condition on columns other than the partition key ("score > ?"), with
+// values bound to its markers. Each range's query runs with ALLOW
+// FILTERING: Cassandra reads every row of the range and returns the
+// matching ones. It is an error on Stream and Pages.
+func WithFilter(cql string, values ...any) Option {
+	values = slices.Clone(values)
+	return optionFunc(func(c *config) { c.scanFilter, c.scanValues, c.scanFilterSet = cql, values, true })
+}
+
+// checkScan validates the options that belong to Scan or to Stream and
+// Pages alone.
+func (c *config) checkScan() {
+	if !c.scan {
+		if c.parallelismSet || c.scanColumnsSet || c.scanFilterSet {
+			c.errs = append(c.errs, errors.New("WithParallelism, WithColumns and WithFilter are options of Scan"))
+		}
+		return
+	}
+	if c.parallelismSet && c.parallelism <= 0 {
+		c.errs = append(c.errs, fmt.Errorf("parallelism must be > 0, got %d", c.parallelism))
+	}
+	if c.scanColumnsSet {
+		if len(c.scanColumns) == 0 {
+			c.errs = append(c.errs, errors.New("WithColumns names no column"))
+		}
+		for _, col := range c.scanColumns {
+			if strings.TrimSpace(col) == "" || strings.ContainsAny(col, ";") {
+				c.errs = append(c.errs, fmt.Errorf("WithColumns: %q is not a column", col))
+			}
+		}
+	}
+	if c.scanFilterSet && (strings.TrimSpace(c.scanFilter) == "" || strings.Contains(c.scanFilter, ";")) {
+		c.errs = append(c.errs, fmt.Errorf("WithFilter: %q is not a condition", c.scanFilter))
+	}
+	if len(c.PageState) > 0 || c.MaxPages > 0 {
+		c.errs = append(c.errs, errors.New("WithPageState and WithMaxPages are options of Stream and Pages; a Scan resumes with WithCursor"))
+	}
 }

@@ -65,6 +65,15 @@ func prepare(session *gocql.Session, st Statement) *source {
 	default:
 		src.base = *session.Query(st.cql, st.values...)
 	}
+	ctx := src.query.Context
+	src = newSource(src.base)
+	src.query.Context = ctx
+	return src
+}
+
+// newSource returns the source of q, a copy the stream owns.
+func newSource(q gocql.Query) *source {
+	src := &source{Codec: codec, base: q}
 	src.query.PageSize, src.query.PageState = queryPaging(&src.base)
 	src.query.Keyspace = keyspaces(&src.base)
 	src.query.CQL = src.base.Statement()

@@ -116,6 +116,10 @@ type Request struct {
 	// HasConsistency says Consistency is set; otherwise the query's own
 	// consistency applies.
 	HasConsistency bool
+	// Attempt counts the times this page was asked for before, after a
+	// failure (0 the first time): a source that routes its requests to a
+	// host can send a retry to another.
+	Attempt int
 }
 
 // Iter is one page of a result as a driver returns it, with the methods of

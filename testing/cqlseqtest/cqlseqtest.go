@@ -33,16 +33,54 @@ const HostsEnv = "CQLSEQ_HOSTS"
 // node (9042 by default); testing/cassandra/cassandra.sh reads it too.
 const PortEnv = "CQLSEQ_CASSANDRA_PORT"
 
+// ClusterHostsEnv names the environment variable that lists the hosts of
+// the multi-node cluster that scans are tested on.
+const ClusterHostsEnv = "CQLSEQ_CLUSTER_HOSTS"
+
+// splitHosts returns the hosts listed in the environment variable env, or
+// nil.
+func splitHosts(env string) []string {
+	var hosts []string
+	for _, h := range strings.Split(os.Getenv(env), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
+}
+
+// ClusterHosts returns the hosts of a cluster of several nodes, for scans:
+// those in CQLSEQ_CLUSTER_HOSTS, or else those in CQLSEQ_HOSTS, or else the
+// local cluster that testing/cassandra/cassandra.sh cluster start runs on
+// 127.0.0.2, 127.0.0.3 and 127.0.0.4.
+func ClusterHosts() []string {
+	if hosts := splitHosts(ClusterHostsEnv); hosts != nil {
+		return hosts
+	}
+	if hosts := splitHosts(HostsEnv); hosts != nil {
+		return hosts
+	}
+	return []string{"127.0.0.2:9042", "127.0.0.3:9042", "127.0.0.4:9042"}
+}
+
+// ConnectCluster opens a session to ClusterHosts that reads and writes at
+// QUORUM, checking that every node answers.
+func ConnectCluster(ctx context.Context) (*gocql.Session, error) {
+	c := Cluster()
+	c.Hosts = ClusterHosts()
+	c.Consistency = gocql.Quorum
+	s, err := c.CreateSession()
+	if err != nil {
+		return nil, fmt.Errorf("cqlseqtest: cannot reach the cluster at %s: %w; start the local one with: testing/cassandra/cassandra.sh cluster start (or set %s)",
+			strings.Join(c.Hosts, ","), err, ClusterHostsEnv)
+	}
+	return s, nil
+}
+
 // Hosts returns the hosts to connect to: those in CQLSEQ_HOSTS, or else the
 // local node.
 func Hosts() []string {
-	if v := strings.TrimSpace(os.Getenv(HostsEnv)); v != "" {
-		var hosts []string
-		for _, h := range strings.Split(v, ",") {
-			if h = strings.TrimSpace(h); h != "" {
-				hosts = append(hosts, h)
-			}
-		}
+	if hosts := splitHosts(HostsEnv); hosts != nil {
 		return hosts
 	}
 	port := os.Getenv(PortEnv)

@@ -1,0 +1,267 @@
+package cqlseq
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	gocmp "github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+
+	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
+)
+
+type scanRow struct {
+	P int
+	C int
+	V string
+}
+
+func compareScanRows(a, b scanRow) int {
+	return cmp.Or(cmp.Compare(a.P, b.P), cmp.Compare(a.C, b.C))
+}
+
+// scanFixture creates a table of partitions×3 rows in a new keyspace and
+// returns its name and its rows, read with a plain SELECT and sorted.
+func scanFixture(t *testing.T, s *gocql.Session, partitions int) (string, []scanRow) {
+	t.Helper()
+	ks := cqlseqtest.Keyspace(t, s)
+	table := ks + ".scan"
+	cqlseqtest.Exec(t, s, "CREATE TABLE "+table+" (p int, c int, v text, PRIMARY KEY (p, c))")
+	if err := cqlseqtest.Seed(context.Background(), s, "INSERT INTO "+table+" (p, c, v) VALUES (?, ?, ?)", partitions*3, 8,
+		func(i int) []any { return []any{i / 3, i % 3, fmt.Sprint("v", i%7)} }); err != nil {
+		t.Fatal(err)
+	}
+	var want []scanRow
+	it := s.Query("SELECT p, c, v FROM " + table).PageSize(1000).Iter()
+	var r scanRow
+	for it.Scan(&r.P, &r.C, &r.V) {
+		want = append(want, r)
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != partitions*3 {
+		t.Fatalf("SELECT read %d rows, want %d", len(want), partitions*3)
+	}
+	slices.SortFunc(want, compareScanRows)
+	return table, want
+}
+
+// scanAll reads a whole scan and returns its rows sorted.
+func scanAll[T any](t *testing.T, seq func(func(T, error) bool), less func(a, b T) int) []T {
+	t.Helper()
+	var got []T
+	for r, err := range seq {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r)
+	}
+	slices.SortFunc(got, less)
+	return got
+}
+
+// A scan reads every row once, as a SELECT of the whole table does, at
+// every parallelism.
+func TestScanEqualsSelect(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	table, want := scanFixture(t, s, 700)
+	for _, p := range []int{1, 4, 16} {
+		t.Run(fmt.Sprint("parallelism ", p), func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			got := scanAll(t, Scan[scanRow](context.Background(), s, table, WithParallelism(p), WithFetchSize(50)), compareScanRows)
+			if diff := gocmp.Diff(want, got); diff != "" {
+				t.Fatalf("Scan differs from SELECT (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// tokensAt is a table whose ring has the given tokens, all on the first
+// host: the splits then fall exactly on the tokens of chosen rows.
+type tokensAt struct {
+	*v2Table
+	tokens []int64
+}
+
+func (t tokensAt) topology(keyspace, table string) (scanTopology, error) {
+	top, err := t.v2Table.topology(keyspace, table)
+	if err != nil {
+		return top, err
+	}
+	top.hosts = top.hosts[:1]
+	top.hosts[0].tokens = t.tokens
+	return top, nil
+}
+
+// Rows whose token is a range's end are read with that range, once; rows
+// whose token is a range's start with the range before. The ring's tokens
+// are put on rows' tokens, at parallelism 1 (every vnode range whole) and
+// 64 (cut further).
+func TestScanRowsOnRangeBoundaries(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	table, want := scanFixture(t, s, 300)
+	var tokens []int64
+	it := s.Query("SELECT DISTINCT token(p) FROM " + table).Iter()
+	var tok int64
+	for i := 0; it.Scan(&tok); i++ {
+		if i%5 == 0 {
+			tokens = append(tokens, tok)
+		}
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tokens = append(tokens, minToken, maxToken)
+	tbl := tokensAt{&v2Table{session: s}, tokens}
+	for _, p := range []int{1, 64} {
+		var pages atomic.Int64
+		got := scanAll(t, scanRows(scanPages[scanRow](context.Background(), tbl, table,
+			[]Option{WithParallelism(p), WithFetchSize(7), WithPageCallback(func(PageInfo) { pages.Add(1) })}), nil), compareScanRows)
+		if diff := gocmp.Diff(want, got); diff != "" {
+			t.Fatalf("parallelism %d, splits at rows' tokens: (-want +got):\n%s", p, diff)
+		}
+		t.Logf("parallelism %d: %d rows in %d pages, %d ring tokens on rows", p, len(got), pages.Load(), len(tokens))
+	}
+}
+
+// WithColumns and WithFilter narrow what a scan reads.
+func TestScanColumnsAndFilter(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	table, all := scanFixture(t, s, 200)
+	type key struct{ P, C int }
+	var want []key
+	for _, r := range all {
+		if r.V == "v3" {
+			want = append(want, key{r.P, r.C})
+		}
+	}
+	got := scanAll(t, Scan[key](context.Background(), s, table, WithColumns("p", "c"), WithFilter("v = ?", "v3"), WithParallelism(3)),
+		func(a, b key) int { return cmp.Or(cmp.Compare(a.P, b.P), cmp.Compare(a.C, b.C)) })
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	// WithStrict refuses a column with no field: the scan reads "v" too.
+	for _, err := range Scan[key](context.Background(), s, table, WithStrict()) {
+		if !errors.Is(err, ErrMapping) {
+			t.Fatalf("strict scan of a column without a field: %v, want ErrMapping", err)
+		}
+		break
+	}
+}
+
+// However a scan's loop ends with every worker busy, every goroutine is
+// gone when the range statement completes.
+func TestScanStopsEveryWorker(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	table, _ := scanFixture(t, s, 500)
+	opts := []Option{WithParallelism(16), WithFetchSize(5)}
+	t.Run("break", func(t *testing.T) {
+		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		n := 0
+		for _, err := range Scan[scanRow](context.Background(), s, table, opts...) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n++; n == 20 {
+				break
+			}
+		}
+	})
+	t.Run("cancel", func(t *testing.T) {
+		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		n := 0
+		var got error
+		for _, err := range Scan[scanRow](ctx, s, table, opts...) {
+			if err != nil {
+				got = err
+				break
+			}
+			if n++; n == 20 {
+				cancel()
+			}
+		}
+		if !errors.Is(got, context.Canceled) {
+			t.Fatalf("after cancel: %v", got)
+		}
+	})
+	t.Run("panic", func(t *testing.T) {
+		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		func() {
+			defer func() {
+				if r := recover(); r != "boom" {
+					t.Fatalf("recovered %v, want the loop's own panic", r)
+				}
+			}()
+			for range Scan[scanRow](context.Background(), s, table, opts...) {
+				panic("boom")
+			}
+		}()
+	})
+	t.Run("error", func(t *testing.T) {
+		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		type bad struct{ P []int } // an int column into a slice
+		var got error
+		for _, err := range Scan[bad](context.Background(), s, table, append(opts, WithColumns("p"))...) {
+			got = err
+		}
+		if !errors.Is(got, ErrMapping) {
+			t.Fatalf("int column into a slice: %v, want ErrMapping", got)
+		}
+	})
+	t.Run("1000 scans broken off", func(t *testing.T) {
+		before := runtime.NumGoroutine()
+		for range 1000 {
+			for range Scan[scanRow](context.Background(), s, table, WithParallelism(8), WithFetchSize(5)) {
+				break
+			}
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if after := runtime.NumGoroutine(); after > before+2 {
+			t.Fatalf("goroutines: %d before, %d after", before, after)
+		}
+	})
+}
+
+// Bad input is refused before any query.
+func TestScanBadInput(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	for name, seq := range map[string]func(func(scanRow, error) bool){
+		"nil session":          Scan[scanRow](context.Background(), nil, "ks.t"),
+		"no keyspace":          Scan[scanRow](context.Background(), s, "t"),
+		"not a name":           Scan[scanRow](context.Background(), s, "ks.t; DROP TABLE x"),
+		"zero parallelism":     Scan[scanRow](context.Background(), s, "ks.t", WithParallelism(0)),
+		"no columns":           Scan[scanRow](context.Background(), s, "ks.t", WithColumns()),
+		"empty filter":         Scan[scanRow](context.Background(), s, "ks.t", WithFilter(" ")),
+		"paging state on scan": Scan[scanRow](context.Background(), s, "ks.t", WithPageState([]byte{1})),
+	} {
+		n := 0
+		for _, err := range seq {
+			n++
+			if !errors.Is(err, ErrInvalidArgument) {
+				t.Errorf("%s: %v, want ErrInvalidArgument", name, err)
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %d elements, want 1", name, n)
+		}
+	}
+	for _, err := range Stream[int](context.Background(), s, CQL("SELECT 1 FROM system.local"), WithParallelism(2)) {
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("WithParallelism on Stream: %v", err)
+		}
+	}
+}
