@@ -257,7 +257,7 @@ func resolve(opts []Option, q driver.Query) (*config, error) {
 	if c.fetchSizeSet {
 		c.PageSize = c.FetchSize
 	}
-	if c.Cursor != "" {
+	if c.Cursor != "" && !c.scan { // a scan decodes its checkpoint itself
 		state, size, err := decodeCursor(c.Cursor, c.fingerprint(), c.CursorKey)
 		if err != nil {
 			return nil, err

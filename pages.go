@@ -54,6 +54,9 @@ type PageInfo struct {
 	// without rows that carried warnings, the callback is called once more
 	// with RowCount 0 and those warnings.
 	Warnings []string
+	// Scan is a scan's progress after this page; zero for Stream and
+	// Pages.
+	Scan ScanProgress
 }
 
 // Pages returns the rows of st, decoded into T, a page at a time: each

@@ -1,15 +1,18 @@
 package cqlseq
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
@@ -25,23 +28,32 @@ import (
 // The contract is Stream's: nothing needs closing; however the loop ends,
 // every worker stops, its requests are cancelled and every goroutine has
 // returned before the range statement completes. [WithColumns] and
-// [WithFilter] narrow what is read.
+// [WithFilter] narrow what is read. The page callback ([WithPageCallback])
+// runs after a page's last row, with the scan's progress
+// ([PageInfo.Scan]) and a checkpoint ([PageInfo.Cursor]) that resumes the
+// scan with [WithCursor]: the resumed scan yields exactly the rows of the
+// pages whose callback had not run, so a loop that stops in the middle of a
+// page gets that page's rows again.
 func Scan[T any](ctx context.Context, session *gocql.Session, table string, opts ...Option) iter.Seq2[T, error] {
-	return scanRows(ScanPages[T](ctx, session, table, opts...), opts)
+	if session == nil {
+		return fail[T](invalidf("nil session"))
+	}
+	return scanRows(scanPages[T](ctx, &v2Table{session: session}, table, opts, true))
 }
 
 // ScanPages is [Scan] a page at a time: each element is a page of one
-// range. Its Cursor resumes the scan right after it (see [WithCursor]).
+// range, whose Cursor resumes the scan right after it: the resumed scan
+// yields exactly the pages not yet yielded (see [WithCursor]). The page
+// callback runs before the page is yielded.
 func ScanPages[T any](ctx context.Context, session *gocql.Session, table string, opts ...Option) iter.Seq2[Page[T], error] {
 	if session == nil {
 		return fail[Page[T]](invalidf("nil session"))
 	}
-	return scanPages[T](ctx, &v2Table{session: session}, table, opts)
+	return scanPages[T](ctx, &v2Table{session: session}, table, opts, false)
 }
 
-// scanRows yields the rows of pages one by one, and calls the page callback
-// after a page's last row, as Stream does.
-func scanRows[T any](pages iter.Seq2[Page[T], error], opts []Option) iter.Seq2[T, error] {
+// scanRows yields the rows of pages one by one.
+func scanRows[T any](pages iter.Seq2[Page[T], error]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
 		for p, err := range pages {
@@ -137,8 +149,9 @@ func scanQuery(keyspace, table string, pk []string, cfg *config) string {
 	return q
 }
 
-// scanPages runs a scan over tbl.
-func scanPages[T any](ctx context.Context, tbl scanTable, table string, opts []Option) iter.Seq2[Page[T], error] {
+// scanPages runs a scan over tbl. With after, the page callback runs after
+// a page was yielded (and the loop asked for more), not before.
+func scanPages[T any](ctx context.Context, tbl scanTable, table string, opts []Option, after bool) iter.Seq2[Page[T], error] {
 	if ctx == nil {
 		return fail[Page[T]](invalidf("nil context"))
 	}
@@ -149,6 +162,17 @@ func scanPages[T any](ctx context.Context, tbl scanTable, table string, opts []O
 	cfg, err := resolve(append([]Option{optionFunc(func(c *config) { c.scan = true })}, opts...), driver.Query{Keyspace: keyspace, CQL: "SCAN " + quote(keyspace) + "." + quote(name)})
 	if err != nil {
 		return fail[Page[T]](err)
+	}
+	fp := newFingerprint(keyspace, "SCAN "+quote(name)+" "+strings.Join(cfg.scanColumns, ", ")+" WHERE "+cfg.scanFilter, cfg.scanValues)
+	var resumed []scanRange
+	if cfg.Cursor != "" {
+		var size int
+		if resumed, size, err = decodeCheckpoint(cfg.Cursor, fp, cfg.CursorKey); err != nil {
+			return fail[Page[T]](err)
+		}
+		if !cfg.fetchSizeSet {
+			cfg.FetchSize, cfg.PageSize = size, size
+		}
 	}
 	return func(yield func(Page[T], error) bool) {
 		top, err := tbl.topology(keyspace, name)
@@ -165,22 +189,24 @@ func scanPages[T any](ctx context.Context, tbl scanTable, table string, opts []O
 		if parallel == 0 {
 			parallel = 4 * len(top.hosts)
 		}
-		ranges := splitRanges(ring, 4*parallel)
-		if err := checkCoverage(ranges); err != nil {
-			yield(Page[T]{}, fmt.Errorf("cqlseq: scanning %s.%s: the split does not cover the ring, so no query was sent: %w", keyspace, name, err))
-			return
+		var work []scanRange
+		if resumed != nil {
+			work = resume(ring, resumed)
+		} else {
+			for _, r := range spreadByReplica(splitRanges(ring, 4*parallel)) {
+				work = append(work, scanRange{tokenRange: r})
+			}
 		}
-		ranges = spreadByReplica(ranges)
-		work := make([]scanRange, len(ranges))
-		for i, r := range ranges {
-			work[i] = scanRange{tokenRange: r}
+		if err := checkCoverage(byToken(work)); err != nil {
+			yield(Page[T]{}, fmt.Errorf("cqlseq: scanning %s.%s: the ranges do not cover the ring, so no query was sent: %w", keyspace, name, err))
+			return
 		}
 		hostIDs := make([]string, len(top.hosts))
 		for i, h := range top.hosts {
 			hostIDs[i] = h.id
 		}
 		s := &scan[T]{
-			cfg: cfg, tbl: tbl, ranges: work, hosts: hostIDs,
+			cfg: cfg, tbl: tbl, ranges: work, hosts: hostIDs, fp: fp, after: after,
 			cql: scanQuery(keyspace, name, top.partitionKey, cfg),
 		}
 		s.run(ctx, min(parallel, len(work)), yield)
@@ -215,6 +241,29 @@ func spreadByReplica(ranges []tokenRange) []tokenRange {
 	return out
 }
 
+// byToken returns the token ranges of work in token order.
+func byToken(work []scanRange) []tokenRange {
+	out := make([]tokenRange, len(work))
+	for i, w := range work {
+		out[i] = w.tokenRange
+	}
+	slices.SortFunc(out, func(a, b tokenRange) int { return cmp.Compare(a.start, b.start) })
+	return out
+}
+
+// resume gives the ranges of a checkpoint the replicas of the ring range
+// that holds their end token: the ring may have changed since.
+func resume(ring []tokenRange, ranges []scanRange) []scanRange {
+	out := slices.Clone(ranges)
+	for i := range out {
+		j, _ := slices.BinarySearchFunc(ring, out[i].end, func(r tokenRange, t int64) int { return cmp.Compare(r.end, t) })
+		if j < len(ring) {
+			out[i].replicas = ring[j].replicas
+		}
+	}
+	return out
+}
+
 // scan is one range over a scan: its workers and its consumer.
 type scan[T any] struct {
 	cfg    *config
@@ -222,6 +271,8 @@ type scan[T any] struct {
 	ranges []scanRange
 	hosts  []string // host IDs, by ring host index
 	cql    string
+	fp     fingerprint
+	after  bool // call the page callback after yielding
 }
 
 func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], error) bool) {
@@ -240,7 +291,21 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 			s.work(wctx, &next, out)
 		}()
 	}
-	number, total, left := 0, int64(0), len(s.ranges)
+	number, total, left := 0, int64(0), 0
+	var ringDone float64 // tokens of the ranges read to their end
+	for _, r := range s.ranges {
+		if r.done {
+			ringDone += float64(r.width())
+		} else {
+			left++
+		}
+	}
+	start := time.Now()
+	finish := func(r *scanRange) {
+		r.done, r.state = true, nil
+		ringDone += float64(r.width())
+		left--
+	}
 	for left > 0 {
 		var m scanMsg[T]
 		select {
@@ -257,25 +322,35 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 			return
 		case m.done:
 			if !s.ranges[m.rng].done {
-				s.ranges[m.rng].done = true
-				left--
+				finish(&s.ranges[m.rng])
 			}
 			continue
 		}
 		r := &s.ranges[m.rng]
 		r.state = m.page.PageState
 		if r.state == nil {
-			r.done = true
-			left--
+			finish(r)
 		}
 		number++
 		total += int64(len(m.page.Rows))
 		page := Page[T]{Rows: m.page.Rows, Number: number, TotalRows: total, Warnings: m.page.Warnings}
-		if s.cfg.PageCallback != nil {
-			s.cfg.PageCallback(PageInfo{Number: number, RowCount: len(page.Rows), TotalRows: total, Warnings: page.Warnings})
+		cb := s.cfg.PageCallback
+		if !s.after || cb != nil { // read by someone
+			page.Cursor = encodeCheckpoint(s.fp, s.cfg.PageSize, s.ranges, s.cfg.CursorKey)
+		}
+		var info PageInfo
+		if cb != nil {
+			info = PageInfo{Number: number, RowCount: len(page.Rows), TotalRows: total, Cursor: page.Cursor, Warnings: page.Warnings}
+			info.Scan = progress(len(s.ranges), len(s.ranges)-left, ringDone, total, time.Since(start))
+		}
+		if cb != nil && !s.after {
+			cb(info)
 		}
 		if !yield(page, nil) {
 			return
+		}
+		if cb != nil && s.after {
+			cb(info)
 		}
 	}
 }
@@ -301,7 +376,10 @@ func (s *scan[T]) work(ctx context.Context, next *atomic.Int64, out chan<- scanM
 		if i >= len(s.ranges) || ctx.Err() != nil {
 			return
 		}
-		r := s.ranges[i]
+		r := s.ranges[i] // a copy: the consumer updates s.ranges
+		if r.done {
+			continue
+		}
 		hosts := make([]string, 0, len(r.replicas))
 		for _, h := range r.replicas {
 			hosts = append(hosts, s.hosts[h])
@@ -327,6 +405,34 @@ func (s *scan[T]) work(ctx context.Context, next *atomic.Int64, out chan<- scanM
 			return
 		}
 	}
+}
+
+// ScanProgress is how far a scan has come, as [PageInfo.Scan] reports it
+// after each page.
+type ScanProgress struct {
+	Ranges     int // the token ranges the ring was cut into
+	RangesDone int // those read to their end
+	// Fraction is the share of the ring's tokens in the ranges read to
+	// their end, from 0 to 1.
+	Fraction float64
+	// Elapsed is the time since the scan (or its resumption) started;
+	// RowsPerSecond the rows it yielded per second since.
+	Elapsed       time.Duration
+	RowsPerSecond float64
+	// ETA is the time left at the pace so far, by ring fraction: 0 until a
+	// range is done, and rough when the rows are unevenly spread.
+	ETA time.Duration
+}
+
+func progress(ranges, done int, ringDone float64, rows int64, elapsed time.Duration) ScanProgress {
+	p := ScanProgress{Ranges: ranges, RangesDone: done, Fraction: ringDone / math.MaxUint64, Elapsed: elapsed}
+	if s := elapsed.Seconds(); s > 0 {
+		p.RowsPerSecond = float64(rows) / s
+	}
+	if p.Fraction > 0 && p.Fraction < 1 {
+		p.ETA = time.Duration(float64(elapsed) * (1 - p.Fraction) / p.Fraction)
+	}
+	return p
 }
 
 // RangeError reports a token range of a [Scan] that could not be read: the

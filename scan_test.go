@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sync/atomic"
@@ -125,7 +126,7 @@ func TestScanRowsOnRangeBoundaries(t *testing.T) {
 	for _, p := range []int{1, 64} {
 		var pages atomic.Int64
 		got := scanAll(t, scanRows(scanPages[scanRow](context.Background(), tbl, table,
-			[]Option{WithParallelism(p), WithFetchSize(7), WithPageCallback(func(PageInfo) { pages.Add(1) })}), nil), compareScanRows)
+			[]Option{WithParallelism(p), WithFetchSize(7), WithPageCallback(func(PageInfo) { pages.Add(1) })}, true)), compareScanRows)
 		if diff := gocmp.Diff(want, got); diff != "" {
 			t.Fatalf("parallelism %d, splits at rows' tokens: (-want +got):\n%s", p, diff)
 		}
@@ -262,6 +263,97 @@ func TestScanBadInput(t *testing.T) {
 	for _, err := range Stream[int](context.Background(), s, CQL("SELECT 1 FROM system.local"), WithParallelism(2)) {
 		if !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("WithParallelism on Stream: %v", err)
+		}
+	}
+}
+
+// A scan stopped after a random page and resumed from that page's Cursor
+// yields every row exactly once, over several stops; signed checkpoints
+// too, and a checkpoint of another table or filter is refused.
+func TestScanResumesFromCheckpoint(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	table, want := scanFixture(t, s, 400)
+	r := rand.New(rand.NewPCG(7, 7))
+	for round, key := range [][]byte{nil, []byte("secret")} {
+		opts := []Option{WithParallelism(6), WithFetchSize(9)}
+		if key != nil {
+			opts = append(opts, WithCursorKey(key))
+		}
+		var got []scanRow
+		cursor, stops := "", 0
+		for {
+			stop := 1 + r.IntN(15) // pages to read before stopping
+			n, last := 0, ""
+			for p, err := range ScanPages[scanRow](context.Background(), s, table, append(opts, WithCursor(cursor))...) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, p.Rows...)
+				last = p.Cursor
+				if n++; n == stop {
+					break
+				}
+			}
+			if n < stop { // the scan ended
+				break
+			}
+			cursor, stops = last, stops+1
+		}
+		slices.SortFunc(got, compareScanRows)
+		if diff := gocmp.Diff(want, got); diff != "" {
+			t.Fatalf("round %d, %d stops and resumptions: (-want +got):\n%s", round, stops, diff)
+		}
+		t.Logf("round %d: every row once over %d stops", round, stops)
+		if stops < 5 {
+			t.Fatalf("only %d stops: the test proves little", stops)
+		}
+	}
+	// Scan (rows): the checkpoint of the page callback, after the page's
+	// last row; a loop stopped mid-page gets that page again.
+	var cursor string
+	var first []scanRow
+	var done int64 // rows of the pages whose callback ran
+	for row, err := range Scan[scanRow](context.Background(), s, table, WithFetchSize(9), WithPageCallback(func(p PageInfo) {
+		cursor, done = p.Cursor, p.TotalRows
+		if p.Scan.Ranges == 0 || p.Scan.RowsPerSecond <= 0 {
+			t.Errorf("progress %+v", p.Scan)
+		}
+	})) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		first = append(first, row)
+		if len(first) == 40 {
+			break
+		}
+	}
+	rest := scanAll(t, Scan[scanRow](context.Background(), s, table, WithFetchSize(9), WithCursor(cursor)), compareScanRows)
+	if len(rest) != len(want)-int(done) || len(first) != 40 || done >= 40 || done == 0 {
+		t.Fatalf("read %d rows (%d in pages whose callback ran), then %d after resuming from that callback's checkpoint; want %d", len(first), done, len(rest), len(want)-int(done))
+	}
+	// The rows after the checkpoint are the ones not yet yielded, and those
+	// of the page the loop stopped in.
+	seen := map[scanRow]int{}
+	for _, r := range append(first[:done], rest...) {
+		seen[r]++
+	}
+	for _, r := range want {
+		if seen[r] != 1 {
+			t.Fatalf("row %+v read %d times across the stop", r, seen[r])
+		}
+	}
+	// Refused before any query: another filter, altered, unsigned under a key.
+	for name, o := range map[string][]Option{
+		"another filter":  {WithCursor(cursor), WithFilter("v = ?", "x")},
+		"altered":         {WithCursor(cursor[:len(cursor)-2] + "AA")},
+		"key set":         {WithCursor(cursor), WithCursorKey([]byte("k"))},
+		"a Stream cursor": {WithCursor("AgAAAAAAAAAAAAAAAAAAAAAACgFhAAAAAA")},
+	} {
+		for _, err := range Scan[scanRow](context.Background(), s, table, o...) {
+			if !errors.Is(err, ErrInvalidCursor) {
+				t.Errorf("%s: %v, want ErrInvalidCursor", name, err)
+			}
+			break
 		}
 	}
 }
