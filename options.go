@@ -12,6 +12,7 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/scylladb/go-reflectx"
+	"golang.org/x/time/rate"
 
 	"github.com/cqlseq/cqlseq/driver"
 )
@@ -121,6 +122,24 @@ func WithRetry(r Retry) Option { return optionFunc(func(c *config) { c.Retry, c.
 // "[applied]" of a conditional statement is always allowed.
 func WithStrict() Option { return optionFunc(func(c *config) { c.Strict = true }) }
 
+// WithRateLimit holds the stream to at most rowsPerSecond rows per second,
+// on average over a second or so, with golang.org/x/time/rate: before it
+// hands over a page, the stream waits until the page's rows are within the
+// rate. The workers of a [Scan] share one limit. rowsPerSecond must be > 0.
+func WithRateLimit(rowsPerSecond float64) Option {
+	return optionFunc(func(c *config) { c.rateLimit, c.rateSet = rowsPerSecond, true })
+}
+
+// newRowLimiter returns a limiter of perSecond rows a second, with room
+// for a second's rows at once, that starts empty: a stream's first second
+// is held to the rate too.
+func newRowLimiter(perSecond float64) *rate.Limiter {
+	burst := max(1, int(math.Min(math.Ceil(perSecond), math.MaxInt32)))
+	l := rate.NewLimiter(rate.Limit(perSecond), burst)
+	l.AllowN(time.Now(), burst)
+	return l
+}
+
 // maxConsistency is LOCAL_ONE, the highest level the protocol defines.
 const maxConsistency = 0x0A
 
@@ -160,6 +179,12 @@ type config struct {
 
 	Consistency    uint16
 	HasConsistency bool
+
+	// limiter holds the stream (or all the workers of a scan) to
+	// WithRateLimit's rows per second; nil: no limit.
+	limiter   *rate.Limiter
+	rateLimit float64
+	rateSet   bool
 
 	fetchSizeSet bool
 	retrySet     bool
@@ -219,6 +244,13 @@ func resolve(opts []Option, q driver.Query) (*config, error) {
 		o.apply(c)
 	}
 	c.checkScan()
+	if c.rateSet {
+		if !(c.rateLimit > 0) || math.IsInf(c.rateLimit, 0) {
+			c.errs = append(c.errs, fmt.Errorf("rate limit must be > 0 rows per second, got %v", c.rateLimit))
+		} else {
+			c.limiter = newRowLimiter(c.rateLimit)
+		}
+	}
 	if c.scan && !c.retrySet {
 		// A scan routes each range to its replicas in turn: a request
 		// that found its host down goes to the next one.

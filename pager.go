@@ -308,3 +308,23 @@ func (p *pager) close() {
 	p.closeCur()
 	p.stop()
 }
+
+// throttle waits until n more rows are within WithRateLimit's rate, if
+// one is set: in bursts of at most the limiter's size.
+func (p *pager) throttle(n int) error {
+	l := p.cfg.limiter
+	if l == nil {
+		return nil
+	}
+	for n > 0 {
+		k := min(n, l.Burst())
+		if l.WaitN(p.ctx, k) != nil {
+			// The context is done, or its deadline comes before the rows
+			// may: wait for it either way.
+			<-p.ctx.Done()
+			return p.ctxErr()
+		}
+		n -= k
+	}
+	return nil
+}

@@ -97,6 +97,10 @@ func streamPages[T any](ctx context.Context, src driver.Source, cfg *config) ite
 			if it == nil {
 				return
 			}
+			if err := p.throttle(it.NumRows()); err != nil {
+				yield(Page[T]{}, err)
+				return
+			}
 			rows := make([]T, 0, it.NumRows())
 			for s.scan(it) {
 				rows = append(rows, s.row)

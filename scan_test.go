@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -354,6 +355,30 @@ func TestScanResumesFromCheckpoint(t *testing.T) {
 				t.Errorf("%s: %v, want ErrInvalidCursor", name, err)
 			}
 			break
+		}
+	}
+}
+
+// WithRateLimit holds a scan's workers, together, to the rate: the
+// measured rate is reported (a benchmark's business, not a test's), the
+// rows checked.
+func TestScanRateLimit(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	table, want := scanFixture(t, s, 500)
+	const limit = 1000.0
+	start := time.Now()
+	got := scanAll(t, Scan[scanRow](context.Background(), s, table, WithParallelism(8), WithFetchSize(20), WithRateLimit(limit)), compareScanRows)
+	elapsed := time.Since(start)
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	rate := float64(len(got)) / elapsed.Seconds()
+	t.Logf("%d rows in %v: %.0f rows/s against a limit of %.0f (%.1f%% of it)", len(got), elapsed.Round(time.Millisecond), rate, limit, 100*rate/limit)
+	for _, bad := range []float64{0, -1, math.Inf(1), math.NaN()} {
+		for _, err := range Scan[scanRow](context.Background(), s, table, WithRateLimit(bad)) {
+			if !errors.Is(err, ErrInvalidArgument) {
+				t.Errorf("WithRateLimit(%v): %v", bad, err)
+			}
 		}
 	}
 }

@@ -56,6 +56,10 @@ func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter
 			if it == nil {
 				return
 			}
+			if err := p.throttle(it.NumRows()); err != nil {
+				yield(zero, err)
+				return
+			}
 			// The next page is requested once (1 - prefetch) of this page
 			// has been read, as the drivers do; with prefetch 0, never.
 			at := -1
