@@ -2,12 +2,8 @@ package cqlseq
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -145,74 +141,19 @@ func typeName(info gocql.TypeInfo) string {
 	return fmt.Sprint(info)
 }
 
-// v2Table is what a scan needs of the v2 driver.
-type v2Table struct{ session *gocql.Session }
+// v2Cluster is what a scan needs of the v2 driver.
+type v2Cluster struct{ session *gocql.Session }
 
-func (t *v2Table) topology(keyspace, table string) (scanTopology, error) {
-	var top scanTopology
-	fail := func(err error) (scanTopology, error) {
-		return top, fmt.Errorf("cqlseq: scanning %s.%s: %w", keyspace, table, err)
+func (c v2Cluster) Hosts() ([]driver.Host, error) {
+	var hosts []driver.Host
+	for _, h := range c.session.GetHosts() {
+		hosts = append(hosts, driver.Host{ID: h.HostID(), DataCenter: h.DataCenter(), Rack: h.Rack(), Partitioner: h.Partitioner(), Tokens: h.Tokens()})
 	}
-	// Read from system_schema rather than the driver's metadata cache,
-	// which lags behind a keyspace or table just created and holds no
-	// tables in KeyspaceOnly mode.
-	var rep map[string]string
-	if err := t.session.Query("SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?", keyspace).Scan(&rep); err != nil {
-		if errors.Is(err, gocql.ErrNotFound) {
-			return fail(fmt.Errorf("no keyspace %s", keyspace))
-		}
-		return fail(err)
-	}
-	options := make(map[string]any, len(rep))
-	for k, v := range rep {
-		options[k] = v
-	}
-	var err error
-	if top.rep, err = parseReplication(keyspace, rep["class"], options); err != nil {
-		return top, fmt.Errorf("cqlseq: %w", err)
-	}
-	it := t.session.Query("SELECT column_name, kind, position FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?", keyspace, table).Iter()
-	type keyColumn struct {
-		name string
-		pos  int
-	}
-	var keys []keyColumn
-	var name, kind string
-	var pos int
-	for it.Scan(&name, &kind, &pos) {
-		if kind == "partition_key" {
-			keys = append(keys, keyColumn{name, pos})
-		}
-	}
-	if err := it.Close(); err != nil {
-		return fail(err)
-	}
-	if len(keys) == 0 {
-		return fail(fmt.Errorf("keyspace %s has no table %s", keyspace, table))
-	}
-	slices.SortFunc(keys, func(a, b keyColumn) int { return a.pos - b.pos })
-	for _, k := range keys {
-		top.partitionKey = append(top.partitionKey, k.name)
-	}
-	for _, h := range t.session.GetHosts() {
-		if p := h.Partitioner(); p != "" && !strings.HasSuffix(p, ".Murmur3Partitioner") {
-			return top, fmt.Errorf("cqlseq: scanning %s.%s: the cluster's partitioner is %s; Scan reads Murmur3Partitioner's tokens only", keyspace, table, p)
-		}
-		rh := ringHost{id: h.HostID(), dc: h.DataCenter(), rack: h.Rack()}
-		for _, s := range h.Tokens() {
-			tok, err := strconv.ParseInt(s, 10, 64)
-			if err != nil {
-				return top, fmt.Errorf("cqlseq: scanning %s.%s: host %s has token %q, not a Murmur3 token", keyspace, table, h.ConnectAddress(), s)
-			}
-			rh.tokens = append(rh.tokens, tok)
-		}
-		top.hosts = append(top.hosts, rh)
-	}
-	return top, nil
+	return hosts, nil
 }
 
-func (t *v2Table) rangeSource(cql string, values []any, hosts []string) driver.Source {
-	src := newSource(*t.session.Query(cql, values...))
+func (c v2Cluster) Query(cql string, values []any, hosts []string) driver.Source {
+	src := newSource(*c.session.Query(cql, values...))
 	src.hosts = hosts
 	return src
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,7 +39,7 @@ func Scan[T any](ctx context.Context, session *gocql.Session, table string, opts
 	if session == nil {
 		return fail[T](invalidf("nil session"))
 	}
-	return scanRows(scanPages[T](ctx, &v2Table{session: session}, table, opts, true))
+	return scanRows(scanPages[T](ctx, v2Cluster{session}, table, opts, true))
 }
 
 // ScanPages is [Scan] a page at a time: each element is a page of one
@@ -49,7 +50,25 @@ func ScanPages[T any](ctx context.Context, session *gocql.Session, table string,
 	if session == nil {
 		return fail[Page[T]](invalidf("nil session"))
 	}
-	return scanPages[T](ctx, &v2Table{session: session}, table, opts, false)
+	return scanPages[T](ctx, v2Cluster{session}, table, opts, false)
+}
+
+// ScanFrom is [Scan] over another driver, adapted by a front end such as
+// [github.com/cqlseq/cqlseq/cqlseqx] (see [driver.Cluster]). Applications
+// call Scan.
+func ScanFrom[T any](ctx context.Context, cluster driver.Cluster, table string, opts ...Option) iter.Seq2[T, error] {
+	if cluster == nil {
+		return fail[T](invalidf("nil cluster"))
+	}
+	return scanRows(scanPages[T](ctx, cluster, table, opts, true))
+}
+
+// ScanPagesFrom is [ScanPages] over another driver (see [ScanFrom]).
+func ScanPagesFrom[T any](ctx context.Context, cluster driver.Cluster, table string, opts ...Option) iter.Seq2[Page[T], error] {
+	if cluster == nil {
+		return fail[Page[T]](invalidf("nil cluster"))
+	}
+	return scanPages[T](ctx, cluster, table, opts, false)
 }
 
 // scanRows yields the rows of pages one by one.
@@ -68,16 +87,6 @@ func scanRows[T any](pages iter.Seq2[Page[T], error]) iter.Seq2[T, error] {
 			}
 		}
 	}
-}
-
-// scanTable is what a scan needs of a driver.
-type scanTable interface {
-	// topology describes the ring and the table: its nodes, the keyspace's
-	// replication and the table's partition key columns.
-	topology(keyspace, table string) (scanTopology, error)
-	// rangeSource returns the source of one range's query, routed to the
-	// hosts (their IDs), the first one first, the next on a retry.
-	rangeSource(cql string, values []any, hosts []string) driver.Source
 }
 
 type scanTopology struct {
@@ -149,9 +158,78 @@ func scanQuery(keyspace, table string, pk []string, cfg *config) string {
 	return q
 }
 
+// readTopology reads the ring from the driver and the keyspace's
+// replication and the table's partition key from system_schema (not from
+// a driver's metadata cache, which lags behind a keyspace or table just
+// created, and may hold no tables at all).
+func readTopology(ctx context.Context, c driver.Cluster, keyspace, table string) (scanTopology, error) {
+	var top scanTopology
+	fail := func(err error) (scanTopology, error) {
+		return top, fmt.Errorf("cqlseq: scanning %s.%s: %w", keyspace, table, err)
+	}
+	hosts, err := c.Hosts()
+	if err != nil {
+		return fail(err)
+	}
+	for _, h := range hosts {
+		if p := h.Partitioner; p != "" && !strings.HasSuffix(p, ".Murmur3Partitioner") {
+			return fail(fmt.Errorf("the cluster's partitioner is %s; Scan reads Murmur3Partitioner's tokens only", p))
+		}
+		rh := ringHost{id: h.ID, dc: h.DataCenter, rack: h.Rack}
+		for _, s := range h.Tokens {
+			t, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return fail(fmt.Errorf("host %s has token %q, not a Murmur3 token", h.ID, s))
+			}
+			rh.tokens = append(rh.tokens, t)
+		}
+		top.hosts = append(top.hosts, rh)
+	}
+	type keyspaceRow struct{ Replication map[string]string }
+	var rep *keyspaceRow
+	for r, err := range StreamFrom[keyspaceRow](ctx, c.Query("SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?", []any{keyspace}, nil)) {
+		if err != nil {
+			return fail(err)
+		}
+		rep = &r
+	}
+	if rep == nil {
+		return fail(fmt.Errorf("no keyspace %s", keyspace))
+	}
+	options := make(map[string]any, len(rep.Replication))
+	for k, v := range rep.Replication {
+		options[k] = v
+	}
+	if top.rep, err = parseReplication(keyspace, rep.Replication["class"], options); err != nil {
+		return top, fmt.Errorf("cqlseq: %w", err)
+	}
+	type columnRow struct {
+		ColumnName string
+		Kind       string
+		Position   int
+	}
+	var keys []columnRow
+	for r, err := range StreamFrom[columnRow](ctx, c.Query("SELECT column_name, kind, position FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?", []any{keyspace, table}, nil)) {
+		if err != nil {
+			return fail(err)
+		}
+		if r.Kind == "partition_key" {
+			keys = append(keys, r)
+		}
+	}
+	if len(keys) == 0 {
+		return fail(fmt.Errorf("keyspace %s has no table %s", keyspace, table))
+	}
+	slices.SortFunc(keys, func(a, b columnRow) int { return a.Position - b.Position })
+	for _, k := range keys {
+		top.partitionKey = append(top.partitionKey, k.ColumnName)
+	}
+	return top, nil
+}
+
 // scanPages runs a scan over tbl. With after, the page callback runs after
 // a page was yielded (and the loop asked for more), not before.
-func scanPages[T any](ctx context.Context, tbl scanTable, table string, opts []Option, after bool) iter.Seq2[Page[T], error] {
+func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opts []Option, after bool) iter.Seq2[Page[T], error] {
 	if ctx == nil {
 		return fail[Page[T]](invalidf("nil context"))
 	}
@@ -175,7 +253,7 @@ func scanPages[T any](ctx context.Context, tbl scanTable, table string, opts []O
 		}
 	}
 	return func(yield func(Page[T], error) bool) {
-		top, err := tbl.topology(keyspace, name)
+		top, err := readTopology(ctx, tbl, keyspace, name)
 		if err != nil {
 			yield(Page[T]{}, err)
 			return
@@ -267,7 +345,7 @@ func resume(ring []tokenRange, ranges []scanRange) []scanRange {
 // scan is one range over a scan: its workers and its consumer.
 type scan[T any] struct {
 	cfg    *config
-	tbl    scanTable
+	tbl    driver.Cluster
 	ranges []scanRange
 	hosts  []string // host IDs, by ring host index
 	cql    string
@@ -384,7 +462,7 @@ func (s *scan[T]) work(ctx context.Context, next *atomic.Int64, out chan<- scanM
 		for _, h := range r.replicas {
 			hosts = append(hosts, s.hosts[h])
 		}
-		src := s.tbl.rangeSource(s.cql, append([]any{r.start, r.end}, s.cfg.scanValues...), hosts)
+		src := s.tbl.Query(s.cql, append([]any{r.start, r.end}, s.cfg.scanValues...), hosts)
 		cfg := *s.cfg
 		// One page at a time per worker: the one handed over and the next.
 		// A SELECT may run twice.

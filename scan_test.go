@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/cqlseq/cqlseq/driver"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 
@@ -87,21 +89,24 @@ func TestScanEqualsSelect(t *testing.T) {
 	}
 }
 
-// tokensAt is a table whose ring has the given tokens, all on the first
+// tokensAt is a cluster whose ring has the given tokens, all on the first
 // host: the splits then fall exactly on the tokens of chosen rows.
 type tokensAt struct {
-	*v2Table
+	v2Cluster
 	tokens []int64
 }
 
-func (t tokensAt) topology(keyspace, table string) (scanTopology, error) {
-	top, err := t.v2Table.topology(keyspace, table)
+func (t tokensAt) Hosts() ([]driver.Host, error) {
+	hosts, err := t.v2Cluster.Hosts()
 	if err != nil {
-		return top, err
+		return nil, err
 	}
-	top.hosts = top.hosts[:1]
-	top.hosts[0].tokens = t.tokens
-	return top, nil
+	h := hosts[0]
+	h.Tokens = nil
+	for _, tok := range t.tokens {
+		h.Tokens = append(h.Tokens, strconv.FormatInt(tok, 10))
+	}
+	return []driver.Host{h}, nil
 }
 
 // Rows whose token is a range's end are read with that range, once; rows
@@ -123,7 +128,7 @@ func TestScanRowsOnRangeBoundaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	tokens = append(tokens, minToken, maxToken)
-	tbl := tokensAt{&v2Table{session: s}, tokens}
+	tbl := tokensAt{v2Cluster{s}, tokens}
 	for _, p := range []int{1, 64} {
 		var pages atomic.Int64
 		got := scanAll(t, scanRows(scanPages[scanRow](context.Background(), tbl, table,

@@ -170,3 +170,24 @@ type Dest struct {
 	// elements of a user-defined type itself refuses one without a field.
 	Strict bool
 }
+
+// A Cluster is what a scan needs of a driver's session: the nodes of the
+// ring, and queries routed to chosen nodes.
+type Cluster interface {
+	// Hosts returns the nodes the driver knows, with their tokens.
+	Hosts() ([]Host, error)
+	// Query returns the source of cql with values bound to its markers,
+	// whose page requests go to hosts (host IDs) in turn: the first request
+	// to the first, a retry to the next (Request.Attempt); with no hosts,
+	// where the driver's policy sends them.
+	Query(cql string, values []any, hosts []string) Source
+}
+
+// Host is a node of the ring, as the driver reports it.
+type Host struct {
+	ID          string   // the host ID, for Cluster.Query
+	DataCenter  string   // its data center
+	Rack        string   // its rack
+	Partitioner string   // the partitioner's class name, if the driver knows it
+	Tokens      []string // its tokens, as Cassandra writes them
+}
