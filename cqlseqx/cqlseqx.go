@@ -149,6 +149,15 @@ func WithConsistency(c gocql.Consistency) cqlseq.Option {
 // q or T goes into the source's Query().Err, which cqlseq reports after
 // checking its own arguments. It sends nothing to Cassandra.
 func prepare[T any](q *gocqlx.Queryx) *source {
+	src := prepareQuery(q)
+	if src.query.Err == nil {
+		src.query.Err = checkRowType(reflect.TypeFor[T]())
+	}
+	return src
+}
+
+// prepareQuery is prepare without the row type.
+func prepareQuery(q *gocqlx.Queryx) *source {
 	src := &source{Codec: codec}
 	fail := func(err error) *source {
 		src.query.Err = err
@@ -165,9 +174,6 @@ func prepare[T any](q *gocqlx.Queryx) *source {
 		return fail(errors.New("the query has no session"))
 	case !canPrivate():
 		return fail(errors.New("this version of github.com/gocql/gocql is not supported: its Query has no metrics and routingInfo pointers (see cqlseqx/source.go)"))
-	}
-	if err := checkRowType(reflect.TypeFor[T]()); err != nil {
-		return fail(err)
 	}
 	// A copy of the caller's query that shares nothing the driver or the
 	// caller may change: its bound values, custom payload and routing key

@@ -25,6 +25,7 @@ type source struct {
 	session *gocql.Session
 	mapper  *reflectx.Mapper // the query's, for fields that embed gocqlx.UDT
 	query   driver.Query
+	hosts   []string // route requests to these hosts (IDs), the next on each retry
 }
 
 func (s *source) Query() driver.Query { return s.query }
@@ -39,6 +40,9 @@ func (s *source) Fetch(ctx context.Context, r driver.Request) driver.Iter {
 	}
 	if r.HasConsistency {
 		q.Consistency(gocql.Consistency(r.Consistency))
+	}
+	if len(s.hosts) > 0 {
+		q.SetHostID(s.hosts[r.Attempt%len(s.hosts)])
 	}
 	return q.PageState(r.State).Iter()
 }

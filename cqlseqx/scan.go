@@ -1,0 +1,67 @@
+package cqlseqx
+
+import (
+	"context"
+	"iter"
+	"reflect"
+
+	"github.com/scylladb/gocqlx/v3"
+
+	"github.com/cqlseq/cqlseq"
+	"github.com/cqlseq/cqlseq/driver"
+)
+
+// Scan returns every row of table ("keyspace.table"), decoded into T by
+// the session's mapper, read by token range in parallel: it is
+// [cqlseq.Scan] for a gocqlx session, with the same options, checkpoints
+// and guarantees.
+func Scan[T any](ctx context.Context, session gocqlx.Session, table string, opts ...cqlseq.Option) iter.Seq2[T, error] {
+	if err := scanArgs[T](session); err != nil {
+		return func(yield func(T, error) bool) {
+			var zero T
+			yield(zero, err)
+		}
+	}
+	return cqlseq.ScanFrom[T](ctx, cluster{session}, table, opts...)
+}
+
+// ScanPages is [Scan] a page at a time: it is [cqlseq.ScanPages] for a
+// gocqlx session.
+func ScanPages[T any](ctx context.Context, session gocqlx.Session, table string, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[T], error] {
+	if err := scanArgs[T](session); err != nil {
+		return func(yield func(cqlseq.Page[T], error) bool) {
+			yield(cqlseq.Page[T]{}, err)
+		}
+	}
+	return cqlseq.ScanPagesFrom[T](ctx, cluster{session}, table, opts...)
+}
+
+func scanArgs[T any](session gocqlx.Session) error {
+	if session.Session == nil {
+		return argError("nil session")
+	}
+	return checkRowType(reflect.TypeFor[T]())
+}
+
+// cluster is what a scan needs of a gocqlx session.
+type cluster struct{ s gocqlx.Session }
+
+func (c cluster) Hosts() ([]driver.Host, error) {
+	var hosts []driver.Host
+	for _, h := range c.s.Session.GetHosts() {
+		hosts = append(hosts, driver.Host{ID: h.HostID(), DataCenter: h.DataCenter(), Rack: h.Rack(), Partitioner: h.Partitioner(), Tokens: h.Tokens()})
+	}
+	return hosts, nil
+}
+
+func (c cluster) Query(cql string, values []any, hosts []string) driver.Source {
+	src := prepareQuery(c.s.Query(cql, nil).Bind(values...))
+	src.hosts = hosts
+	return src
+}
+
+// argError is a bad argument, worded as package cqlseq words its own.
+type argError string
+
+func (e argError) Error() string        { return "cqlseq: " + string(e) }
+func (e argError) Is(target error) bool { return target == cqlseq.ErrInvalidArgument }
