@@ -139,10 +139,27 @@
 // stops after n pages without requesting more; [WithPageCallback] reports
 // progress and Cassandra's warnings after every page.
 //
+// # Whole tables: Scan
+//
+// [Scan] and [ScanPages] read every row of a table by token range, in
+// parallel ([WithParallelism]): the ring, read from the driver, is cut into
+// ranges (at least one per node's token range, more to reach the
+// parallelism), each read by its own paged query ("token(key) > start AND
+// token(key) <= end") routed to the range's replicas in turn, so that a
+// request that finds its node down goes to the next replica. The split is
+// checked to cover the ring exactly, with no gap and no overlap, before any
+// range is read; only Murmur3Partitioner is supported. Rows of different
+// ranges interleave. Each worker holds at most the page it hands over and
+// the page it reads; the hand-off is unbuffered. Every page's Cursor is a
+// checkpoint of the whole scan (ranges done, ranges open with their paging
+// state): [WithCursor] resumes from it, reading exactly the pages not yet
+// yielded. [PageInfo.Scan] reports progress; [WithRateLimit] holds the
+// workers together to a number of rows per second.
+//
 // # Other drivers
 //
-// [StreamFrom] and [PagesFrom] do the same over a query of another
-// driver, adapted by a front end with package
+// [StreamFrom], [PagesFrom], [ScanFrom] and [ScanPagesFrom] do the same
+// over another driver, adapted by a front end with package
 // [github.com/cqlseq/cqlseq/driver]; cqlseqx is one. Applications call
-// Stream and Pages, or the front end's.
+// Stream, Pages, Scan and ScanPages, or the front end's.
 package cqlseq
