@@ -1,0 +1,173 @@
+package cqlseq
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	gocmp "github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+
+	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
+)
+
+// clusterSession connects to the multi-node cluster (see
+// cqlseqtest.ClusterHosts), with observer recording the host of every
+// request; it fails the test if the cluster cannot be reached.
+func clusterSession(t *testing.T, observer gocql.QueryObserver) *gocql.Session {
+	t.Helper()
+	c := cqlseqtest.Cluster()
+	c.Hosts = cqlseqtest.ClusterHosts()
+	c.Consistency = gocql.Quorum
+	c.QueryObserver = observer
+	s, err := c.CreateSession()
+	if err != nil {
+		t.Fatalf("cannot reach the cluster at %v: %v; start it with testing/cassandra/cassandra.sh cluster start (or set %s)", c.Hosts, err, cqlseqtest.ClusterHostsEnv)
+	}
+	t.Cleanup(s.Close)
+	if n := len(s.GetHosts()); n < 2 {
+		t.Fatalf("the cluster at %v has %d node(s); the scan tests need several", c.Hosts, n)
+	}
+	return s
+}
+
+// routes records the host of every page request of a scan's ranges, by
+// the range's end token.
+type routes struct {
+	sync.Mutex
+	hosts map[int64][]string
+}
+
+func (r *routes) ObserveQuery(_ context.Context, q gocql.ObservedQuery) {
+	if !strings.Contains(q.Statement, "token(") || len(q.Values) < 2 || q.Host == nil {
+		return
+	}
+	end, ok := q.Values[1].(int64)
+	if !ok {
+		return
+	}
+	r.Lock()
+	defer r.Unlock()
+	r.hosts[end] = append(r.hosts[end], q.Host.HostID())
+}
+
+// On the cluster, a scan equals a SELECT of the whole table at every
+// parallelism; every range's requests go to its primary replica; and the
+// replicas computed from the ring are those Cassandra reports (nodetool
+// getendpoints) for keys across the ring.
+func TestClusterScan(t *testing.T) {
+	rec := &routes{hosts: map[int64][]string{}}
+	s := clusterSession(t, rec)
+	ctx := context.Background()
+	ks := fmt.Sprintf("scan_%d", time.Now().UnixNano())
+	cqlseqtest.Exec(t, s,
+		"CREATE KEYSPACE "+ks+" WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': 2}",
+		"CREATE TABLE "+ks+".t (p int, c int, v text, PRIMARY KEY (p, c))")
+	t.Cleanup(func() { s.Query("DROP KEYSPACE IF EXISTS " + ks).Exec() })
+	table := ks + ".t"
+	if err := cqlseqtest.Seed(ctx, s, "INSERT INTO "+table+" (p, c, v) VALUES (?, ?, ?)", 6000, 8,
+		func(i int) []any { return []any{i / 2, i % 2, fmt.Sprint("v", i)} }); err != nil {
+		t.Fatal(err)
+	}
+	var want []scanRow
+	it := s.Query("SELECT p, c, v FROM " + table).PageSize(1000).Iter()
+	var r scanRow
+	for it.Scan(&r.P, &r.C, &r.V) {
+		want = append(want, r)
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(want, compareScanRows)
+	if len(want) != 6000 {
+		t.Fatalf("SELECT read %d rows", len(want))
+	}
+
+	top, err := readTopology(ctx, v2Cluster{s}, ks, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := buildRing(top.hosts, top.rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []int{1, 4, 16} {
+		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		rec.Lock()
+		clear(rec.hosts)
+		rec.Unlock()
+		got := scanAll(t, Scan[scanRow](ctx, s, table, WithParallelism(p), WithFetchSize(100)), compareScanRows)
+		if diff := gocmp.Diff(want, got); diff != "" {
+			t.Fatalf("parallelism %d: Scan differs from SELECT (-want +got):\n%s", p, diff)
+		}
+		// Routing: every request of a range went to the range's primary
+		// replica (no failure here, so no failover).
+		rec.Lock()
+		requests := 0
+		for end, hosts := range rec.hosts {
+			i, _ := slices.BinarySearchFunc(ring, end, func(r tokenRange, t int64) int { return compare64(r.end, t) })
+			if i == len(ring) {
+				t.Fatalf("a request for a range ending at %d, outside the ring", end)
+			}
+			primary := top.hosts[ring[i].replicas[0]].id
+			for _, h := range hosts {
+				requests++
+				if h != primary {
+					t.Errorf("parallelism %d: a request for the range ending at %d went to %s, not to its primary replica %s", p, end, h, primary)
+				}
+			}
+		}
+		rec.Unlock()
+		t.Logf("parallelism %d: %d rows, %d range requests, each to its range's primary replica", p, len(got), requests)
+	}
+
+	// The replicas of keys, as Cassandra places them.
+	addr := map[string]string{} // host ID by address
+	for _, h := range s.GetHosts() {
+		addr[h.ConnectAddress().String()] = h.HostID()
+	}
+	for _, key := range []int{0, 1, 77, 512, 1999, 2999} {
+		var tok int64
+		if err := s.Query("SELECT token(p) FROM "+table+" WHERE p = ? LIMIT 1", key).Scan(&tok); err != nil {
+			t.Fatal(err)
+		}
+		i, _ := slices.BinarySearchFunc(ring, tok, func(r tokenRange, t int64) int { return compare64(r.end, t) })
+		var ours []string
+		for _, h := range ring[i].replicas {
+			ours = append(ours, top.hosts[h].id)
+		}
+		node := "1"
+		out, err := exec.Command("testing/cassandra/cassandra.sh", "cluster", "nodetool", node, "getendpoints", ks, "t", fmt.Sprint(key)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("nodetool getendpoints: %v\n%s", err, out)
+		}
+		var theirs []string
+		for _, line := range strings.Fields(string(out)) {
+			if ip := net.ParseIP(line); ip != nil {
+				theirs = append(theirs, addr[ip.String()])
+			}
+		}
+		slices.Sort(ours)
+		slices.Sort(theirs)
+		if !slices.Equal(ours, theirs) || len(ours) != 2 {
+			t.Fatalf("key %d (token %d): replicas %v computed, Cassandra says %v (%s)", key, tok, ours, theirs, out)
+		}
+	}
+}
+
+func compare64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
