@@ -6,7 +6,9 @@
 #
 # Unless CQLSEQ_HOSTS names a cluster of your own, it starts (or reuses) the
 # local node with testing/cassandra/cassandra.sh, which fetches Cassandra from
-# Maven Central on first use. Then it checks formatting and vet, and runs
+# Maven Central on first use, and then the local 3-node cluster on 127.0.0.2-4
+# for the multi-node tests (CQLSEQ_CLUSTER_HOSTS names another one instead;
+# see testing/cassandra/README.md). Then it checks formatting and vet, and runs
 # go test in every module of the repository. Extra arguments go to go test
 # (for example -run TestStream). CI runs exactly this (.ci/run).
 set -euo pipefail
@@ -23,6 +25,24 @@ if [[ -z ${CQLSEQ_HOSTS:-} ]]; then
 	testing/cassandra/cassandra.sh start
 else
 	say "using the cluster in CQLSEQ_HOSTS=$CQLSEQ_HOSTS"
+fi
+# The multi-node tests default to the local cluster's usual addresses; only
+# a cluster moved by CQLSEQ_CLUSTER_NODES/CQLSEQ_CLUSTER_NET/CQLSEQ_CLUSTER_PORT
+# needs telling them.
+local_cluster=false
+if [[ -n ${CQLSEQ_CLUSTER_HOSTS:-} ]]; then
+	say "using the multi-node cluster in CQLSEQ_CLUSTER_HOSTS=$CQLSEQ_CLUSTER_HOSTS"
+elif [[ -z ${CQLSEQ_HOSTS:-} ]]; then
+	cluster_hosts=$(testing/cassandra/cassandra.sh cluster hosts)
+	say "starting (or reusing) the local Cassandra cluster on $cluster_hosts"
+	testing/cassandra/cassandra.sh cluster start
+	local_cluster=true
+	if [[ $cluster_hosts != 127.0.0.2,127.0.0.3,127.0.0.4 ]]; then
+		export CQLSEQ_CLUSTER_HOSTS=$cluster_hosts
+		say "exported CQLSEQ_CLUSTER_HOSTS=$cluster_hosts"
+	fi
+else
+	say "no local cluster started (CQLSEQ_HOSTS is set); set CQLSEQ_CLUSTER_HOSTS for the multi-node tests"
 fi
 
 # Every directory with a go.mod is a module to test: the core and the
@@ -63,6 +83,13 @@ if [[ $status != 0 && -z ${CQLSEQ_HOSTS:-} ]] && node_gone; then
 	echo "test.sh: the local Cassandra node is not running: it stopped (or never started) during the tests." >&2
 	echo "test.sh: its last log lines:" >&2
 	testing/cassandra/cassandra.sh logs 30 >&2 || true
+fi
+# Fault tests kill and restart cluster nodes themselves; a node still down
+# after a failure is worth knowing about.
+if [[ $status != 0 && $local_cluster == true ]] && ! testing/cassandra/cassandra.sh cluster status >/dev/null 2>&1; then
+	echo >&2
+	echo "test.sh: not every node of the local cluster answers CQL after the tests:" >&2
+	testing/cassandra/cassandra.sh cluster status >&2 || true
 fi
 say "done in $(($(date +%s) - started))s: $([[ $status == 0 ]] && echo PASS || echo "FAIL (exit $status)")"
 exit "$status"

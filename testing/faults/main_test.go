@@ -53,7 +53,10 @@ func wantRow(i int) Row { return Row{ID: i, Name: fmt.Sprint("name-", i), Score:
 var theNode = newNode()
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(withNode{m})
+	// The driver handles a node-up event (a restarted node) by sleeping
+	// 10 s before it connects, whether or not its session has been closed
+	// since (events.go, Session.handleNodeUp): not a goroutine of cqlseq.
+	goleak.VerifyTestMain(withNode{m}, goleak.IgnoreAnyFunction("github.com/apache/cassandra-gocql-driver/v2.(*Session).handleNodeUp"))
 }
 
 // withNode starts the package's node before the tests and stops it after

@@ -1,0 +1,197 @@
+package faults_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/cqlseq/cqlseq"
+	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
+)
+
+// Scans on the local cluster (testing/cassandra/cassandra.sh cluster) with
+// one of its nodes killed mid-scan. They kill and restart the cluster's
+// nodes, so they run here, after every other package's tests, and only on
+// the local cluster: never on a cluster named in CQLSEQ_CLUSTER_HOSTS.
+
+// clusterNode runs cassandra.sh cluster with args.
+func clusterNode(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(theNode.script, append([]string{"cluster"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("cassandra.sh cluster %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// localCluster connects to the local cluster with short timeouts, or fails.
+func localCluster(t *testing.T, consistency gocql.Consistency) *gocql.Session {
+	t.Helper()
+	for _, env := range []string{cqlseqtest.ClusterHostsEnv, cqlseqtest.HostsEnv} {
+		if v := os.Getenv(env); v != "" {
+			t.Skipf("the node-killing tests run on the local cluster only, not on %s=%s", env, v)
+		}
+	}
+	c := cluster(cqlseqtest.ClusterHosts()...)
+	c.Consistency = consistency
+	s := connect(t, c)
+	if n := len(s.GetHosts()); n != 3 {
+		t.Fatalf("the local cluster has %d nodes, want 3", n)
+	}
+	return s
+}
+
+type kv struct {
+	K int
+	V string
+}
+
+// clusterTable creates a table of n rows in a new keyspace with
+// replication rf and returns its name.
+func clusterTable(t *testing.T, s *gocql.Session, rf, n int) string {
+	t.Helper()
+	ks := fmt.Sprintf("faults_%d", time.Now().UnixNano())
+	cqlseqtest.Exec(t, s,
+		fmt.Sprintf("CREATE KEYSPACE %s WITH replication = {'class': 'SimpleStrategy', 'replication_factor': %d}", ks, rf),
+		"CREATE TABLE "+ks+".t (k int PRIMARY KEY, v text)")
+	t.Cleanup(func() { s.Query("DROP KEYSPACE IF EXISTS " + ks).Exec() })
+	if err := cqlseqtest.Seed(context.Background(), s, "INSERT INTO "+ks+".t (k, v) VALUES (?, ?)", n, 8,
+		func(i int) []any { return []any{i, fmt.Sprint("v", i)} }); err != nil {
+		t.Fatal(err)
+	}
+	// Into sstables: the nodes run with cassandra.skip_sync, so a node
+	// killed with SIGKILL could lose writes its commit log held, and these
+	// tests are about the scan, not about that.
+	for _, i := range []string{"1", "2", "3"} {
+		clusterNode(t, "nodetool", i, "flush", ks)
+	}
+	return ks + ".t"
+}
+
+// onceEach checks that got holds keys 0..n-1 once each.
+func onceEach(t *testing.T, what string, got []kv, n int) {
+	t.Helper()
+	seen := make(map[int]int, n)
+	dups := 0
+	for _, r := range got {
+		if seen[r.K]++; seen[r.K] == 2 {
+			dups++
+		}
+	}
+	missing := 0
+	for k := range n {
+		if seen[k] == 0 {
+			missing++
+		}
+	}
+	t.Logf("%s: rows expected %d vs received %d (duplicated %d, missing %d)", what, n, len(got), dups, missing)
+	if dups > 0 || missing > 0 || len(got) != n {
+		t.Fatalf("%s: not every row exactly once", what)
+	}
+}
+
+// restartNode starts node i again when the test ends, and waits until it
+// answers.
+func restartNode(t *testing.T, i string) {
+	t.Cleanup(func() { clusterNode(t, "start-node", i) })
+}
+
+// With replication factor 3 and QUORUM, a node killed (SIGKILL) in the
+// middle of a scan costs nothing: its ranges' requests go to another
+// replica, and every row arrives exactly once.
+func TestClusterScanNodeKilled(t *testing.T) {
+	s := localCluster(t, gocql.Quorum)
+	const n = 30_000
+	table := clusterTable(t, s, 3, n)
+	restartNode(t, "2")
+	var got []kv
+	pages := 0
+	start := time.Now()
+	for p, err := range cqlseq.ScanPages[kv](context.Background(), s, table, cqlseq.WithParallelism(6), cqlseq.WithFetchSize(100),
+		cqlseq.WithRetry(cqlseq.Retry{Attempts: 20, MinBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second})) {
+		if err != nil {
+			t.Fatalf("after %d pages: %v", pages, err)
+		}
+		got = append(got, p.Rows...)
+		if pages++; pages == 40 {
+			t.Log(strings.TrimSpace(clusterNode(t, "kill", "2")))
+		}
+	}
+	t.Logf("%d pages in %v, node 2 killed after 40", pages, time.Since(start).Round(time.Millisecond))
+	onceEach(t, "RF 3, node killed mid-scan", got, n)
+}
+
+// With replication factor 1 a killed node's ranges cannot be read: the
+// scan ends with a RangeError that names the range and its replica. Once
+// the node is back, the scan resumed from the last page's checkpoint reads
+// exactly the rows not yet read.
+func TestClusterScanRF1NodeDownThenResume(t *testing.T) {
+	s := localCluster(t, gocql.One)
+	const n = 20_000
+	table := clusterTable(t, s, 1, n)
+	restartNode(t, "2")
+	var down string
+	for _, h := range s.GetHosts() {
+		if h.ConnectAddress().String() == "127.0.0.3" {
+			down = h.HostID()
+		}
+	}
+	var got []kv
+	cursor, pages := "", 0
+	var failed error
+	opts := []cqlseq.Option{cqlseq.WithParallelism(3), cqlseq.WithFetchSize(100), cqlseq.WithRetry(cqlseq.Retry{Attempts: 2, MinBackoff: 100 * time.Millisecond})}
+	for p, err := range cqlseq.ScanPages[kv](context.Background(), s, table, opts...) {
+		if err != nil {
+			failed = err
+			break
+		}
+		got = append(got, p.Rows...)
+		cursor = p.Cursor
+		if pages++; pages == 20 {
+			t.Log(strings.TrimSpace(clusterNode(t, "kill", "2")))
+		}
+	}
+	var re *cqlseq.RangeError
+	if !errors.As(failed, &re) || !slices.Contains(re.Replicas, down) || re.End <= re.Start {
+		t.Fatalf("after %d pages: %v; want a RangeError naming node 2 (%s)", pages, failed, down)
+	}
+	t.Logf("after %d pages and %d rows: %v", pages, len(got), failed)
+	t.Log(strings.TrimSpace(clusterNode(t, "start-node", "2")))
+	// The driver finds the node again within a few seconds of its answering.
+	var rest []kv
+	for attempt := 0; ; attempt++ {
+		rest = rest[:0]
+		var err error
+		for r, e := range cqlseq.Scan[kv](context.Background(), s, table, append(opts, cqlseq.WithCursor(cursor))...) {
+			if e != nil {
+				err = e
+				break
+			}
+			rest = append(rest, r)
+		}
+		if err == nil {
+			break
+		}
+		if attempt == 10 {
+			t.Fatalf("resuming after node 2 came back: %v", err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	if len(got)+len(rest) != n {
+		// A node killed with SIGKILL loses the writes its commit log had
+		// not synced: count what the table holds now.
+		var held int
+		if err := s.Query("SELECT count(*) FROM " + table).Scan(&held); err == nil {
+			t.Logf("the table holds %d rows after the node came back", held)
+		}
+	}
+	onceEach(t, "RF 1, node down, resumed from the checkpoint", append(got, rest...), n)
+}
