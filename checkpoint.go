@@ -32,8 +32,10 @@ const (
 	rangeOpen         = 1
 	rangeDone         = 2
 	// maxCheckpointLen bounds the text accepted: a paging state per open
-	// range, each up to the size of a key.
-	maxCheckpointLen = 64 << 20
+	// range, each up to the size of a key; maxRanges the ranges, far more
+	// than any split of a real ring (see maxParallelism).
+	maxCheckpointLen = 16 << 20
+	maxRanges        = 1 << 16
 )
 
 // encodeCheckpoint returns the checkpoint of ranges.
@@ -145,10 +147,10 @@ func decodeCheckpoint(text string, fp fingerprint, key []byte) ([]scanRange, int
 		return nil, 0, bad("its page size is malformed")
 	}
 	n, ok := uvarint()
-	if !ok || n == 0 || n > uint64(len(rest)) {
+	if !ok || n == 0 || n > maxRanges || n > uint64(len(rest)/3) { // at least 3 bytes a range
 		return nil, 0, bad("its range count is malformed")
 	}
-	ranges := make([]scanRange, 0, n)
+	var ranges []scanRange
 	for range n {
 		var r scanRange
 		var ok1, ok2 bool

@@ -26,11 +26,13 @@ type Page[T any] struct {
 	// It is nil when Cassandra marked this page the last. When the rows end
 	// exactly on a page boundary Cassandra cannot know yet, and the last
 	// page carries a state from which the query resumes to no rows. The
-	// slice belongs to the caller.
+	// slice belongs to the caller. A scan's pages have none.
 	PageState []byte
 	// Cursor is PageState as text, tied to the statement, its bound values
 	// and the page size (and checked, or signed with WithCursorKey): resume
-	// with WithCursor. It is empty exactly when PageState is nil.
+	// with WithCursor. It is empty exactly when PageState is nil. A scan's
+	// pages carry a checkpoint of the whole scan instead (see [ScanPages]);
+	// the last page's has every range done, and resumes to no rows.
 	Cursor string
 }
 
@@ -44,10 +46,11 @@ type PageInfo struct {
 	// TotalRows is the number of rows read so far, this page included.
 	TotalRows int64
 	// Cursor resumes the stream right after this page (WithCursor); it is
-	// empty after the last page.
+	// empty after the last page. For a scan it is the scan's checkpoint, as
+	// Page.Cursor.
 	Cursor string
 	// Retries is the number of times a failed request for this page was
-	// sent again (WithRetry).
+	// sent again (WithRetry); 0 for a scan, whose retries its workers make.
 	Retries int
 	// Warnings are the warnings Cassandra sent with this page and with the
 	// pages without rows just before it. When the result ends with pages

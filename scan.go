@@ -378,7 +378,7 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 			left++
 		}
 	}
-	start := time.Now()
+	start, startDone := time.Now(), ringDone
 	finish := func(r *scanRange) {
 		r.done, r.state = true, nil
 		ringDone += float64(r.width())
@@ -419,7 +419,7 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 		var info PageInfo
 		if cb != nil {
 			info = PageInfo{Number: number, RowCount: len(page.Rows), TotalRows: total, Cursor: page.Cursor, Warnings: page.Warnings}
-			info.Scan = progress(len(s.ranges), len(s.ranges)-left, ringDone, total, time.Since(start))
+			info.Scan = progress(len(s.ranges), len(s.ranges)-left, ringDone, startDone, total, time.Since(start))
 		}
 		if cb != nil && !s.after {
 			cb(info)
@@ -444,11 +444,23 @@ func (s *scan[T]) work(ctx context.Context, next *atomic.Int64, out chan<- scanM
 			return false
 		}
 	}
+	finished := false
 	defer func() {
-		if r := recover(); r != nil {
+		switch r := recover(); {
+		case r != nil:
 			send(scanMsg[T]{panic: r})
+		case !finished:
+			// runtime.Goexit in a request (t.FailNow in a query observer):
+			// the consumer must not wait for this worker's ranges forever.
+			send(scanMsg[T]{err: errors.New("cqlseq: a scan worker's goroutine exited in the middle of a request (runtime.Goexit)")})
 		}
 	}()
+	s.loop(ctx, next, send)
+	finished = true
+}
+
+// loop reads ranges for work.
+func (s *scan[T]) loop(ctx context.Context, next *atomic.Int64, send func(scanMsg[T]) bool) {
 	for {
 		i := int(next.Add(1) - 1)
 		if i >= len(s.ranges) || ctx.Err() != nil {
@@ -458,10 +470,7 @@ func (s *scan[T]) work(ctx context.Context, next *atomic.Int64, out chan<- scanM
 		if r.done {
 			continue
 		}
-		hosts := make([]string, 0, len(r.replicas))
-		for _, h := range r.replicas {
-			hosts = append(hosts, s.hosts[h])
-		}
+		hosts := s.route(r.replicas)
 		src := s.tbl.Query(s.cql, append([]any{r.start, r.end}, s.cfg.scanValues...), hosts)
 		cfg := *s.cfg
 		// One page at a time per worker: the one handed over and the next.
@@ -497,20 +506,49 @@ type ScanProgress struct {
 	// RowsPerSecond the rows it yielded per second since.
 	Elapsed       time.Duration
 	RowsPerSecond float64
-	// ETA is the time left at the pace so far, by ring fraction: 0 until a
-	// range is done, and rough when the rows are unevenly spread.
+	// ETA is the time left at this run's pace so far, by ring fraction: 0
+	// until a range is done in this run, and rough when the rows are
+	// unevenly spread.
 	ETA time.Duration
 }
 
-func progress(ranges, done int, ringDone float64, rows int64, elapsed time.Duration) ScanProgress {
+// progress reports a scan that has read ringDone tokens' worth of ranges,
+// startDone of them before this run (a resumed scan's).
+func progress(ranges, done int, ringDone, startDone float64, rows int64, elapsed time.Duration) ScanProgress {
 	p := ScanProgress{Ranges: ranges, RangesDone: done, Fraction: ringDone / math.MaxUint64, Elapsed: elapsed}
 	if s := elapsed.Seconds(); s > 0 {
 		p.RowsPerSecond = float64(rows) / s
 	}
-	if p.Fraction > 0 && p.Fraction < 1 {
-		p.ETA = time.Duration(float64(elapsed) * (1 - p.Fraction) / p.Fraction)
+	if gained := ringDone - startDone; gained > 0 && p.Fraction < 1 {
+		p.ETA = time.Duration(float64(elapsed) * (math.MaxUint64 - ringDone) / gained)
 	}
 	return p
+}
+
+// route returns the host IDs of replicas, those the driver takes to be up
+// first: after a node died, its ranges' requests go straight to a live
+// replica instead of paying a failed request and a backoff every page.
+func (s *scan[T]) route(replicas []int) []string {
+	up := map[string]bool{}
+	if hs, err := s.tbl.Hosts(); err == nil {
+		for _, h := range hs {
+			up[h.ID] = h.Up
+		}
+	}
+	hosts := make([]string, 0, len(replicas))
+	for _, h := range replicas {
+		hosts = append(hosts, s.hosts[h])
+	}
+	slices.SortStableFunc(hosts, func(a, b string) int {
+		switch {
+		case up[a] && !up[b]:
+			return -1
+		case up[b] && !up[a]:
+			return 1
+		}
+		return 0
+	})
+	return hosts
 }
 
 // RangeError reports a token range of a [Scan] that could not be read: the
@@ -529,16 +567,29 @@ func (e *RangeError) Error() string {
 // Unwrap returns the range's error.
 func (e *RangeError) Unwrap() error { return e.Err }
 
+// maxParallelism bounds WithParallelism: a scan cuts the ring into 4
+// ranges per worker at least, and its checkpoint records every range.
+const maxParallelism = 1024
+
+// fragment reports whether s may be pasted into a scan's statement: no
+// statement separator, no comment that could hide the rest of it.
+func fragment(s string) bool {
+	return !strings.Contains(s, ";") && !strings.Contains(s, "--") && !strings.Contains(s, "//") && !strings.Contains(s, "/*")
+}
+
 // WithParallelism sets how many token ranges a [Scan] reads at once: its
 // workers, each with one page request in flight at most. The default is 4
-// per node of the cluster. n must be > 0; it is an error on Stream and
-// Pages.
+// per node of the cluster; n must be in [1, 1024]. It is an error on Stream
+// and Pages.
 func WithParallelism(n int) Option {
 	return optionFunc(func(c *config) { c.parallelism, c.parallelismSet = n, true })
 }
 
 // WithColumns makes a [Scan] read these columns (or expressions) only,
-// rather than all ("*"). It is an error on Stream and Pages.
+// rather than all ("*"). They are CQL, written into the statement as given
+// (quote a name with capitals: `"userId"`), so they must come from the
+// program, never from its users; a ";" or a comment is refused. It is an
+// error on Stream and Pages.
 func WithColumns(columns ...string) Option {
 	columns = slices.Clone(columns)
 	return optionFunc(func(c *config) { c.scanColumns, c.scanColumnsSet = columns, true })
@@ -548,7 +599,10 @@ func WithColumns(columns ...string) Option {
 // condition on columns other than the partition key ("score > ?"), with
 // values bound to its markers. Each range's query runs with ALLOW
 // FILTERING: Cassandra reads every row of the range and returns the
-// matching ones. It is an error on Stream and Pages.
+// matching ones. cql is written into the statement as given, so it must
+// come from the program, never from its users (bind their values to
+// markers); a ";" or a comment is refused. It is an error on Stream and
+// Pages.
 func WithFilter(cql string, values ...any) Option {
 	values = slices.Clone(values)
 	return optionFunc(func(c *config) { c.scanFilter, c.scanValues, c.scanFilterSet = cql, values, true })
@@ -563,20 +617,20 @@ func (c *config) checkScan() {
 		}
 		return
 	}
-	if c.parallelismSet && c.parallelism <= 0 {
-		c.errs = append(c.errs, fmt.Errorf("parallelism must be > 0, got %d", c.parallelism))
+	if c.parallelismSet && (c.parallelism <= 0 || c.parallelism > maxParallelism) {
+		c.errs = append(c.errs, fmt.Errorf("parallelism must be in [1, %d], got %d", maxParallelism, c.parallelism))
 	}
 	if c.scanColumnsSet {
 		if len(c.scanColumns) == 0 {
 			c.errs = append(c.errs, errors.New("WithColumns names no column"))
 		}
 		for _, col := range c.scanColumns {
-			if strings.TrimSpace(col) == "" || strings.ContainsAny(col, ";") {
+			if strings.TrimSpace(col) == "" || !fragment(col) {
 				c.errs = append(c.errs, fmt.Errorf("WithColumns: %q is not a column", col))
 			}
 		}
 	}
-	if c.scanFilterSet && (strings.TrimSpace(c.scanFilter) == "" || strings.Contains(c.scanFilter, ";")) {
+	if c.scanFilterSet && (strings.TrimSpace(c.scanFilter) == "" || !fragment(c.scanFilter)) {
 		c.errs = append(c.errs, fmt.Errorf("WithFilter: %q is not a condition", c.scanFilter))
 	}
 	if len(c.PageState) > 0 || c.MaxPages > 0 {

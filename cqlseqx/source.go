@@ -103,9 +103,11 @@ func (s *source) Columns(it driver.Iter) []driver.Column {
 	return s.Describe(len(infos), func(i int) (string, gocql.TypeInfo) { return infos[i].Name, infos[i].TypeInfo })
 }
 
-// Retryable classifies a failed page request (see driver.Classify).
+// Retryable classifies a failed page request (see driver.Classify). The
+// fork fails a request sent to a chosen host (a scan's) that is down or
+// has no connections with errors of its own: not sent either.
 func (s *source) Retryable(err error) driver.Retryability {
-	return driver.Classify(err, []error{gocql.ErrNoConnections, gocql.ErrNoStreams},
+	return driver.Classify(err, []error{gocql.ErrNoConnections, gocql.ErrNoStreams, gocql.ErrHostDown, gocql.ErrNoPool, gocql.ErrNoConnectionsInPool},
 		[]error{gocql.ErrConnectionClosed, gocql.ErrTimeoutNoResponse, gocql.ErrTooManyTimeouts})
 }
 

@@ -190,4 +190,5 @@ type Host struct {
 	Rack        string   // its rack
 	Partitioner string   // the partitioner's class name, if the driver knows it
 	Tokens      []string // its tokens, as Cassandra writes them
+	Up          bool     // the driver takes it to be up
 }
