@@ -156,7 +156,8 @@
 // yielded. [PageInfo.Scan] reports progress; [WithRateLimit] holds the
 // workers together to a number of rows per second. A scan retries a failed
 // request 3 times by default, each time at the range's next replica (those
-// the driver takes to be up first); [WithRetry] replaces that, and
+// the driver takes to be up first, then those in [WithDataCenter]'s data
+// center); [WithRetry] replaces that, and
 // Retry{} turns failover off. [WithPrefetch] does not apply: a worker asks
 // for its next page once its last one was taken.
 //

@@ -194,7 +194,8 @@ type config struct {
 	scan, scanRange                               bool
 	parallelism                                   int
 	scanColumns                                   []string
-	scanFilter                                    string
+	scanFilter, scanDC                            string
+	scanDCSet                                     bool
 	scanValues                                    []any
 	parallelismSet, scanColumnsSet, scanFilterSet bool
 }

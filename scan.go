@@ -279,12 +279,13 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 			yield(Page[T]{}, fmt.Errorf("cqlseq: scanning %s.%s: the ranges do not cover the ring, so no query was sent: %w", keyspace, name, err))
 			return
 		}
-		hostIDs := make([]string, len(top.hosts))
+		hostIDs, local := make([]string, len(top.hosts)), map[string]bool{}
 		for i, h := range top.hosts {
 			hostIDs[i] = h.id
+			local[h.id] = cfg.scanDC == "" || h.dc == cfg.scanDC
 		}
 		s := &scan[T]{
-			cfg: cfg, tbl: tbl, ranges: work, hosts: hostIDs, fp: fp, after: after,
+			cfg: cfg, tbl: tbl, ranges: work, hosts: hostIDs, local: local, fp: fp, after: after,
 			cql: scanQuery(keyspace, name, top.partitionKey, cfg),
 		}
 		s.run(ctx, min(parallel, len(work)), yield)
@@ -347,7 +348,8 @@ type scan[T any] struct {
 	cfg    *config
 	tbl    driver.Cluster
 	ranges []scanRange
-	hosts  []string // host IDs, by ring host index
+	hosts  []string        // host IDs, by ring host index
+	local  map[string]bool // by host ID: in WithDataCenter's data center (all without it)
 	cql    string
 	fp     fingerprint
 	after  bool // call the page callback after yielding
@@ -525,9 +527,11 @@ func progress(ranges, done int, ringDone, startDone float64, rows int64, elapsed
 	return p
 }
 
-// route returns the host IDs of replicas, those the driver takes to be up
-// first: after a node died, its ranges' requests go straight to a live
-// replica instead of paying a failed request and a backoff every page.
+// route returns the host IDs of replicas in the order to try them: those
+// the driver takes to be up first (after a node died, its ranges' requests
+// go straight to a live replica instead of paying a failed request and a
+// backoff every page), and among those, the ones in WithDataCenter's data
+// center first.
 func (s *scan[T]) route(replicas []int) []string {
 	up := map[string]bool{}
 	if hs, err := s.tbl.Hosts(); err == nil {
@@ -539,15 +543,17 @@ func (s *scan[T]) route(replicas []int) []string {
 	for _, h := range replicas {
 		hosts = append(hosts, s.hosts[h])
 	}
-	slices.SortStableFunc(hosts, func(a, b string) int {
-		switch {
-		case up[a] && !up[b]:
-			return -1
-		case up[b] && !up[a]:
-			return 1
+	rank := func(h string) int {
+		r := 0
+		if !up[h] {
+			r += 2
 		}
-		return 0
-	})
+		if !s.local[h] {
+			r++
+		}
+		return r
+	}
+	slices.SortStableFunc(hosts, func(a, b string) int { return cmp.Compare(rank(a), rank(b)) })
 	return hosts
 }
 
@@ -585,6 +591,15 @@ func WithParallelism(n int) Option {
 	return optionFunc(func(c *config) { c.parallelism, c.parallelismSet = n, true })
 }
 
+// WithDataCenter makes a [Scan] send each range's requests to its replicas
+// in data center dc first, as a DC-aware host policy keeps a program's
+// requests in its own data center; replicas elsewhere are tried only when
+// none there is up. Without it a range's replicas are tried in ring order,
+// whatever their data center. It is an error on Stream and Pages.
+func WithDataCenter(dc string) Option {
+	return optionFunc(func(c *config) { c.scanDC, c.scanDCSet = dc, true })
+}
+
 // WithColumns makes a [Scan] read these columns (or expressions) only,
 // rather than all ("*"). They are CQL, written into the statement as given
 // (quote a name with capitals: `"userId"`), so they must come from the
@@ -612,10 +627,13 @@ func WithFilter(cql string, values ...any) Option {
 // Pages alone.
 func (c *config) checkScan() {
 	if !c.scan {
-		if c.parallelismSet || c.scanColumnsSet || c.scanFilterSet {
-			c.errs = append(c.errs, errors.New("WithParallelism, WithColumns and WithFilter are options of Scan"))
+		if c.parallelismSet || c.scanColumnsSet || c.scanFilterSet || c.scanDCSet {
+			c.errs = append(c.errs, errors.New("WithParallelism, WithColumns, WithFilter and WithDataCenter are options of Scan"))
 		}
 		return
+	}
+	if c.scanDCSet && strings.TrimSpace(c.scanDC) == "" {
+		c.errs = append(c.errs, errors.New("WithDataCenter names no data center"))
 	}
 	if c.parallelismSet && (c.parallelism <= 0 || c.parallelism > maxParallelism) {
 		c.errs = append(c.errs, fmt.Errorf("parallelism must be in [1, %d], got %d", maxParallelism, c.parallelism))

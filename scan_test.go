@@ -387,3 +387,45 @@ func TestScanRateLimit(t *testing.T) {
 		}
 	}
 }
+
+// upHosts is a cluster whose hosts are up or not as told.
+type upHosts map[string]bool
+
+func (u upHosts) Hosts() ([]driver.Host, error) {
+	var hs []driver.Host
+	for id, up := range u {
+		hs = append(hs, driver.Host{ID: id, Up: up})
+	}
+	return hs, nil
+}
+
+func (u upHosts) Query(string, []any, []string) driver.Source { return nil }
+
+// A range's replicas are tried up first, then in WithDataCenter's data
+// center first, else in ring order.
+func TestScanRouting(t *testing.T) {
+	s := &scan[int]{hosts: []string{"a", "b", "c", "d"}}
+	for _, tt := range []struct {
+		up    upHosts
+		local map[string]bool
+		want  []string
+	}{
+		{upHosts{"a": true, "b": true, "c": true}, nil, []string{"a", "b", "c"}},
+		{upHosts{"a": false, "b": true, "c": true}, nil, []string{"b", "c", "a"}},
+		{upHosts{"a": true, "b": true, "c": true}, map[string]bool{"c": true}, []string{"c", "a", "b"}},
+		{upHosts{"a": true, "b": true, "c": false}, map[string]bool{"c": true}, []string{"a", "b", "c"}},
+	} {
+		s.tbl, s.local = tt.up, tt.local
+		if s.local == nil {
+			s.local = map[string]bool{"a": true, "b": true, "c": true, "d": true}
+		}
+		if got := s.route([]int{0, 1, 2}); !slices.Equal(got, tt.want) {
+			t.Errorf("up %v, local %v: %v, want %v", tt.up, tt.local, got, tt.want)
+		}
+	}
+	for _, err := range Scan[int](context.Background(), cqlseqtest.Session(t), "ks.t", WithDataCenter(" ")) {
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("WithDataCenter(\" \"): %v", err)
+		}
+	}
+}
