@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"slices"
 	"strings"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -226,4 +227,49 @@ func ExampleScanError() {
 	}
 	// Output:
 	// row 1 of page 1: column "writetime(name)" into Row.Written
+}
+
+func ExampleScan() {
+	session, users, done := exampleTable()
+	defer done()
+
+	// Every row of the table, read by token range, four ranges at a time;
+	// rows of different ranges interleave, so sort what order matters for.
+	var ids []int
+	for id, err := range cqlseq.Scan[int](context.Background(), session, users, cqlseq.WithColumns("id"), cqlseq.WithParallelism(4)) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	fmt.Println(ids)
+	// Output:
+	// [1 2 3 4 5 6 7 8 9 10]
+}
+
+func ExampleScanPages() {
+	session, users, done := exampleTable()
+	defer done()
+
+	// A job that saves each page's checkpoint resumes where it stopped.
+	ctx := context.Background()
+	checkpoint, read := "", 0
+	for page, err := range cqlseq.ScanPages[string](ctx, session, users, cqlseq.WithColumns("name"), cqlseq.WithFetchSize(3)) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		read += len(page.Rows)
+		checkpoint = page.Cursor // save it with the work done
+		break                    // the job stops after one page
+	}
+	for page, err := range cqlseq.ScanPages[string](ctx, session, users, cqlseq.WithColumns("name"), cqlseq.WithFetchSize(3), cqlseq.WithCursor(checkpoint)) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		read += len(page.Rows)
+	}
+	fmt.Println(read, "rows, each once")
+	// Output:
+	// 10 rows, each once
 }
