@@ -9,7 +9,8 @@
 // It seeds cqlseq_bench.scan_<rows> once per target (later runs reuse it),
 // reads it whole with each contender once per round, the contenders in a
 // new random order every round, and prints a markdown table of the median
-// rows/s, with Scan's ratio to Stream.
+// rows/s, with Scan's ratio to Stream, and the median peak heap in use
+// (sampled every millisecond, after a GC before each read).
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -99,13 +101,16 @@ func run(target string, rows, rounds, fetch int) error {
 			return n, nil
 		}})
 	}
-	rates := map[string][]float64{}
+	rates, peaks := map[string][]float64{}, map[string][]float64{}
 	for range rounds {
 		order := rand.Perm(len(cs))
 		for _, i := range order {
 			c := cs[i]
+			runtime.GC()
+			stop := sampleHeap()
 			start := time.Now()
 			n, err := c.read()
+			peaks[c.name] = append(peaks[c.name], float64(stop())/(1<<20))
 			if err != nil {
 				return fmt.Errorf("%s, %s: %w", target, c.name, err)
 			}
@@ -116,8 +121,8 @@ func run(target string, rows, rounds, fetch int) error {
 		}
 	}
 	fmt.Printf("\n%s (%d nodes), %d rows, fetch %d, median of %d rounds (%s):\n\n", target, len(s.GetHosts()), rows, fetch, rounds, time.Now().UTC().Format(time.RFC3339))
-	fmt.Println("| contender | rows/s | ÷ stream | rounds |")
-	fmt.Println("|---|---:|---:|---|")
+	fmt.Println("| contender | rows/s | ÷ stream | peak heap (MiB) | rounds |")
+	fmt.Println("|---|---:|---:|---:|---|")
 	base := median(rates["stream"])
 	for _, c := range cs {
 		r := rates[c.name]
@@ -125,9 +130,33 @@ func run(target string, rows, rounds, fetch int) error {
 		for i, v := range r {
 			spread[i] = fmt.Sprintf("%.0fk", v/1000)
 		}
-		fmt.Printf("| %s | %.0fk | %.2f× | %s |\n", c.name, median(r)/1000, median(r)/base, strings.Join(spread, " "))
+		fmt.Printf("| %s | %.0fk | %.2f× | %.1f | %s |\n", c.name, median(r)/1000, median(r)/base, median(peaks[c.name]), strings.Join(spread, " "))
 	}
 	return nil
+}
+
+// sampleHeap samples the heap in use every millisecond until the returned
+// function is called, which returns the most seen.
+func sampleHeap() func() uint64 {
+	done := make(chan struct{})
+	peak := make(chan uint64)
+	go func() {
+		var ms runtime.MemStats
+		var most uint64
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			most = max(most, ms.HeapInuse)
+			select {
+			case <-t.C:
+			case <-done:
+				peak <- most
+				return
+			}
+		}
+	}()
+	return func() uint64 { close(done); return <-peak }
 }
 
 func median(v []float64) float64 {
