@@ -3,7 +3,6 @@ package cqlseqx_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -22,18 +21,13 @@ import (
 // (SIGKILL) in the middle of a cqlseqx scan costs nothing: the gocql fork's
 // own errors for a request to a down host send it to the next replica.
 // The test kills and restarts a node of the local cluster, so it runs only
-// on that cluster, never on one named in CQLSEQ_CLUSTER_HOSTS or
-// CQLSEQ_HOSTS.
+// on that cluster (see cqlseqtest.NeedLocalCluster).
 func TestClusterScanNodeKilled(t *testing.T) {
-	for _, env := range []string{cqlseqtest.ClusterHostsEnv, cqlseqtest.HostsEnv} {
-		if v := os.Getenv(env); v != "" {
-			t.Skipf("kills nodes of the local cluster only, not of %s=%s", env, v)
-		}
-	}
 	script, err := filepath.Abs(filepath.Join("..", "testing", "cassandra", "cassandra.sh"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	cqlseqtest.NeedLocalCluster(t, script)
 	node := func(args ...string) string {
 		out, err := exec.Command(script, append([]string{"cluster"}, args...)...).CombinedOutput()
 		if err != nil {

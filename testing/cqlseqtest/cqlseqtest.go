@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -75,6 +77,47 @@ func ConnectCluster(ctx context.Context) (*gocql.Session, error) {
 			strings.Join(c.Hosts, ","), err, ClusterHostsEnv)
 	}
 	return s, nil
+}
+
+// LocalCluster reports whether ClusterHosts are the nodes of the local
+// cluster, as script (testing/cassandra/cassandra.sh) lists them with
+// "cluster hosts", and returns those nodes.
+func LocalCluster(script string) (bool, []string, error) {
+	out, err := exec.Command(script, "cluster", "hosts").Output()
+	if err != nil {
+		return false, nil, fmt.Errorf("cqlseqtest: %s cluster hosts: %w", script, err)
+	}
+	local := strings.Split(strings.TrimSpace(string(out)), ",")
+	var hosts []string
+	for _, h := range ClusterHosts() {
+		if host, _, err := net.SplitHostPort(h); err == nil {
+			h = host
+		}
+		hosts = append(hosts, h)
+	}
+	return slices.Equal(hosts, local), local, nil
+}
+
+// NeedLocalCluster ends tb unless ClusterHosts are the local cluster's
+// nodes (see LocalCluster): a test that kills nodes must never kill those
+// of a cluster named in CQLSEQ_CLUSTER_HOSTS or CQLSEQ_HOSTS. It skips tb,
+// or fails it when the environment variable CI is "true": CI runs every
+// test.
+func NeedLocalCluster(tb testing.TB, script string) {
+	tb.Helper()
+	ok, local, err := LocalCluster(script)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if ok {
+		return
+	}
+	msg := fmt.Sprintf("cqlseqtest: this test kills nodes of the local cluster (%s) only, and the cluster to test is %s",
+		strings.Join(local, ","), strings.Join(ClusterHosts(), ","))
+	if os.Getenv("CI") == "true" {
+		tb.Fatal(msg)
+	}
+	tb.Skip(msg)
 }
 
 // Hosts returns the hosts to connect to: those in CQLSEQ_HOSTS, or else the

@@ -84,3 +84,20 @@ func TestHostsFromEnvironment(t *testing.T) {
 		t.Errorf("Hosts() (-want +got):\n%s", diff)
 	}
 }
+
+// A node-killing test may run on the local cluster, and on no other.
+func TestLocalCluster(t *testing.T) {
+	const script = "../cassandra/cassandra.sh"
+	t.Setenv(cqlseqtest.ClusterHostsEnv, "")
+	t.Setenv(cqlseqtest.HostsEnv, "")
+	if ok, local, err := cqlseqtest.LocalCluster(script); err != nil || !ok {
+		t.Fatalf("the default cluster hosts %v: local %v, %v; want the local cluster", cqlseqtest.ClusterHosts(), local, err)
+	}
+	for _, env := range []string{cqlseqtest.ClusterHostsEnv, cqlseqtest.HostsEnv} {
+		t.Setenv(env, "10.9.8.7:9042,10.9.8.6:9042,10.9.8.5:9042")
+		if ok, _, err := cqlseqtest.LocalCluster(script); err != nil || ok {
+			t.Fatalf("%s set to other hosts: local %v, %v; want not local", env, ok, err)
+		}
+		t.Setenv(env, "")
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -20,7 +19,7 @@ import (
 // Scans on the local cluster (testing/cassandra/cassandra.sh cluster) with
 // one of its nodes killed mid-scan. They kill and restart the cluster's
 // nodes, so they run here, after every other package's tests, and only on
-// the local cluster: never on a cluster named in CQLSEQ_CLUSTER_HOSTS.
+// the local cluster (see cqlseqtest.NeedLocalCluster).
 
 // clusterNode runs cassandra.sh cluster with args.
 func clusterNode(t *testing.T, args ...string) string {
@@ -35,11 +34,7 @@ func clusterNode(t *testing.T, args ...string) string {
 // localCluster connects to the local cluster with short timeouts, or fails.
 func localCluster(t *testing.T, consistency gocql.Consistency) *gocql.Session {
 	t.Helper()
-	for _, env := range []string{cqlseqtest.ClusterHostsEnv, cqlseqtest.HostsEnv} {
-		if v := os.Getenv(env); v != "" {
-			t.Skipf("the node-killing tests run on the local cluster only, not on %s=%s", env, v)
-		}
-	}
+	cqlseqtest.NeedLocalCluster(t, theNode.script)
 	c := cluster(cqlseqtest.ClusterHosts()...)
 	c.Consistency = consistency
 	s := connect(t, c)
