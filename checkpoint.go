@@ -2,12 +2,9 @@ package cqlseq
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"math"
 )
 
@@ -41,9 +38,6 @@ const (
 // encodeCheckpoint returns the checkpoint of ranges.
 func encodeCheckpoint(fp fingerprint, pageSize int, ranges []scanRange, key []byte) string {
 	b := []byte{checkpointVersion, 0}
-	if len(key) > 0 {
-		b[1] |= flagSigned
-	}
 	b = append(b, fp[:]...)
 	b = binary.AppendUvarint(b, uint64(max(pageSize, 0)))
 	b = binary.AppendUvarint(b, uint64(len(ranges)))
@@ -61,14 +55,7 @@ func encodeCheckpoint(fp fingerprint, pageSize int, ranges []scanRange, key []by
 			b = append(b, rangePending)
 		}
 	}
-	if len(key) > 0 {
-		m := hmac.New(sha256.New, key)
-		m.Write(b)
-		b = m.Sum(b)
-	} else {
-		b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
+	return seal(b, key)
 }
 
 // decodeCheckpoint checks text against the scan's fingerprint and key and
@@ -85,42 +72,15 @@ func decodeCheckpoint(text string, fp fingerprint, key []byte) ([]scanRange, int
 	if err != nil {
 		return nil, 0, bad("not base64url text: %v", err)
 	}
-	if len(raw) < 2+fingerprintLen {
+	if len(raw) < headerLen {
 		return nil, 0, bad("truncated: %d bytes", len(raw))
 	}
 	if raw[0] != checkpointVersion {
 		return nil, 0, bad("not a scan checkpoint (a cursor of Stream or Pages?)")
 	}
-	flags := raw[1]
-	if flags&^flagSigned != 0 {
-		return nil, 0, bad("unknown flags %#x", flags)
-	}
-	signed := flags&flagSigned != 0
-	switch {
-	case signed && len(key) == 0:
-		return nil, 0, bad("it is signed, and no cursor key is configured to check it")
-	case !signed && len(key) > 0:
-		return nil, 0, bad("it is not signed, and a cursor key is configured")
-	}
-	var body []byte
-	if signed {
-		if len(raw) < 2+fingerprintLen+macLen {
-			return nil, 0, bad("truncated: too short for its signature")
-		}
-		body = raw[:len(raw)-macLen]
-		m := hmac.New(sha256.New, key)
-		m.Write(body)
-		if !hmac.Equal(m.Sum(nil), raw[len(body):]) {
-			return nil, 0, bad("signature does not match: the checkpoint was altered or signed with another key")
-		}
-	} else {
-		if len(raw) < 2+fingerprintLen+crcLen {
-			return nil, 0, bad("truncated: too short for its checksum")
-		}
-		body = raw[:len(raw)-crcLen]
-		if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(raw[len(body):]) {
-			return nil, 0, bad("checksum does not match: the checkpoint was damaged or altered")
-		}
+	body, err := unseal(raw, key, "checkpoint", bad)
+	if err != nil {
+		return nil, 0, err
 	}
 	if !bytes.Equal(body[2:2+fingerprintLen], fp[:]) {
 		return nil, 0, bad("it was made for another table, other columns or another filter")

@@ -76,16 +76,7 @@ func TestClusterScan(t *testing.T) {
 		func(i int) []any { return []any{i / 2, i % 2, fmt.Sprint("v", i)} }); err != nil {
 		t.Fatal(err)
 	}
-	var want []scanRow
-	it := s.Query("SELECT p, c, v FROM " + table).PageSize(1000).Iter()
-	var r scanRow
-	for it.Scan(&r.P, &r.C, &r.V) {
-		want = append(want, r)
-	}
-	if err := it.Close(); err != nil {
-		t.Fatal(err)
-	}
-	slices.SortFunc(want, compareScanRows)
+	want := selectScanRows(t, s, table)
 	if len(want) != 6000 {
 		t.Fatalf("SELECT read %d rows", len(want))
 	}
@@ -112,7 +103,7 @@ func TestClusterScan(t *testing.T) {
 		rec.Lock()
 		requests := 0
 		for end, hosts := range rec.hosts {
-			i, _ := slices.BinarySearchFunc(ring, end, func(r tokenRange, t int64) int { return compare64(r.end, t) })
+			i := rangeOf(ring, end)
 			if i == len(ring) {
 				t.Fatalf("a request for a range ending at %d, outside the ring", end)
 			}
@@ -138,7 +129,7 @@ func TestClusterScan(t *testing.T) {
 		if err := s.Query("SELECT token(p) FROM "+table+" WHERE p = ? LIMIT 1", key).Scan(&tok); err != nil {
 			t.Fatal(err)
 		}
-		i, _ := slices.BinarySearchFunc(ring, tok, func(r tokenRange, t int64) int { return compare64(r.end, t) })
+		i := rangeOf(ring, tok)
 		var ours []string
 		for _, h := range ring[i].replicas {
 			ours = append(ours, top.hosts[h].id)
@@ -160,14 +151,4 @@ func TestClusterScan(t *testing.T) {
 			t.Fatalf("key %d (token %d): replicas %v computed, Cassandra says %v (%s)", key, tok, ours, theirs, out)
 		}
 	}
-}
-
-func compare64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

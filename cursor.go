@@ -44,22 +44,62 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // signed with key if key is not empty.
 func encodeCursor(fp fingerprint, pageSize int, state []byte, key []byte) string {
 	buf := make([]byte, 0, headerLen+binary.MaxVarintLen64+len(state)+macLen)
-	flags := byte(0)
-	if len(key) > 0 {
-		flags |= flagSigned
-	}
-	buf = append(buf, cursorVersion, flags)
+	buf = append(buf, cursorVersion, 0)
 	buf = append(buf, fp[:]...)
 	buf = binary.AppendUvarint(buf, uint64(max(pageSize, 0)))
 	buf = append(buf, state...)
+	return seal(buf, key)
+}
+
+// seal marks in b's flags byte (b[1]) whether key signs b, appends b's
+// check (an HMAC-SHA256 under key, or a CRC-32C without one) and returns b
+// as base64url text: the outer layer of cursors and scan checkpoints.
+func seal(b, key []byte) string {
 	if len(key) > 0 {
+		b[1] |= flagSigned
 		m := hmac.New(sha256.New, key)
-		m.Write(buf)
-		buf = m.Sum(buf)
+		m.Write(b)
+		b = m.Sum(b)
 	} else {
-		buf = binary.BigEndian.AppendUint32(buf, crc32.Checksum(buf, castagnoli))
+		b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 	}
-	return base64.RawURLEncoding.EncodeToString(buf)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// unseal checks raw, which seal made, against key: its flags byte and its
+// check. It returns raw without the check; what names the text in errors.
+func unseal(raw, key []byte, what string, bad func(format string, args ...any) error) ([]byte, error) {
+	flags := raw[1]
+	if flags&^flagSigned != 0 {
+		return nil, bad("unknown flags %#x", flags)
+	}
+	signed := flags&flagSigned != 0
+	switch {
+	case signed && len(key) == 0:
+		return nil, bad("it is signed, and no cursor key is configured to check it")
+	case !signed && len(key) > 0:
+		return nil, bad("it is not signed, and a cursor key is configured")
+	}
+	if signed {
+		if len(raw) < headerLen+macLen {
+			return nil, bad("truncated: too short for its signature")
+		}
+		body := raw[:len(raw)-macLen]
+		m := hmac.New(sha256.New, key)
+		m.Write(body)
+		if !hmac.Equal(m.Sum(nil), raw[len(body):]) {
+			return nil, bad("signature does not match: the %s was altered or signed with another key", what)
+		}
+		return body, nil
+	}
+	if len(raw) < headerLen+crcLen {
+		return nil, bad("truncated: too short for its checksum")
+	}
+	body := raw[:len(raw)-crcLen]
+	if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(raw[len(body):]) {
+		return nil, bad("checksum does not match: the %s was damaged or altered", what)
+	}
+	return body, nil
 }
 
 // decodeCursor checks cursor against the statement's fingerprint fp and the
@@ -92,36 +132,9 @@ func decodeCursor(cursor string, fp fingerprint, key []byte) (state []byte, page
 	if raw[0] != cursorVersion {
 		return nil, 0, bad("unknown version %d", raw[0])
 	}
-	flags := raw[1]
-	if flags&^flagSigned != 0 {
-		return nil, 0, bad("unknown flags %#x", flags)
-	}
-	signed := flags&flagSigned != 0
-	switch {
-	case signed && len(key) == 0:
-		return nil, 0, bad("it is signed, and no cursor key is configured to check it")
-	case !signed && len(key) > 0:
-		return nil, 0, bad("it is not signed, and a cursor key is configured")
-	}
-	var body []byte
-	if signed {
-		if len(raw) < headerLen+macLen {
-			return nil, 0, bad("truncated: too short for its signature")
-		}
-		body = raw[:len(raw)-macLen]
-		m := hmac.New(sha256.New, key)
-		m.Write(body)
-		if !hmac.Equal(m.Sum(nil), raw[len(body):]) {
-			return nil, 0, bad("signature does not match: the cursor was altered or signed with another key")
-		}
-	} else {
-		if len(raw) < headerLen+crcLen {
-			return nil, 0, bad("truncated: too short for its checksum")
-		}
-		body = raw[:len(raw)-crcLen]
-		if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(raw[len(body):]) {
-			return nil, 0, bad("checksum does not match: the cursor was damaged or altered")
-		}
+	body, err := unseal(raw, key, "cursor", bad)
+	if err != nil {
+		return nil, 0, err
 	}
 	if !bytes.Equal(body[2:headerLen], fp[:]) {
 		return nil, 0, bad("it was made for another statement or other bound values")

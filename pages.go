@@ -32,7 +32,8 @@ type Page[T any] struct {
 	// and the page size (and checked, or signed with WithCursorKey): resume
 	// with WithCursor. It is empty exactly when PageState is nil. A scan's
 	// pages carry a checkpoint of the whole scan instead (see [ScanPages]);
-	// the last page's has every range done, and resumes to no rows.
+	// resuming from the last page's yields no rows, though it may still ask
+	// the ranges that had not reported their end yet.
 	Cursor string
 }
 

@@ -139,6 +139,13 @@ func buildRing(hosts []ringHost, rep replication) ([]tokenRange, error) {
 	return ranges, nil
 }
 
+// rangeOf returns the index of the range of ring, in token order, that
+// holds token (len(ring) if none does).
+func rangeOf(ring []tokenRange, token int64) int {
+	i, _ := slices.BinarySearchFunc(ring, token, func(r tokenRange, t int64) int { return cmp.Compare(r.end, t) })
+	return i
+}
+
 // placeReplicas returns the replicas of the range that ends at the i-th
 // token of the ring, as Cassandra places them: walking the ring from that
 // token, SimpleStrategy takes the first rf distinct nodes;

@@ -1,6 +1,7 @@
 package cqlseq
 
 import (
+	"cmp"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
@@ -136,7 +137,7 @@ func checkReplicas(t *testing.T, name string, hosts []ringHost, rep replication,
 			ring = append(ring, tok{x, i})
 		}
 	}
-	slices.SortFunc(ring, func(a, b tok) int { return compareInt64(a.t, b.t) })
+	slices.SortFunc(ring, func(a, b tok) int { return cmp.Compare(a.t, b.t) })
 	for _, x := range ranges {
 		// The first token at or after the range's end, wrapping.
 		at := slices.IndexFunc(ring, func(o tok) bool { return o.t >= x.end })
@@ -186,16 +187,6 @@ func checkReplicas(t *testing.T, name string, hosts []ringHost, rep replication,
 			t.Fatalf("%s: range %v's first replica is %d, not its owner %d", name, x, x.replicas[0], walk[0])
 		}
 	}
-}
-
-func compareInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func sameSet(a, b []int) bool {

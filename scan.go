@@ -265,7 +265,7 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 		}
 		parallel := cfg.parallelism
 		if parallel == 0 {
-			parallel = 4 * len(top.hosts)
+			parallel = min(4*len(top.hosts), maxParallelism)
 		}
 		var work []scanRange
 		if resumed != nil {
@@ -279,10 +279,15 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 			yield(Page[T]{}, fmt.Errorf("cqlseq: scanning %s.%s: the ranges do not cover the ring, so no query was sent: %w", keyspace, name, err))
 			return
 		}
-		hostIDs, local := make([]string, len(top.hosts)), map[string]bool{}
+		hostIDs, local, inDC := make([]string, len(top.hosts)), map[string]bool{}, false
 		for i, h := range top.hosts {
 			hostIDs[i] = h.id
 			local[h.id] = cfg.scanDC == "" || h.dc == cfg.scanDC
+			inDC = inDC || h.dc == cfg.scanDC
+		}
+		if cfg.scanDCSet && !inDC {
+			yield(Page[T]{}, invalidf("WithDataCenter(%q): the cluster has no node in that data center", cfg.scanDC))
+			return
 		}
 		s := &scan[T]{
 			cfg: cfg, tbl: tbl, ranges: work, hosts: hostIDs, local: local, fp: fp, after: after,
@@ -335,8 +340,7 @@ func byToken(work []scanRange) []tokenRange {
 func resume(ring []tokenRange, ranges []scanRange) []scanRange {
 	out := slices.Clone(ranges)
 	for i := range out {
-		j, _ := slices.BinarySearchFunc(ring, out[i].end, func(r tokenRange, t int64) int { return cmp.Compare(r.end, t) })
-		if j < len(ring) {
+		if j := rangeOf(ring, out[i].end); j < len(ring) {
 			out[i].replicas = ring[j].replicas
 		}
 	}
@@ -593,9 +597,11 @@ func WithParallelism(n int) Option {
 
 // WithDataCenter makes a [Scan] send each range's requests to its replicas
 // in data center dc first, as a DC-aware host policy keeps a program's
-// requests in its own data center; replicas elsewhere are tried only when
-// none there is up. Without it a range's replicas are tried in ring order,
-// whatever their data center. It is an error on Stream and Pages.
+// requests in its own data center: a range's replicas are tried in the
+// order up and in dc, up elsewhere, then the others. Without it they are
+// tried in ring order, those the driver takes to be up first. A data
+// center with no node of the cluster is an error, as is the option on
+// Stream and Pages.
 func WithDataCenter(dc string) Option {
 	return optionFunc(func(c *config) { c.scanDC, c.scanDCSet = dc, true })
 }

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,20 +44,28 @@ func scanFixture(t *testing.T, s *gocql.Session, partitions int) (string, []scan
 		func(i int) []any { return []any{i / 3, i % 3, fmt.Sprint("v", i%7)} }); err != nil {
 		t.Fatal(err)
 	}
-	var want []scanRow
+	want := selectScanRows(t, s, table)
+	if len(want) != partitions*3 {
+		t.Fatalf("SELECT read %d rows, want %d", len(want), partitions*3)
+	}
+	return table, want
+}
+
+// selectScanRows reads table with one SELECT and a hand-written driver
+// loop, and returns its rows sorted: what a scan must yield.
+func selectScanRows(t *testing.T, s *gocql.Session, table string) []scanRow {
+	t.Helper()
+	var rows []scanRow
 	it := s.Query("SELECT p, c, v FROM " + table).PageSize(1000).Iter()
 	var r scanRow
 	for it.Scan(&r.P, &r.C, &r.V) {
-		want = append(want, r)
+		rows = append(rows, r)
 	}
 	if err := it.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if len(want) != partitions*3 {
-		t.Fatalf("SELECT read %d rows, want %d", len(want), partitions*3)
-	}
-	slices.SortFunc(want, compareScanRows)
-	return table, want
+	slices.SortFunc(rows, compareScanRows)
+	return rows
 }
 
 // scanAll reads a whole scan and returns its rows sorted.
@@ -247,13 +256,19 @@ func TestScanStopsEveryWorker(t *testing.T) {
 func TestScanBadInput(t *testing.T) {
 	s := cqlseqtest.Session(t)
 	for name, seq := range map[string]func(func(scanRow, error) bool){
-		"nil session":          Scan[scanRow](context.Background(), nil, "ks.t"),
-		"no keyspace":          Scan[scanRow](context.Background(), s, "t"),
-		"not a name":           Scan[scanRow](context.Background(), s, "ks.t; DROP TABLE x"),
-		"zero parallelism":     Scan[scanRow](context.Background(), s, "ks.t", WithParallelism(0)),
-		"no columns":           Scan[scanRow](context.Background(), s, "ks.t", WithColumns()),
-		"empty filter":         Scan[scanRow](context.Background(), s, "ks.t", WithFilter(" ")),
-		"paging state on scan": Scan[scanRow](context.Background(), s, "ks.t", WithPageState([]byte{1})),
+		"nil session":           Scan[scanRow](context.Background(), nil, "ks.t"),
+		"no keyspace":           Scan[scanRow](context.Background(), s, "t"),
+		"not a name":            Scan[scanRow](context.Background(), s, "ks.t; DROP TABLE x"),
+		"zero parallelism":      Scan[scanRow](context.Background(), s, "ks.t", WithParallelism(0)),
+		"no columns":            Scan[scanRow](context.Background(), s, "ks.t", WithColumns()),
+		"empty filter":          Scan[scanRow](context.Background(), s, "ks.t", WithFilter(" ")),
+		"paging state on scan":  Scan[scanRow](context.Background(), s, "ks.t", WithPageState([]byte{1})),
+		"max pages on scan":     Scan[scanRow](context.Background(), s, "ks.t", WithMaxPages(3)),
+		"parallelism 1025":      Scan[scanRow](context.Background(), s, "ks.t", WithParallelism(1025)),
+		"a ; in a column":       Scan[scanRow](context.Background(), s, "ks.t", WithColumns("p; DROP TABLE x")),
+		"a comment in a column": Scan[scanRow](context.Background(), s, "ks.t", WithColumns("p FROM ks.other --")),
+		"a comment in a filter": Scan[scanRow](context.Background(), s, "ks.t", WithFilter("v = ? /* x */", 1)),
+		"a ; in a filter":       Scan[scanRow](context.Background(), s, "ks.t", WithFilter("v = 1; DROP TABLE x")),
 	} {
 		n := 0
 		for _, err := range seq {
@@ -348,6 +363,17 @@ func TestScanResumesFromCheckpoint(t *testing.T) {
 			t.Fatalf("row %+v read %d times across the stop", r, seen[r])
 		}
 	}
+	// The last page's checkpoint resumes to no rows.
+	last := ""
+	for p, err := range ScanPages[scanRow](context.Background(), s, table, WithFetchSize(50)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = p.Cursor
+	}
+	if after := scanAll(t, Scan[scanRow](context.Background(), s, table, WithCursor(last)), compareScanRows); len(after) != 0 {
+		t.Fatalf("resumed from the last page's checkpoint: %d rows, want none", len(after))
+	}
 	// Refused before any query: another filter, altered, unsigned under a key.
 	for name, o := range map[string][]Option{
 		"another filter":  {WithCursor(cursor), WithFilter("v = ?", "x")},
@@ -427,5 +453,24 @@ func TestScanRouting(t *testing.T) {
 		if !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("WithDataCenter(\" \"): %v", err)
 		}
+	}
+	// A data center the cluster does not have is an error, not a scan that
+	// quietly routes anywhere.
+	s2 := cqlseqtest.Session(t)
+	table, _ := scanFixture(t, s2, 10)
+	for _, err := range Scan[scanRow](context.Background(), s2, table, WithDataCenter("nowhere")) {
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "nowhere") {
+			t.Errorf("WithDataCenter(\"nowhere\"): %v", err)
+		}
+	}
+	var n int
+	for _, err := range Scan[scanRow](context.Background(), s2, table, WithDataCenter("datacenter1")) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 30 {
+		t.Fatalf("WithDataCenter(\"datacenter1\"): %d rows, want 30", n)
 	}
 }
