@@ -26,16 +26,7 @@ func (s *source) Query() driver.Query { return s.query }
 
 func (s *source) Fetch(ctx context.Context, r driver.Request) driver.Iter {
 	q := s.base // a value copy: setters below touch only this page's query
-	if r.PageSize > 0 {
-		q.PageSize(r.PageSize)
-	}
-	if r.HasConsistency {
-		q.Consistency(gocql.Consistency(r.Consistency))
-	}
-	if len(s.hosts) > 0 {
-		q.SetHostID(s.hosts[r.Attempt%len(s.hosts)])
-	}
-	return q.PageState(r.State).IterContext(ctx)
+	return driver.Apply[*gocql.Query, gocql.Consistency](&q, r, s.hosts).PageState(r.State).IterContext(ctx)
 }
 
 func (s *source) Columns(it driver.Iter) []driver.Column {

@@ -35,16 +35,7 @@ func (s *source) Query() driver.Query { return s.query }
 func (s *source) Fetch(ctx context.Context, r driver.Request) driver.Iter {
 	q := s.base.WithContext(ctx) // a copy
 	s.private(q)
-	if r.PageSize > 0 {
-		q.PageSize(r.PageSize)
-	}
-	if r.HasConsistency {
-		q.Consistency(gocql.Consistency(r.Consistency))
-	}
-	if len(s.hosts) > 0 {
-		q.SetHostID(s.hosts[r.Attempt%len(s.hosts)])
-	}
-	return q.PageState(r.State).Iter()
+	return driver.Apply[*gocql.Query, gocql.Consistency](q, r, s.hosts).PageState(r.State).Iter()
 }
 
 // A struct copy of a gocql.Query (the fork's) shares two pointers with the

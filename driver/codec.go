@@ -136,3 +136,26 @@ func (d discard[TI]) UnmarshalCQL(TI, []byte) error {
 	*d.At = d.Slot
 	return nil
 }
+
+// Apply sets on q, a driver's query made for one page request, what r asks
+// besides the paging state: its page size and consistency, if set, and,
+// when hosts are given, the host to send it to: hosts[r.Attempt %
+// len(hosts)], so that each retry goes to the next (Query.SetHostID).
+// Q is the driver's *Query and C its Consistency:
+// Apply[*gocql.Query, gocql.Consistency](q, r, hosts).
+func Apply[Q interface {
+	PageSize(int) Q
+	Consistency(C) Q
+	SetHostID(string) Q
+}, C ~uint16](q Q, r Request, hosts []string) Q {
+	if r.PageSize > 0 {
+		q.PageSize(r.PageSize)
+	}
+	if r.HasConsistency {
+		q.Consistency(C(r.Consistency))
+	}
+	if len(hosts) > 0 {
+		q.SetHostID(hosts[r.Attempt%len(hosts)])
+	}
+	return q
+}
