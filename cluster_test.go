@@ -1,8 +1,12 @@
 package cqlseq
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"net"
 	"os/exec"
 	"slices"
@@ -150,5 +154,108 @@ func TestClusterScan(t *testing.T) {
 		if !slices.Equal(ours, theirs) || len(ours) != 2 {
 			t.Fatalf("key %d (token %d): replicas %v computed, Cassandra says %v (%s)", key, tok, ours, theirs, out)
 		}
+	}
+}
+
+// blobRow is a row of a table keyed by blob, whose keys are made to have
+// chosen tokens (cqlseqtest.KeyWithToken).
+type blobRow struct {
+	K []byte
+	C int
+	T int64 // token(k), as the node computes it
+}
+
+func compareBlobRows(a, b blobRow) int {
+	return cmp.Or(bytes.Compare(a.K, b.K), cmp.Compare(a.C, b.C))
+}
+
+// On the cluster, rows whose token is a node's token (the end of a vnode
+// range), one less or one more, the smallest token and the largest (from
+// both hashes that give it), three partitions sharing each of those
+// tokens, are each read by a scan exactly once, at parallelism 1, 4 and 16
+// and a fetch size that cuts pages inside the partitions sharing a token.
+func TestClusterScanRowsOnNodeTokens(t *testing.T) {
+	s := clusterSession(t, nil)
+	ctx := context.Background()
+	ks := fmt.Sprintf("scan_tokens_%d", time.Now().UnixNano())
+	cqlseqtest.Exec(t, s,
+		"CREATE KEYSPACE "+ks+" WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': 2}",
+		"CREATE TABLE "+ks+".t (k blob, c int, PRIMARY KEY (k, c))")
+	t.Cleanup(func() { s.Query("DROP KEYSPACE IF EXISTS " + ks).Exec() })
+	table := ks + ".t"
+
+	top, err := readTopology(ctx, v2Cluster{s}, ks, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := []int64{minToken, maxToken}
+	nodeTokens := 0
+	for _, h := range top.hosts {
+		for _, tok := range h.tokens {
+			nodeTokens++
+			targets = append(targets, tok, tok+1, tok-1)
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 500 {
+		targets = append(targets, int64(r.Uint64()))
+	}
+	var keys [][]byte
+	want := map[int64]int{} // rows by token
+	for _, tok := range targets {
+		if tok == math.MinInt64 || tok > maxToken {
+			continue
+		}
+		for n := range uint64(3) {
+			keys = append(keys, cqlseqtest.KeyWithToken(tok, n))
+			want[tok] += 2
+		}
+	}
+	if err := cqlseqtest.Seed(ctx, s, "INSERT INTO "+table+" (k, c) VALUES (?, ?)", 2*len(keys), 8,
+		func(i int) []any { return []any{keys[i/2], i % 2} }); err != nil {
+		t.Fatal(err)
+	}
+
+	var all []blobRow
+	it := s.Query("SELECT k, c, token(k) FROM " + table).PageSize(1000).Iter()
+	var row blobRow
+	for it.Scan(&row.K, &row.C, &row.T) {
+		all = append(all, blobRow{K: slices.Clone(row.K), C: row.C, T: row.T})
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]int{}
+	for _, r := range all {
+		got[r.T]++
+	}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Fatalf("rows by token(k), as SELECT reads them (-asked +node):\n%s", diff)
+	}
+	slices.SortFunc(all, compareBlobRows)
+
+	type scanned struct {
+		K []byte
+		C int
+	}
+	for _, p := range []int{1, 4, 16} {
+		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		var rows []blobRow
+		for r, err := range Scan[scanned](ctx, s, table, WithParallelism(p), WithFetchSize(5), WithColumns("k", "c")) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows = append(rows, blobRow{K: r.K, C: r.C})
+		}
+		slices.SortFunc(rows, compareBlobRows)
+		if len(rows) != len(all) {
+			t.Fatalf("parallelism %d: %d rows scanned, SELECT reads %d", p, len(rows), len(all))
+		}
+		for i := range rows {
+			if compareBlobRows(rows[i], all[i]) != 0 {
+				t.Fatalf("parallelism %d: row %d scanned is %x/%d, SELECT's is %x/%d (token %d)", p, i, rows[i].K, rows[i].C, all[i].K, all[i].C, all[i].T)
+			}
+		}
+		t.Logf("parallelism %d: %d rows, every one once, %d of them on the %d node tokens", p, len(rows), 6*nodeTokens, nodeTokens)
 	}
 }

@@ -3,6 +3,8 @@ package cqlseqtest_test
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -100,4 +102,39 @@ func TestLocalCluster(t *testing.T) {
 		}
 		t.Setenv(env, "")
 	}
+}
+
+// KeyWithToken's keys have the token it was asked for, as the node
+// computes it with token(), for tokens at the ring's ends, around zero and
+// at random, and several keys per token.
+func TestKeyWithToken(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	ks := cqlseqtest.Keyspace(t, s)
+	cqlseqtest.Exec(t, s, "CREATE TABLE "+ks+".k (k blob PRIMARY KEY)")
+	tokens := []int64{math.MinInt64 + 1, math.MinInt64 + 2, -1, 0, 1, math.MaxInt64 - 1, math.MaxInt64}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 50 {
+		tokens = append(tokens, int64(r.Uint64()))
+	}
+	keys := map[string]bool{}
+	for _, tok := range tokens {
+		for n := range uint64(4) {
+			k := cqlseqtest.KeyWithToken(tok, n)
+			if keys[string(k)] {
+				t.Fatalf("token %d, n %d: a key given before", tok, n)
+			}
+			keys[string(k)] = true
+			var got int64
+			if err := s.Query("INSERT INTO "+ks+".k (k) VALUES (?)", k).Exec(); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Query("SELECT token(k) FROM "+ks+".k WHERE k = ?", k).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tok {
+				t.Fatalf("KeyWithToken(%d, %d) = %x: the node gives it token %d", tok, n, k, got)
+			}
+		}
+	}
+	t.Logf("%d keys, each with the token asked for", len(keys))
 }
