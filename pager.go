@@ -244,7 +244,7 @@ func (p *pager) finish(read int, warnings []string, s scanner) error {
 	p.total += int64(read)
 	p.cursor = ""
 	// A cursor costs a hash and an encoding: made only where it can be read.
-	if len(p.state) > 0 && (p.cursors || p.cfg.PageCallback != nil) {
+	if len(p.state) > 0 && (p.cursors || p.cfg.PageCallback != nil && !p.cfg.scanRange) {
 		p.cursor = p.makeCursor()
 	}
 	if p.cfg.PageCallback != nil {

@@ -51,12 +51,14 @@ type PageInfo struct {
 	// Page.Cursor.
 	Cursor string
 	// Retries is the number of times a failed request for this page was
-	// sent again (WithRetry); 0 for a scan, whose retries its workers make.
+	// sent again (WithRetry); for a scan, the request of this page's token
+	// range.
 	Retries int
 	// Warnings are the warnings Cassandra sent with this page and with the
-	// pages without rows just before it. When the result ends with pages
-	// without rows that carried warnings, the callback is called once more
-	// with RowCount 0 and those warnings.
+	// pages without rows just before it (for a scan, those of any range
+	// since the previous page). When the result ends with pages without
+	// rows that carried warnings, the callback is called once more with
+	// RowCount 0 and those warnings.
 	Warnings []string
 	// Scan is a scan's progress after this page; zero for Stream and
 	// Pages.

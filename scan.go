@@ -104,11 +104,12 @@ type scanRange struct {
 
 // scanMsg is what a worker hands to the consumer.
 type scanMsg[T any] struct {
-	rng   int
-	page  Page[T]
-	done  bool // the range was read to its end
-	err   error
-	panic any
+	rng     int
+	page    Page[T]
+	retries int  // of the page's request (WithRetry)
+	done    bool // the range was read to its end; page.Warnings are those of its trailing pages without rows
+	err     error
+	panic   any
 }
 
 var identifier = regexp.MustCompile(`^([A-Za-z0-9_]+|"([^"]|"")+")$`)
@@ -390,6 +391,13 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 		ringDone += float64(r.width())
 		left--
 	}
+	var warned []string
+	defer func() {
+		if len(warned) > 0 && left == 0 && s.cfg.PageCallback != nil {
+			s.cfg.PageCallback(PageInfo{Number: number + 1, TotalRows: total, Warnings: warned,
+				Scan: progress(len(s.ranges), len(s.ranges), ringDone, startDone, total, time.Since(start))})
+		}
+	}()
 	for left > 0 {
 		var m scanMsg[T]
 		select {
@@ -408,6 +416,9 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 			if !s.ranges[m.rng].done {
 				finish(&s.ranges[m.rng])
 			}
+			// Warnings of the range's trailing pages without rows go with
+			// the next page of any range, or to the callback at the end.
+			warned = append(warned, m.page.Warnings...)
 			continue
 		}
 		r := &s.ranges[m.rng]
@@ -417,6 +428,10 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 		}
 		number++
 		total += int64(len(m.page.Rows))
+		if len(warned) > 0 {
+			m.page.Warnings = append(warned, m.page.Warnings...)
+			warned = nil
+		}
 		page := Page[T]{Rows: m.page.Rows, Number: number, TotalRows: total, Warnings: m.page.Warnings}
 		cb := s.cfg.PageCallback
 		if !s.after || cb != nil { // read by someone
@@ -424,7 +439,7 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 		}
 		var info PageInfo
 		if cb != nil {
-			info = PageInfo{Number: number, RowCount: len(page.Rows), TotalRows: total, Cursor: page.Cursor, Warnings: page.Warnings}
+			info = PageInfo{Number: number, RowCount: len(page.Rows), TotalRows: total, Cursor: page.Cursor, Retries: m.retries, Warnings: page.Warnings}
 			info.Scan = progress(len(s.ranges), len(s.ranges)-left, ringDone, startDone, total, time.Since(start))
 		}
 		if cb != nil && !s.after {
@@ -480,8 +495,18 @@ func (s *scan[T]) loop(ctx context.Context, next *atomic.Int64, send func(scanMs
 		src := s.tbl.Query(s.cql, append([]any{r.start, r.end}, s.cfg.scanValues...), hosts)
 		cfg := *s.cfg
 		// One page at a time per worker: the one handed over and the next.
-		// A SELECT may run twice.
-		cfg.PageState, cfg.Prefetch, cfg.PageCallback, cfg.scanRange, cfg.Idempotent = r.state, 0, nil, true, true
+		// A SELECT may run twice. The callback, the range's own, gives the
+		// retries of each page and the warnings of trailing pages without
+		// rows; the consumer reports them with the scan's pages.
+		var retries int
+		var trailing []string
+		cfg.PageState, cfg.Prefetch, cfg.scanRange, cfg.Idempotent = r.state, 0, true, true
+		cfg.PageCallback = func(info PageInfo) {
+			if info.RowCount == 0 {
+				trailing = info.Warnings
+			}
+			retries = info.Retries
+		}
 		for p, err := range streamPages[T](ctx, src, &cfg) {
 			if err != nil {
 				if ctx.Err() == nil {
@@ -490,11 +515,11 @@ func (s *scan[T]) loop(ctx context.Context, next *atomic.Int64, send func(scanMs
 				send(scanMsg[T]{rng: i, err: err})
 				return
 			}
-			if !send(scanMsg[T]{rng: i, page: p}) {
+			if !send(scanMsg[T]{rng: i, page: p, retries: retries}) {
 				return
 			}
 		}
-		if !send(scanMsg[T]{rng: i, done: true}) {
+		if !send(scanMsg[T]{rng: i, page: Page[T]{Warnings: trailing}, done: true}) {
 			return
 		}
 	}

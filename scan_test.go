@@ -474,3 +474,115 @@ func TestScanRouting(t *testing.T) {
 		t.Fatalf("WithDataCenter(\"datacenter1\"): %d rows, want 30", n)
 	}
 }
+
+// flaky is a cluster whose page requests each fail once, with an error its
+// sources call NotSent, before they are sent to the node; and whose pages
+// without rows each carry a warning naming the request.
+type flaky struct {
+	v2Cluster
+	empty atomic.Int64 // pages without rows served
+}
+
+var errFlaky = errors.New("flaky: not sent")
+
+func (f *flaky) Query(cql string, values []any, hosts []string) driver.Source {
+	if !strings.Contains(cql, "token(") { // the topology's queries
+		return f.v2Cluster.Query(cql, values, hosts)
+	}
+	return &flakySource{Source: f.v2Cluster.Query(cql, values, hosts), f: f, rng: fmt.Sprint(values[:2])}
+}
+
+type flakySource struct {
+	driver.Source
+	f   *flaky
+	rng string
+	n   int
+}
+
+func (s *flakySource) Fetch(ctx context.Context, r driver.Request) driver.Iter {
+	if r.Attempt == 0 {
+		return failedIter{errFlaky}
+	}
+	it := s.Source.Fetch(ctx, r)
+	if it.NumRows() > 0 {
+		return it
+	}
+	s.n++
+	s.f.empty.Add(1)
+	return warnIter{it, fmt.Sprintf("range %s, page without rows %d", s.rng, s.n)}
+}
+
+func (s *flakySource) Columns(it driver.Iter) []driver.Column {
+	if w, ok := it.(warnIter); ok {
+		it = w.Iter
+	}
+	return s.Source.Columns(it)
+}
+
+func (s *flakySource) Retryable(err error) driver.Retryability {
+	if errors.Is(err, errFlaky) {
+		return driver.NotSent
+	}
+	return s.Source.Retryable(err)
+}
+
+type failedIter struct{ err error }
+
+func (failedIter) Scan(...any) bool           { return false }
+func (failedIter) MapScan(map[string]any) bool { return false }
+func (failedIter) PageState() []byte           { return nil }
+func (failedIter) NumRows() int                { return 0 }
+func (failedIter) Warnings() []string          { return nil }
+func (f failedIter) Close() error              { return f.err }
+
+type warnIter struct {
+	driver.Iter
+	w string
+}
+
+func (w warnIter) Warnings() []string { return append(w.Iter.Warnings(), w.w) }
+
+// A scan's pages report the retries of their range's request, and the
+// warnings of pages without rows (empty ranges, and the end of ranges whose
+// rows filled their last page) reach the caller once each: with a later
+// page or, at the end, the callback.
+func TestScanPageRetriesAndWarnings(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	table, want := scanFixture(t, s, 40) // fewer partitions than ranges: some are empty
+	for _, fetch := range []int{1, 3, 1000} {
+		f := &flaky{v2Cluster: v2Cluster{s}}
+		var infos []PageInfo
+		var got []scanRow
+		opts := []Option{WithParallelism(8), WithFetchSize(fetch), WithRetry(Retry{Attempts: 1, MinBackoff: time.Millisecond}),
+			WithPageCallback(func(i PageInfo) { infos = append(infos, i) })}
+		for p, err := range scanPages[scanRow](context.Background(), f, table, opts, false) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, p.Rows...)
+		}
+		slices.SortFunc(got, compareScanRows)
+		if diff := gocmp.Diff(want, got); diff != "" {
+			t.Fatalf("fetch %d: (-want +got):\n%s", fetch, diff)
+		}
+		warnings := map[string]int{}
+		for _, i := range infos {
+			if i.RowCount > 0 && i.Retries != 1 {
+				t.Fatalf("fetch %d: page %d reports %d retries; every request failed once", fetch, i.Number, i.Retries)
+			}
+			for _, w := range i.Warnings {
+				warnings[w]++
+			}
+		}
+		for w, n := range warnings {
+			if n != 1 {
+				t.Fatalf("fetch %d: warning %q reported %d times", fetch, w, n)
+			}
+		}
+		if int64(len(warnings)) != f.empty.Load() || len(warnings) == 0 {
+			t.Fatalf("fetch %d: %d warnings of pages without rows reported, %d such pages served", fetch, len(warnings), f.empty.Load())
+		}
+		last := infos[len(infos)-1]
+		t.Logf("fetch %d: %d pages, %d pages without rows, each warning reported once; the last callback: %d rows, %d warnings", fetch, len(infos), len(warnings), last.RowCount, len(last.Warnings))
+	}
+}
