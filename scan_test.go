@@ -528,7 +528,7 @@ func (s *flakySource) Retryable(err error) driver.Retryability {
 
 type failedIter struct{ err error }
 
-func (failedIter) Scan(...any) bool           { return false }
+func (failedIter) Scan(...any) bool            { return false }
 func (failedIter) MapScan(map[string]any) bool { return false }
 func (failedIter) PageState() []byte           { return nil }
 func (failedIter) NumRows() int                { return 0 }
