@@ -1,27 +1,44 @@
-// Command scanbench measures whole-table reads: Stream (one sequential
-// query) against Scan at several parallelisms, on the same table, on the
+// Command scanbench measures whole-table reads on the same table, on the
 // local node and on the local cluster (or the hosts in CQLSEQ_HOSTS and
 // CQLSEQ_CLUSTER_HOSTS):
 //
-//	go run ./cmd/scanbench                 # from bench/
-//	go run ./cmd/scanbench -rows 300000 -rounds 3 -targets node
+//   - stream: cqlseq.Stream of SELECT * (one sequential query);
+//
+//   - scan: cqlseq.Scan at each parallelism;
+//
+//   - split: a naive token split at the same parallelism, as programs
+//     written without Scan do it: the token space cut into 3×p equal ranges
+//     (the sizing of ScyllaDB's full-scan sample), read by p goroutines with
+//     one cqlseq.Stream of "token(k) >= ? AND token(k) < ?" each, sent
+//     where the session's policy sends them.
+//
+//     go run ./cmd/scanbench                 # from bench/
+//     go run ./cmd/scanbench -rows 300000 -rounds 3 -targets node
+//     go run ./cmd/scanbench -format bench   # Go benchmark lines, for cmd/report
 //
 // It seeds cqlseq_bench.scan_<rows> once per target (later runs reuse it),
 // reads it whole with each contender once per round, the contenders in a
-// new random order every round, and prints a markdown table of the median
-// rows/s, with Scan's ratio to Stream, and the median peak heap in use
-// (sampled every millisecond, after a GC before each read).
+// new random order every round, and prints for each the median rows/s, its
+// ratio to stream, the time to the first row and the peak heap in use
+// (sampled every millisecond, after a GC before each read): a markdown
+// table, or with -format bench one benchmark line per read,
+// BenchmarkScan/target=node/impl=scan/parallelism=4, which bench/run.sh
+// adds to raw.txt.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -42,9 +59,24 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds; every figure is the median")
 	fetch := flag.Int("fetch", 1000, "fetch size")
 	targets := flag.String("targets", "node,cluster", "where to measure: node, cluster or both")
+	par := flag.String("parallelism", "1,2,4,8,16", "the parallelisms of scan and split")
+	format := flag.String("format", "table", "table (markdown) or bench (Go benchmark lines)")
 	flag.Parse()
+	var ps []int
+	for _, f := range strings.Split(*par, ",") {
+		p, err := strconv.Atoi(f)
+		if err != nil || p < 1 {
+			fmt.Fprintf(os.Stderr, "scanbench: -parallelism %q: want positive numbers separated by commas\n", *par)
+			os.Exit(2)
+		}
+		ps = append(ps, p)
+	}
+	if *format != "table" && *format != "bench" {
+		fmt.Fprintf(os.Stderr, "scanbench: -format %q: want table or bench\n", *format)
+		os.Exit(2)
+	}
 	for _, target := range strings.Split(*targets, ",") {
-		if err := run(target, *rows, *rounds, *fetch); err != nil {
+		if err := run(target, *rows, *rounds, *fetch, ps, *format == "bench"); err != nil {
 			fmt.Fprintln(os.Stderr, "scanbench:", err)
 			os.Exit(1)
 		}
@@ -64,7 +96,26 @@ func connect(target string) (*gocql.Session, error) {
 	return c.CreateSession()
 }
 
-func run(target string, rows, rounds, fetch int) error {
+// contender reads the table once, calling first at its first row.
+type contender struct {
+	impl string
+	p    int // parallelism; 0 for stream
+	read func(first func()) (int64, error)
+}
+
+func (c contender) name() string {
+	if c.p == 0 {
+		return c.impl
+	}
+	return fmt.Sprintf("%s p=%d", c.impl, c.p)
+}
+
+// figures are one read's measures.
+type figures struct {
+	rate, firstRow, peak float64 // rows/s, ns, bytes
+}
+
+func run(target string, rows, rounds, fetch int, ps []int, bench bool) error {
 	ctx := context.Background()
 	s, err := connect(target)
 	if err != nil {
@@ -75,64 +126,125 @@ func run(target string, rows, rounds, fetch int) error {
 	if err := ensure(ctx, s, table, rows); err != nil {
 		return err
 	}
-	type contender struct {
-		name string
-		read func() (int, error)
-	}
-	cs := []contender{{"stream", func() (int, error) {
-		n := 0
-		for _, err := range cqlseq.Stream[row](ctx, s, cqlseq.CQL("SELECT * FROM "+table), cqlseq.WithFetchSize(fetch)) {
-			if err != nil {
-				return n, err
-			}
-			n++
-		}
-		return n, nil
+	cs := []contender{{"stream", 0, func(first func()) (int64, error) {
+		return count(cqlseq.Stream[row](ctx, s, cqlseq.CQL("SELECT * FROM "+table), cqlseq.WithFetchSize(fetch)), first)
 	}}}
-	for _, p := range []int{1, 2, 4, 8, 16} {
-		cs = append(cs, contender{fmt.Sprintf("scan p=%d", p), func() (int, error) {
-			n := 0
-			for _, err := range cqlseq.Scan[row](ctx, s, table, cqlseq.WithParallelism(p), cqlseq.WithFetchSize(fetch)) {
-				if err != nil {
-					return n, err
-				}
-				n++
-			}
-			return n, nil
+	for _, p := range ps {
+		cs = append(cs, contender{"scan", p, func(first func()) (int64, error) {
+			return count(cqlseq.Scan[row](ctx, s, table, cqlseq.WithParallelism(p), cqlseq.WithFetchSize(fetch)), first)
 		}})
 	}
-	rates, peaks := map[string][]float64{}, map[string][]float64{}
-	for range rounds {
-		order := rand.Perm(len(cs))
-		for _, i := range order {
+	for _, p := range ps {
+		cs = append(cs, contender{"split", p, func(first func()) (int64, error) {
+			return split(ctx, s, table, p, fetch, first)
+		}})
+	}
+	got := map[string][]figures{}
+	for round := range rounds {
+		for _, i := range rand.Perm(len(cs)) {
 			c := cs[i]
 			runtime.GC()
 			stop := sampleHeap()
 			start := time.Now()
-			n, err := c.read()
-			peaks[c.name] = append(peaks[c.name], float64(stop())/(1<<20))
+			var ttfr time.Duration
+			var once sync.Once
+			n, err := c.read(func() { once.Do(func() { ttfr = time.Since(start) }) })
+			elapsed := time.Since(start)
+			peak := stop()
 			if err != nil {
-				return fmt.Errorf("%s, %s: %w", target, c.name, err)
+				return fmt.Errorf("%s, %s: %w", target, c.name(), err)
 			}
-			if n != rows {
-				return fmt.Errorf("%s, %s: read %d rows, want %d", target, c.name, n, rows)
+			if n != int64(rows) {
+				return fmt.Errorf("%s, %s: read %d rows, want %d", target, c.name(), n, rows)
 			}
-			rates[c.name] = append(rates[c.name], float64(n)/time.Since(start).Seconds())
+			f := figures{float64(n) / elapsed.Seconds(), float64(ttfr.Nanoseconds()), float64(peak)}
+			got[c.name()] = append(got[c.name()], f)
+			if bench {
+				name := "BenchmarkScan/target=" + target + "/impl=" + c.impl
+				if c.p > 0 {
+					name += fmt.Sprintf("/parallelism=%d", c.p)
+				}
+				fmt.Printf("%s-%d\t1\t%d ns/op\t%.0f rows/s\t%.0f first-row-ns\t%.0f peak-heap-B\n",
+					name, runtime.GOMAXPROCS(0), elapsed.Nanoseconds(), f.rate, f.firstRow, f.peak)
+			}
 		}
+		if bench {
+			fmt.Fprintf(os.Stderr, "scanbench: %s, round %d of %d done\n", target, round+1, rounds)
+		}
+	}
+	if bench {
+		return nil
 	}
 	fmt.Printf("\n%s (%d nodes), %d rows, fetch %d, median of %d rounds (%s):\n\n", target, len(s.GetHosts()), rows, fetch, rounds, time.Now().UTC().Format(time.RFC3339))
-	fmt.Println("| contender | rows/s | ÷ stream | peak heap (MiB) | rounds |")
-	fmt.Println("|---|---:|---:|---:|---|")
-	base := median(rates["stream"])
+	fmt.Println("| contender | rows/s | ÷ stream | first row (ms) | peak heap (MiB) | rows/s by round |")
+	fmt.Println("|---|---:|---:|---:|---:|---|")
+	base := median(got["stream"], func(f figures) float64 { return f.rate })
 	for _, c := range cs {
-		r := rates[c.name]
-		spread := make([]string, len(r))
-		for i, v := range r {
-			spread[i] = fmt.Sprintf("%.0fk", v/1000)
+		fs := got[c.name()]
+		spread := make([]string, len(fs))
+		for i, f := range fs {
+			spread[i] = fmt.Sprintf("%.0fk", f.rate/1000)
 		}
-		fmt.Printf("| %s | %.0fk | %.2f× | %.1f | %s |\n", c.name, median(r)/1000, median(r)/base, median(peaks[c.name]), strings.Join(spread, " "))
+		rate := median(fs, func(f figures) float64 { return f.rate })
+		fmt.Printf("| %s | %.0fk | %.2f× | %.1f | %.1f | %s |\n", c.name(), rate/1000, rate/base,
+			median(fs, func(f figures) float64 { return f.firstRow })/1e6,
+			median(fs, func(f figures) float64 { return f.peak })/(1<<20), strings.Join(spread, " "))
 	}
 	return nil
+}
+
+// count counts the rows of seq, calling first at the first.
+func count[T any](seq func(func(T, error) bool), first func()) (int64, error) {
+	var n int64
+	for _, err := range seq {
+		if err != nil {
+			return n, err
+		}
+		if n == 0 {
+			first()
+		}
+		n++
+	}
+	return n, nil
+}
+
+// split reads table as a program without Scan does: 3×p equal token
+// ranges, [start, end) and the last to the top, taken by p goroutines,
+// one Stream each, unrouted.
+func split(ctx context.Context, s *gocql.Session, table string, p, fetch int, first func()) (int64, error) {
+	k := 3 * p
+	width := math.MaxUint64 / uint64(k)
+	ranges := make(chan int, k)
+	for i := range k {
+		ranges <- i
+	}
+	close(ranges)
+	var total atomic.Int64
+	var once sync.Once
+	errs := make(chan error, p)
+	var wg sync.WaitGroup
+	for range p {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range ranges {
+				lo := int64(uint64(i)*width + 1<<63) // from -2^63
+				st := cqlseq.CQL("SELECT * FROM "+table+" WHERE token(bucket) >= ?", lo)
+				if i < k-1 {
+					st = cqlseq.CQL("SELECT * FROM "+table+" WHERE token(bucket) >= ? AND token(bucket) < ?", lo, lo+int64(width))
+				}
+				n, err := count(cqlseq.Stream[row](ctx, s, st, cqlseq.WithFetchSize(fetch)), func() { once.Do(first) })
+				total.Add(n)
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return total.Load(), <-errs
 }
 
 // sampleHeap samples the heap in use every millisecond until the returned
@@ -159,8 +271,12 @@ func sampleHeap() func() uint64 {
 	return func() uint64 { close(done); return <-peak }
 }
 
-func median(v []float64) float64 {
-	v = slices.Clone(v)
+// median returns the median of f over fs.
+func median(fs []figures, f func(figures) float64) float64 {
+	v := make([]float64, len(fs))
+	for i, x := range fs {
+		v[i] = f(x)
+	}
 	slices.Sort(v)
 	if len(v)%2 == 1 {
 		return v[len(v)/2]
