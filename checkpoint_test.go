@@ -4,7 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
+	"math"
 	"testing"
 	"time"
 
@@ -75,5 +77,32 @@ func TestProgressOfResumedScan(t *testing.T) {
 	}
 	if p := progress(10, 9, 0.9*ring, 0.9*ring, 0, time.Second); p.ETA != 0 {
 		t.Fatalf("nothing read since resuming: ETA %v, want 0", p.ETA)
+	}
+}
+
+// The checkpoint is encoded after every page, from every range: its cost
+// grows with the ring (16 vnodes × 3 nodes, split for parallelism 12, is
+// 48 ranges; 256 vnodes × 100 nodes, 25,600).
+func BenchmarkEncodeCheckpoint(b *testing.B) {
+	for _, n := range []int{48, 1024, 25_600} {
+		b.Run(fmt.Sprint("ranges=", n), func(b *testing.B) {
+			ranges := make([]scanRange, n)
+			step := uint64(math.MaxUint64) / uint64(n)
+			for i := range ranges {
+				ranges[i].start = int64(uint64(i)*step + 1<<63)
+				ranges[i].end = int64(uint64(i+1)*step + 1<<63)
+				switch i % 3 {
+				case 0:
+					ranges[i].done = true
+				case 1:
+					ranges[i].state = make([]byte, 40)
+				}
+			}
+			var size int
+			for b.Loop() {
+				size = len(encodeCheckpoint(fingerprint{}, 1000, ranges, nil))
+			}
+			b.ReportMetric(float64(size), "bytes")
+		})
 	}
 }
