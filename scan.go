@@ -624,9 +624,11 @@ func WithParallelism(n int) Option {
 // in data center dc first, as a DC-aware host policy keeps a program's
 // requests in its own data center: a range's replicas are tried in the
 // order up and in dc, up elsewhere, then the others. Without it they are
-// tried in ring order, those the driver takes to be up first. A data
-// center with no node of the cluster is an error, as is the option on
-// Stream and Pages.
+// tried in ring order, those the driver takes to be up first: a scan does
+// not consult the session's host selection policy, so in a cluster of
+// several data centers give WithDataCenter, or the scan reads from all of
+// them. A data center with no node of the cluster is an error, as is the
+// option on Stream and Pages.
 func WithDataCenter(dc string) Option {
 	return optionFunc(func(c *config) { c.scanDC, c.scanDCSet = dc, true })
 }
