@@ -5,14 +5,20 @@
 //	cd examples && go run ./export -out /tmp/events.csv
 //	cd examples && go run ./export -table ks.events -out /tmp/events.parquet
 //	cd examples && go run ./export -out /tmp/events -format both -fetch-size 5000
+//	cd examples && go run ./export -out /tmp/events.csv -parallel 8
 //
-// It reads the table with cqlseq.Pages and writes each page before it asks
-// for the next one, so it holds one page in memory (two while the next one is
-// prefetched) however large the table is; the Parquet writer adds the
-// footer metadata of the row groups of the part file it is writing. Without -table it reads
-// cqlseq_examples.events, which it creates and fills on first use. It
-// connects to -hosts, else to CQLSEQ_HOSTS, else to the local node that
-// testing/cassandra/cassandra.sh starts.
+// It reads the table with cqlseq.Pages, one query that walks the table in
+// token order, and writes each page before it asks for the next one, so it
+// holds one page in memory (two while the next one is prefetched) however
+// large the table is; the Parquet writer adds the footer metadata of the row
+// groups of the part file it is writing. With -parallel N it reads the table
+// by token range instead (see Parallel below). Without -table it reads
+// cqlseq_examples.events, which it creates and fills on first use; a table
+// of yours needs that table's columns (bucket, id, kind, at, amount, note),
+// and may have others, which are not read. It connects to -hosts, else to
+// CQLSEQ_HOSTS, else to the local node that testing/cassandra/cassandra.sh
+// starts. -rate holds it to a number of rows per second, for a cluster that
+// serves other work.
 //
 // # Files
 //
@@ -22,6 +28,30 @@
 //	/tmp/events.csv                the CSV, with a header line
 //	/tmp/events.part-0001.parquet  Parquet part files, one row group per page
 //	/tmp/events.cursor             the checkpoint: where to resume (JSON)
+//
+// # Parallel
+//
+// With -parallel N (1 to 1024) the export reads the table with
+// cqlseq.ScanPages: the token ring is cut into ranges, at least one per
+// token range of the ring and at least 4N, and N of them are read at once,
+// each by its own paged query sent to a replica of the range. The pages are
+// written one at a time, as they arrive: pages of different ranges
+// interleave, so the rows are in no particular order (those of one range
+// are in token order). It holds up to 2N pages in memory: each range being
+// read has the page it reads and, while the export writes another, the page
+// it waits to hand over.
+//
+// Scanning is faster, most on a cluster, where every node works; it stays
+// opt-in for what the single query gives: the rows in token order (two
+// exports of the same data are the same file, and diff shows what changed);
+// any table, where a scan needs the Murmur3 partitioner (the default) and a
+// keyspace with SimpleStrategy or NetworkTopologyStrategy, not a system
+// keyspace; a checkpoint of a few hundred bytes, where a scan's grows with
+// the number of ranges (see below); and the load of one query on the
+// cluster, where -parallel N makes N: how hard to press a cluster that
+// serves users is the operator's choice. A checkpoint says which way it was
+// made: an export resumes the same way (a scan at any -parallel), or starts
+// over with -restart.
 //
 // # Resuming
 //
@@ -35,8 +65,25 @@
 // to that length and deletes Parquet parts it does not count (both hold rows
 // the checkpoint does not cover, written after it by a run that crashed),
 // then resumes the query from the cursor: every row ends up in the output
-// exactly once. Ctrl-C (or SIGTERM) stops at the end of the page in hand;
-// -max-pages stops after that many pages.
+// exactly once. Ctrl-C (or SIGTERM) stops at the end of the page in hand:
+// that page is written, the Parquet part finished, the checkpoint saved, and
+// the export exits with status 130. -max-pages stops after that many pages.
+//
+// With -parallel the cursor is the scan's checkpoint, the Page.Cursor of
+// the last page written: every range the ring was cut into, each marked
+// done, not started, or read up to the paging state of its last page
+// written. cqlseq resumes it (WithCursor) by reading exactly the pages not
+// yet yielded, whatever the parallelism of either run, so the protocol is
+// the same: write the page, fsync, replace the checkpoint. It holds the
+// ranges themselves, not the ring, so a range is read once even if nodes
+// joined in between. It is larger than a cursor: about 28 characters a
+// range, plus the paging state of each range being read (some 30 for an int
+// key). Measured on one node, the checkpoint file is under 1 KB for the 16
+// ranges of -parallel 4 and 110 KB for the 4,096 of -parallel 1024, as many
+// as a cluster of 16 nodes of 256 vnodes has at any parallelism (100 such
+// nodes: about 700 KB). With CSV it is rewritten after every page, so on a
+// large ring give a -fetch-size that makes a page much larger than the
+// checkpoint.
 //
 // A Parquet file cannot be appended to once it is closed (its footer, which
 // indexes it, comes last), and one without a footer cannot be read. So each
@@ -49,11 +96,20 @@
 // unfinished part, which the next run writes again. Read the parts as one
 // data set: e.g. DuckDB's read_parquet('/tmp/events.part-*.parquet').
 //
+// What is guaranteed, in either mode: whenever a run ends (done, Ctrl-C,
+// -max-pages, an error, kill -9, or a power loss on a file system that keeps
+// what was fsynced), the checkpoint describes a prefix of the CSV file and a
+// number of Parquet parts that hold each row they count exactly once, and the
+// next run drops whatever lies beyond it. When the export is done, the CSV
+// and the parts each hold every row of the table once, as paged reads see a
+// table: a row written or deleted while the export runs may or may not be in
+// it.
+//
 // # Progress
 //
-// The bar shows rows, rows/s, and, when the size of the table is known, the
-// percentage done and the time left. Cassandra does not keep a row count, so
-// the total is an estimate (-estimate):
+// Without -parallel the bar shows rows, rows/s, and, when the size of the
+// table is known, the percentage done and the time left. Cassandra does not
+// keep a row count, so the total is an estimate (-estimate):
 //
 //   - size: system.size_estimates, which each node refreshes every few
 //     minutes from its SSTables, gives the number of partitions in the node's
@@ -66,6 +122,13 @@
 //     else count (a table without an estimate is usually small, all in
 //     memtables, and quick to count); if that times out the bar shows rows
 //     and rows/s without a total.
+//
+// With -parallel no estimate is needed: the bar shows the share of the ring
+// read (PageInfo.Scan.Fraction: the ranges read to their end, weighted by
+// their width, those of earlier runs included), the ranges done, rows,
+// rows/s and the time left at this run's pace (PageInfo.Scan.ETA), known
+// once a range is done. It moves when a range is finished, in steps of
+// about 1/(4N) of the ring.
 //
 // Cassandra's text, numbers and timestamps go to CSV as Go formats them
 // (timestamps in RFC 3339, UTC); a NULL is an empty field.
@@ -80,6 +143,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -126,7 +190,9 @@ type Config struct {
 	Out          string        // output path; its extension (.csv, .parquet) picks the format unless Format does
 	Format       string        // "csv", "parquet" or "both"; "" for Out's extension
 	FetchSize    int           // rows per page, and per Parquet row group
+	Parallel     int           // read with cqlseq.ScanPages, this many token ranges at once; 0: cqlseq.Pages, one query
 	MaxPages     int           // stop after this many pages (0: no limit); run again to resume
+	Rate         float64       // read at most this many rows per second (0: no limit)
 	PartRows     int64         // start a new Parquet part after this many rows
 	Estimate     string        // how to estimate the table's size: auto, size, count, none
 	CountTimeout time.Duration // how long SELECT COUNT(*) may take
@@ -152,7 +218,9 @@ func main() {
 	flag.StringVar(&cfg.Out, "out", "events.csv", "output file: name.csv, name.parquet, or name with -format both")
 	flag.StringVar(&cfg.Format, "format", "", "csv, parquet or both (default: from the extension of -out)")
 	flag.IntVar(&cfg.FetchSize, "fetch-size", 1000, "rows per page (and per Parquet row group)")
+	flag.IntVar(&cfg.Parallel, "parallel", 0, "read the table by token range with cqlseq.ScanPages, this many ranges at once, 1 to 1024 (0: one query in token order, cqlseq.Pages)")
 	flag.IntVar(&cfg.MaxPages, "max-pages", 0, "stop after this many pages; run again to resume (0: no limit)")
+	flag.Float64Var(&cfg.Rate, "rate", 0, "read at most this many rows per second, to spare a cluster that serves other work (0: no limit)")
 	flag.Int64Var(&cfg.PartRows, "part-rows", 500_000, "rows per Parquet part file")
 	flag.StringVar(&cfg.Estimate, "estimate", "auto", "how to estimate the table's size for the progress bar: auto, size, count or none")
 	flag.DurationVar(&cfg.CountTimeout, "count-timeout", 10*time.Second, "time SELECT COUNT(*) may take to estimate the table's size")
@@ -186,13 +254,14 @@ func main() {
 
 // checkpoint is the content of the cursor file.
 type checkpoint struct {
-	Query    string    `json:"query"`         // the statement, for people (the cursor is tied to it)
-	Format   string    `json:"format"`        // csv, parquet or both
-	Cursor   string    `json:"cursor"`        // where to resume (cqlseq's Page.Cursor); "" at the start
-	Rows     int64     `json:"rows"`          // rows in the output
-	CSVBytes int64     `json:"csv_bytes"`     // length of the CSV file holding exactly those rows
-	Parts    int       `json:"parquet_parts"` // finished Parquet parts holding exactly those rows
-	Done     bool      `json:"done"`          // the whole table is exported
+	Query    string    `json:"query"`          // the statement, for people (the cursor is tied to it)
+	Format   string    `json:"format"`         // csv, parquet or both
+	Scan     bool      `json:"scan,omitempty"` // Cursor is a scan's checkpoint (-parallel), not a cursor of Pages
+	Cursor   string    `json:"cursor"`         // where to resume (cqlseq's Page.Cursor); "" at the start
+	Rows     int64     `json:"rows"`           // rows in the output
+	CSVBytes int64     `json:"csv_bytes"`      // length of the CSV file holding exactly those rows
+	Parts    int       `json:"parquet_parts"`  // finished Parquet parts holding exactly those rows
+	Done     bool      `json:"done"`           // the whole table is exported
 	Saved    time.Time `json:"saved"`
 }
 
@@ -262,12 +331,15 @@ func run(ctx context.Context, s *gocql.Session, cfg Config, out io.Writer) (Resu
 	if err != nil {
 		return res, err
 	}
-	if cfg.FetchSize <= 0 || cfg.PartRows <= 0 || cfg.MaxPages < 0 {
-		return res, errors.New("-fetch-size and -part-rows must be > 0, -max-pages >= 0")
+	if cfg.FetchSize <= 0 || cfg.PartRows <= 0 || cfg.MaxPages < 0 || cfg.Rate < 0 {
+		return res, errors.New("-fetch-size and -part-rows must be > 0, -max-pages and -rate >= 0")
+	}
+	if cfg.Parallel < 0 || cfg.Parallel > 1024 {
+		return res, fmt.Errorf("-parallel %d: want 1 to 1024 token ranges at once, or 0 for one query", cfg.Parallel)
 	}
 	query := "SELECT " + sample.Columns + " FROM " + cfg.Table
 
-	cp, err := loadCheckpoint(p, query, cfg.Restart)
+	cp, err := loadCheckpoint(p, query, cfg.Parallel > 0, cfg.Restart)
 	if err != nil {
 		return res, err
 	}
@@ -296,7 +368,13 @@ func run(ctx context.Context, s *gocql.Session, cfg Config, out io.Writer) (Resu
 		fmt.Fprintf(out, "resuming %s after %d rows (checkpoint %s)\n", cfg.Table, cp.Rows, p.cursor)
 	}
 
-	bar := newProgress(ctx, s, cfg, cp.Rows, out)
+	var bar meter
+	if cfg.Parallel > 0 {
+		fmt.Fprintf(out, "scanning %s by token range, %d ranges at once\n", cfg.Table, cfg.Parallel)
+		bar = newRingProgress(cfg, cp.Rows)
+	} else {
+		bar = newProgress(ctx, s, cfg, cp.Rows, out)
+	}
 	defer bar.stop()
 
 	var (
@@ -326,9 +404,29 @@ func run(ctx context.Context, s *gocql.Session, cfg Config, out io.Writer) (Resu
 		return nil
 	}
 
-	pages := cqlseq.Pages[Event](ctx, s, cqlseq.CQL(query),
-		cqlseq.WithFetchSize(cfg.FetchSize), cqlseq.WithMaxPages(cfg.MaxPages), cqlseq.WithCursor(cp.Cursor),
-		cqlseq.WithRetry(cqlseq.Retry{Attempts: 5})) // a long export rides out a node restart
+	opts := []cqlseq.Option{
+		cqlseq.WithFetchSize(cfg.FetchSize), cqlseq.WithCursor(cp.Cursor),
+		// A long export rides out a node restart: a failed request is sent
+		// again (to the range's next replica, in a scan).
+		cqlseq.WithRetry(cqlseq.Retry{Attempts: 5}),
+	}
+	if cfg.Rate > 0 {
+		opts = append(opts, cqlseq.WithRateLimit(cfg.Rate))
+	}
+	var (
+		pages iter.Seq2[cqlseq.Page[Event], error]
+		info  cqlseq.PageInfo // a scan's progress after the page in hand
+	)
+	if cfg.Parallel > 0 {
+		// Only the columns of Event, as the query of Pages names them: a
+		// table with more columns exports the same. ScanPages calls the
+		// page callback before it yields the page, on this goroutine.
+		pages = cqlseq.ScanPages[Event](ctx, s, cfg.Table, append(opts,
+			cqlseq.WithParallelism(cfg.Parallel), cqlseq.WithColumns(strings.Split(sample.Columns, ", ")...),
+			cqlseq.WithPageCallback(func(pi cqlseq.PageInfo) { info = pi }))...)
+	} else {
+		pages = cqlseq.Pages[Event](ctx, s, cqlseq.CQL(query), append(opts, cqlseq.WithMaxPages(cfg.MaxPages))...)
+	}
 	for page, err := range pages {
 		if errors.Is(err, cqlseq.ErrInvalidCursor) {
 			return res, fmt.Errorf("%s: %w; pass -restart to start over", p.cursor, err)
@@ -372,9 +470,18 @@ func run(ctx context.Context, s *gocql.Session, cfg Config, out io.Writer) (Resu
 			runErr, stopped = err, true
 			break
 		}
-		bar.page(page)
+		bar.page(page, info)
 		if cfg.afterPage != nil {
 			cfg.afterPage(page.Number)
+		}
+		if res.Pages == cfg.MaxPages { // a scan has no WithMaxPages: stop here
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			// Ctrl-C: stop after the page in hand. (A scan may have the next
+			// page ready, and yield it before it sees the context is done.)
+			runErr = err
+			break
 		}
 	}
 	if stopped && part != nil {
@@ -398,7 +505,8 @@ func run(ctx context.Context, s *gocql.Session, cfg Config, out io.Writer) (Resu
 	// The stream ended by itself, not by -max-pages: the table is exported.
 	// (The last page's cursor need not be empty: when the result ends
 	// exactly at a page boundary, Cassandra still sends a paging state, and
-	// only the next, empty, request shows the end.)
+	// only the next, empty, request shows the end. A scan's cursor is never
+	// empty: only the end of the sequence tells it is done.)
 	if !more || cfg.MaxPages == 0 || res.Pages < cfg.MaxPages {
 		cp.Done = true
 		if err := commit(); err != nil {
@@ -440,10 +548,10 @@ func outputs(p paths, cp checkpoint) []string {
 }
 
 // loadCheckpoint returns the checkpoint to resume from, or a fresh one for a
-// new export. Without a checkpoint the output must not exist yet, unless
-// restart says to replace it.
-func loadCheckpoint(p paths, query string, restart bool) (checkpoint, error) {
-	fresh := checkpoint{Query: query, Format: p.format()}
+// new export (a scan's with scan). Without a checkpoint the output must not
+// exist yet, unless restart says to replace it.
+func loadCheckpoint(p paths, query string, scan, restart bool) (checkpoint, error) {
+	fresh := checkpoint{Query: query, Format: p.format(), Scan: scan}
 	data, err := os.ReadFile(p.cursor)
 	switch {
 	case err == nil && !restart:
@@ -454,6 +562,13 @@ func loadCheckpoint(p paths, query string, restart bool) (checkpoint, error) {
 		if cp.Query != query || cp.Format != fresh.Format {
 			return cp, fmt.Errorf("%s was saved by an export of %q as %s, not %q as %s: pass -restart to replace it",
 				p.cursor, cp.Query, cp.Format, query, fresh.Format)
+		}
+		if cp.Scan != scan && !cp.Done {
+			// A cursor of Pages and a scan's checkpoint are positions in
+			// different reads: neither resumes the other.
+			return cp, fmt.Errorf("%s was saved by an export %s: run it %s to resume, or pass -restart to start over",
+				p.cursor, map[bool]string{true: "with -parallel (a scan)", false: "without -parallel"}[cp.Scan],
+				map[bool]string{true: "with -parallel N (any N)", false: "without -parallel"}[cp.Scan])
 		}
 		return cp, nil
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
@@ -660,6 +775,13 @@ func removeUncounted(p paths, counted int) error {
 	return nil
 }
 
+// meter shows how far the export has come.
+type meter interface {
+	page(page cqlseq.Page[Event], info cqlseq.PageInfo) // a page was written
+	done(all int64, finished bool)                      // the run ends, with all rows in the output
+	stop()
+}
+
 // progress drives the bar: rows, rows/s and, with an estimate of the table's
 // size, percent and time left. It counts the rows of this run against the
 // rows the estimate says are left, so that the rate and the time left are
@@ -714,7 +836,7 @@ func (pr *progress) remaining() int64 {
 	return max(pr.total-pr.before, pr.rows+1)
 }
 
-func (pr *progress) page(page cqlseq.Page[Event]) {
+func (pr *progress) page(page cqlseq.Page[Event], _ cqlseq.PageInfo) {
 	pr.rows += int64(len(page.Rows))
 	if pr.bar == nil {
 		return
@@ -817,4 +939,80 @@ func (r *partitionRate) observe(rows []Event) int64 {
 		r.rows++
 	}
 	return r.partitions * r.rows / max(r.seen, 1)
+}
+
+// ringProgress drives the bar of a scan: the share of the ring read, which
+// cqlseq reports after every page (PageInfo.Scan), rows, rows/s and the
+// time left. The share counts the token ranges read to their end, weighted
+// by their width, and it includes those of earlier runs: a resumed export
+// starts where the last one stopped. It moves when a range is finished.
+type ringProgress struct {
+	bar    *progressbar.ProgressBar
+	before int64 // rows exported by earlier runs
+	rows   int64 // rows of this run
+}
+
+// ringSteps is the bar's maximum: the ring in steps of 0.1%.
+const ringSteps = 1000
+
+func newRingProgress(cfg Config, before int64) *ringProgress {
+	pr := &ringProgress{before: before}
+	if cfg.Progress == nil {
+		return pr
+	}
+	pr.bar = progressbar.NewOptions64(ringSteps,
+		progressbar.OptionSetWriter(cfg.Progress),
+		progressbar.OptionSetDescription(pr.describe(cqlseq.ScanProgress{})),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionSetPredictTime(false), // the ETA is cqlseq's, in the description
+		progressbar.OptionShowDescriptionAtLineEnd(),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetSpinnerChangeInterval(0), // no ticker goroutine
+		progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(cfg.Progress) }),
+	)
+	return pr
+}
+
+// describe says what the bar does not: rows, rows/s and the time left.
+func (pr *ringProgress) describe(sp cqlseq.ScanProgress) string {
+	if sp.Ranges == 0 { // before the first page
+		return "of the ring"
+	}
+	eta := "time left: after the first range"
+	if sp.ETA > 0 {
+		eta = "time left " + sp.ETA.Round(time.Second).String()
+	}
+	rows := fmt.Sprintf("%d rows", pr.before+pr.rows)
+	if pr.before > 0 {
+		rows = fmt.Sprintf("%d rows (%d in this run)", pr.before+pr.rows, pr.rows)
+	}
+	return fmt.Sprintf("of the ring, %d/%d ranges, %s, %.0f rows/s, %s", sp.RangesDone, sp.Ranges, rows, sp.RowsPerSecond, eta)
+}
+
+func (pr *ringProgress) page(page cqlseq.Page[Event], info cqlseq.PageInfo) {
+	pr.rows += int64(len(page.Rows))
+	if pr.bar == nil {
+		return
+	}
+	pr.bar.Describe(pr.describe(info.Scan))
+	// The bar is full, and ends its line, when the run is done.
+	pr.bar.Set64(min(int64(info.Scan.Fraction*ringSteps), ringSteps-1))
+}
+
+func (pr *ringProgress) done(_ int64, finished bool) {
+	if pr.bar == nil {
+		return
+	}
+	if finished {
+		pr.bar.Set64(ringSteps)
+	}
+	pr.stop()
+}
+
+func (pr *ringProgress) stop() {
+	if pr.bar != nil && !pr.bar.IsFinished() {
+		pr.bar.Exit()
+		pr.bar = nil
+	}
 }

@@ -61,12 +61,17 @@ func sortRows(rows []sample.Event) {
 // readCSV reads an exported CSV file back, in file order.
 func readCSV(t *testing.T, path string) []sample.Event {
 	t.Helper()
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
+	return parseCSV(t, path, data)
+}
+
+// parseCSV reads the CSV text data of file path.
+func parseCSV(t *testing.T, path string, data []byte) []sample.Event {
+	t.Helper()
+	recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -157,85 +162,115 @@ func partFiles(t *testing.T, dir string) []string {
 	return files
 }
 
-// The CSV file and the Parquet parts hold exactly the table's rows.
+// modes are the two ways the export reads: one query (Pages), and a scan by
+// token range (ScanPages) at -parallel 3.
+var modes = []struct {
+	name     string
+	parallel int
+}{{"pages", 0}, {"scan", 3}}
+
+// The CSV file and the Parquet parts hold exactly the table's rows, read
+// with one query or by token range.
 func TestExportCSVAndParquet(t *testing.T) {
 	s, table, want := table(t)
-	dir := t.TempDir()
-	var bar, out bytes.Buffer
-	res, err := run(context.Background(), s, Config{
-		Table: table, Out: filepath.Join(dir, "events"), Format: "both",
-		FetchSize: 300, PartRows: 2000, Estimate: "auto", CountTimeout: 10 * time.Second, Progress: &bar,
-	}, &out)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	if !res.Done || res.Rows != int64(len(want)) || res.Total != int64(len(want)) {
-		t.Errorf("result %+v, want done with %d rows", res, len(want))
-	}
-	sameRows(t, "CSV", want, readCSV(t, filepath.Join(dir, "events.csv")))
-	sameRows(t, "Parquet", want, readParquet(t, res.Files))
-	if got := partFiles(t, dir); len(got) != 3 { // 5,000 rows in parts of at least 2,000
-		t.Errorf("Parquet files %v, want 3 parts", got)
-	}
-	if !strings.Contains(bar.String(), "rows/s") || !strings.Contains(out.String(), "SELECT COUNT(*)") {
-		t.Errorf("no progress shown; output:\n%s\nbar:\n%s", out.String(), bar.String())
-	}
-	t.Logf("output:\n%s", out.String())
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var bar, out bytes.Buffer
+			res, err := run(context.Background(), s, Config{
+				Table: table, Out: filepath.Join(dir, "events"), Format: "both", Parallel: mode.parallel,
+				FetchSize: 300, PartRows: 2000, Estimate: "auto", CountTimeout: 10 * time.Second, Progress: &bar,
+			}, &out)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			if !res.Done || res.Rows != int64(len(want)) || res.Total != int64(len(want)) {
+				t.Errorf("result %+v, want done with %d rows", res, len(want))
+			}
+			sameRows(t, "CSV", want, readCSV(t, filepath.Join(dir, "events.csv")))
+			sameRows(t, "Parquet", want, readParquet(t, res.Files))
+			// 5,000 rows in parts of at least 2,000 and less than 2,300.
+			if got := partFiles(t, dir); len(got) != 3 {
+				t.Errorf("Parquet files %v, want 3 parts", got)
+			}
+			shown := strings.Contains(bar.String(), "rows/s")
+			if mode.parallel == 0 {
+				shown = shown && strings.Contains(out.String(), "SELECT COUNT(*)")
+			} else {
+				// The ring is read to its end: the bar is full.
+				shown = shown && strings.Contains(bar.String(), "100% |") && strings.Contains(bar.String(), "of the ring")
+			}
+			if !shown {
+				t.Errorf("no progress shown; output:\n%s\nbar:\n%s", out.String(), bar.String())
+			}
+			t.Logf("output:\n%s", out.String())
 
-	// Run again: the checkpoint says it is done, nothing is written.
-	res, err = run(context.Background(), s, Config{Table: table, Out: filepath.Join(dir, "events"), Format: "both",
-		FetchSize: 300, PartRows: 2000}, &out)
-	if err != nil || !res.Done || res.Rows != 0 {
-		t.Errorf("second run: %+v, %v; want done, no rows", res, err)
+			// Run again: the checkpoint says it is done, nothing is written.
+			res, err = run(context.Background(), s, Config{Table: table, Out: filepath.Join(dir, "events"), Format: "both",
+				Parallel: mode.parallel, FetchSize: 300, PartRows: 2000}, &out)
+			if err != nil || !res.Done || res.Rows != 0 {
+				t.Errorf("second run: %+v, %v; want done, no rows", res, err)
+			}
+		})
 	}
 }
 
 // An export stopped by -max-pages, then by a cancelled context (Ctrl-C),
-// then run to the end holds each row once, in every format.
+// then run to the end holds each row once, in every format, read with one
+// query or by token range. (The pages of a scan are not all full: a range's
+// last page is short.)
 func TestExportResume(t *testing.T) {
 	s, table, want := table(t)
-	for _, format := range []string{"csv", "parquet", "both"} {
-		t.Run(format, func(t *testing.T) {
-			dir := t.TempDir()
-			cfg := Config{Table: table, Out: filepath.Join(dir, "events"), Format: format, FetchSize: 400, PartRows: 1000}
-			var out bytes.Buffer
-
-			// 1. Three pages, then stop.
-			cfg.MaxPages = 3
-			res, err := run(context.Background(), s, cfg, &out)
-			if err != nil || res.Done || res.Rows != 1200 {
-				t.Fatalf("first run: %+v, %v; want 1,200 rows, not done", res, err)
-			}
-			distinct(t, "after 3 pages", want, checkOutput(t, dir, format), 1200)
-
-			// 2. Interrupted after its second page.
-			cfg.MaxPages = 0
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			cfg.afterPage = func(n int) {
-				if n == 2 {
-					cancel()
-				}
-			}
-			res, err = run(ctx, s, cfg, &out)
-			if !errors.Is(err, context.Canceled) || res.Rows != 800 || res.Total != 2000 {
-				t.Fatalf("interrupted run: %+v, %v; want 800 more rows and context.Canceled", res, err)
-			}
-			distinct(t, "after the interruption", want, checkOutput(t, dir, format), 2000)
-
-			// 3. To the end.
-			cfg.afterPage = nil
-			res, err = run(context.Background(), s, cfg, &out)
-			if err != nil || !res.Done || res.Total != int64(len(want)) || res.Rows != int64(len(want))-2000 {
-				t.Fatalf("last run: %+v, %v; want the remaining %d rows", res, err, len(want)-2000)
-			}
-			if got := checkOutput(t, dir, format); len(got) != len(want) {
-				t.Fatalf("%d rows exported, want %d", len(got), len(want))
-			}
-			sameRows(t, "resumed twice", want, checkOutput(t, dir, format))
-			t.Logf("%s:\n%s", format, out.String())
-		})
+	for _, mode := range modes {
+		for _, format := range []string{"csv", "parquet", "both"} {
+			t.Run(mode.name+"/"+format, func(t *testing.T) {
+				testResume(t, s, table, want, mode.parallel, format)
+			})
+		}
 	}
+}
+
+func testResume(t *testing.T, s *gocql.Session, table string, want []sample.Event, parallel int, format string) {
+	dir := t.TempDir()
+	cfg := Config{Table: table, Out: filepath.Join(dir, "events"), Format: format, FetchSize: 400, PartRows: 1000, Parallel: parallel}
+	var out bytes.Buffer
+
+	// 1. Three pages, then stop.
+	cfg.MaxPages = 3
+	res, err := run(context.Background(), s, cfg, &out)
+	if err != nil || res.Done || res.Pages != 3 || res.Rows != res.Total || parallel == 0 && res.Rows != 1200 {
+		t.Fatalf("first run: %+v, %v; want 3 pages (1,200 rows in one query), not done", res, err)
+	}
+	first := res.Total
+	distinct(t, "after 3 pages", want, checkOutput(t, dir, format), int(first))
+
+	// 2. Interrupted after its second page.
+	cfg.MaxPages = 0
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg.afterPage = func(n int) {
+		if n == 2 {
+			cancel()
+		}
+	}
+	res, err = run(ctx, s, cfg, &out)
+	if !errors.Is(err, context.Canceled) || res.Pages != 2 || res.Total != first+res.Rows || parallel == 0 && res.Rows != 800 {
+		t.Fatalf("interrupted run: %+v, %v; want 2 more pages (800 rows in one query) and context.Canceled", res, err)
+	}
+	second := res.Total
+	distinct(t, "after the interruption", want, checkOutput(t, dir, format), int(second))
+
+	// 3. To the end.
+	cfg.afterPage = nil
+	res, err = run(context.Background(), s, cfg, &out)
+	if err != nil || !res.Done || res.Total != int64(len(want)) || res.Rows != int64(len(want))-second {
+		t.Fatalf("last run: %+v, %v; want the remaining %d rows", res, err, int64(len(want))-second)
+	}
+	if got := checkOutput(t, dir, format); len(got) != len(want) {
+		t.Fatalf("%d rows exported, want %d", len(got), len(want))
+	}
+	sameRows(t, "resumed twice", want, checkOutput(t, dir, format))
+	t.Logf("%s:\n%s", format, out.String())
 }
 
 // checkOutput reads the output of the format back, checks that CSV and
@@ -370,5 +405,98 @@ func TestPartitionRate(t *testing.T) {
 	r.observe(page(1, 60))
 	if got := r.observe(page(2, 100)); got != 10_000 {
 		t.Errorf("two partitions of 100 rows read: estimate %d, want 10000", got)
+	}
+}
+
+// A checkpoint resumes only the read it was made by: a cursor of Pages and a
+// scan's checkpoint are refused by the other mode. A scan's resumes at any
+// parallelism, and a damaged one is refused by cqlseq before any query.
+func TestExportModeGuard(t *testing.T) {
+	s, table, want := table(t)
+	dir := t.TempDir()
+	var log bytes.Buffer
+	cfg := Config{Table: table, Out: filepath.Join(dir, "events.csv"), FetchSize: 250, PartRows: 1000, MaxPages: 2}
+	if _, err := run(context.Background(), s, cfg, &log); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Parallel = 2
+	if _, err := run(context.Background(), s, cfg, &log); err == nil || !strings.Contains(err.Error(), "run it without -parallel") {
+		t.Fatalf("a scan resuming a cursor of Pages: %v; want a refusal", err)
+	}
+
+	cfg.Restart = true
+	if _, err := run(context.Background(), s, cfg, &log); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Restart, cfg.Parallel = false, 0
+	if _, err := run(context.Background(), s, cfg, &log); err == nil || !strings.Contains(err.Error(), "run it with -parallel") {
+		t.Fatalf("Pages resuming a scan's checkpoint: %v; want a refusal", err)
+	}
+
+	// Damaged: one character changed.
+	cursorFile := filepath.Join(dir, "events.cursor")
+	data, err := os.ReadFile(cursorFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cp checkpoint
+	if err := json.Unmarshal(data, &cp); err != nil || !cp.Scan || cp.Cursor == "" {
+		t.Fatalf("checkpoint %s: %v; want a scan's", data, err)
+	}
+	damaged := cp
+	c := []byte(cp.Cursor)
+	c[8] = map[bool]byte{true: 'B', false: 'A'}[c[8] == 'A']
+	damaged.Cursor = string(c)
+	if err := saveCheckpoint(cursorFile, damaged); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Parallel, cfg.MaxPages = 5, 0
+	if _, err = run(context.Background(), s, cfg, &log); !errors.Is(err, cqlseq.ErrInvalidCursor) {
+		t.Fatalf("resuming from a damaged checkpoint: %v; want cqlseq.ErrInvalidCursor", err)
+	}
+	t.Log(err)
+
+	// Intact, at another parallelism: to the end, each row once.
+	if err := saveCheckpoint(cursorFile, cp); err != nil {
+		t.Fatal(err)
+	}
+	res, err := run(context.Background(), s, cfg, &log)
+	if err != nil || !res.Done {
+		t.Fatalf("resumed at -parallel 5: %+v, %v", res, err)
+	}
+	sameRows(t, "scan resumed at another parallelism", want, readCSV(t, filepath.Join(dir, "events.csv")))
+}
+
+// A table of the user's with the example's columns among others, declared
+// in another order, exports the same in both modes: only the example's
+// columns are read.
+func TestExportTableWithOtherColumns(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	table := fixture.Keyspace(t) + ".events_wide"
+	cqlseqtest.Exec(t, s, "CREATE TABLE IF NOT EXISTS "+table+
+		" (id int, bucket int, tags set<text>, note text, amount double, \"Extra\" blob, at timestamp, kind text, PRIMARY KEY (bucket, id))")
+	const buckets, perBucket = 6, 100
+	err := cqlseqtest.Seed(context.Background(), s, "INSERT INTO "+table+
+		" (bucket, id, kind, at, amount, note, tags, \"Extra\") VALUES (?, ?, ?, ?, ?, ?, ?, ?)", buckets*perBucket, 0,
+		func(i int) []any {
+			e := sample.Row(i, perBucket)
+			return []any{e.Bucket, e.ID, e.Kind, e.At, e.Amount, e.Note, []string{"a", strconv.Itoa(i)}, []byte{byte(i)}}
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sample.Rows(buckets, perBucket)
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var out bytes.Buffer
+			res, err := run(context.Background(), s, Config{Table: table, Out: filepath.Join(dir, "wide"), Format: "both",
+				FetchSize: 70, PartRows: 250, Parallel: mode.parallel}, &out)
+			if err != nil || !res.Done {
+				t.Fatalf("%+v, %v\n%s", res, err, out.String())
+			}
+			sameRows(t, "CSV", want, readCSV(t, filepath.Join(dir, "wide.csv")))
+			sameRows(t, "Parquet", want, readParquet(t, res.Files))
+		})
 	}
 }
