@@ -98,7 +98,9 @@ func TestClusterScan(t *testing.T) {
 		rec.Lock()
 		clear(rec.hosts)
 		rec.Unlock()
-		got := scanAll(t, Scan[scanRow](ctx, s, table, WithParallelism(p), WithFetchSize(100)), compareScanRows)
+		served := map[string]int{} // pages by PageInfo.Host
+		got := scanAll(t, Scan[scanRow](ctx, s, table, WithParallelism(p), WithFetchSize(100),
+			WithPageCallback(func(i PageInfo) { served[i.Host]++ })), compareScanRows)
 		if diff := gocmp.Diff(want, got); diff != "" {
 			t.Fatalf("parallelism %d: Scan differs from SELECT (-want +got):\n%s", p, diff)
 		}
@@ -120,7 +122,20 @@ func TestClusterScan(t *testing.T) {
 			}
 		}
 		rec.Unlock()
-		t.Logf("parallelism %d: %d rows, %d range requests, each to its range's primary replica", p, len(got), requests)
+		// PageInfo.Host names the nodes, each serving pages.
+		nodes := map[string]bool{}
+		for _, h := range s.GetHosts() {
+			nodes[h.ConnectAddressAndPort()] = true
+		}
+		for h := range served {
+			if !nodes[h] {
+				t.Errorf("parallelism %d: pages served by %q, not a node of %v", p, h, nodes)
+			}
+		}
+		if len(served) != len(nodes) {
+			t.Errorf("parallelism %d: pages served by %v; every node is a primary replica of some range", p, served)
+		}
+		t.Logf("parallelism %d: %d rows, %d range requests, each to its range's primary replica; pages by host %v", p, len(got), requests, served)
 	}
 
 	// The replicas of keys, as Cassandra places them.

@@ -49,6 +49,13 @@ var codec = &driver.Codec[gocql.TypeInfo, gocql.Type]{
 // Retryable classifies a failed page request. No connection or stream to
 // send it on means it was not sent; a connection closed or silent
 // mid-request may have run it.
+func (s *source) Host(it driver.Iter) string {
+	if h := it.(*gocql.Iter).Host(); h != nil {
+		return h.ConnectAddressAndPort()
+	}
+	return ""
+}
+
 func (s *source) Retryable(err error) driver.Retryability {
 	return driver.Classify(err, []error{gocql.ErrNoConnections, gocql.ErrNoStreams},
 		[]error{gocql.ErrConnectionClosed, gocql.ErrTimeoutNoResponse, gocql.ErrTooManyTimeouts})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/cqlseq/cqlseq/driver"
 )
@@ -30,19 +31,21 @@ type pager struct {
 	cur     driver.Iter
 	state   []byte // paging state that follows cur; empty after the last page
 	started bool
-	number  int      // pages finished
-	total   int64    // rows in finished pages
-	cursor  string   // cursor after the last finished page
-	retries int      // retries for the current page
-	warned  []string // warnings of pages without rows, for the next page
+	number  int           // pages finished
+	total   int64         // rows in finished pages
+	cursor  string        // cursor after the last finished page
+	retries int           // retries for the current page
+	latency time.Duration // of the current page's request (its last attempt)
+	warned  []string      // warnings of pages without rows, for the next page
 	pending chan fetched
 	wg      sync.WaitGroup
 }
 
 // fetched is a prefetched page, or the panic its request raised.
 type fetched struct {
-	it    driver.Iter
-	panic any
+	it      driver.Iter
+	latency time.Duration
+	panic   any
 }
 
 func newPager(ctx context.Context, src driver.Source, cfg *config) *pager {
@@ -172,9 +175,9 @@ func (p *pager) fetch(state []byte) (driver.Iter, error) {
 		if f.panic != nil {
 			panic(f.panic) // as if the request had run on this goroutine
 		}
-		it = f.it
+		it, p.latency = f.it, f.latency
 	} else {
-		it = p.src.Fetch(p.fctx, p.cfg.request(state))
+		it, p.latency = p.send(p.cfg.request(state))
 	}
 	p.retries = 0
 	for {
@@ -201,8 +204,15 @@ func (p *pager) fetch(state []byte) (driver.Iter, error) {
 		p.retries++
 		r := p.cfg.request(state)
 		r.Attempt = p.retries
-		it = p.src.Fetch(p.fctx, r)
+		it, p.latency = p.send(r)
 	}
+}
+
+// send sends the request r and returns its page and how long it took.
+func (p *pager) send(r driver.Request) (driver.Iter, time.Duration) {
+	start := time.Now()
+	it := p.src.Fetch(p.fctx, r)
+	return it, time.Since(start)
 }
 
 // prefetch starts fetching the page after the current one, whose number in
@@ -226,7 +236,7 @@ func (p *pager) prefetch(page int) {
 			}
 			ch <- f
 		}()
-		f.it = p.src.Fetch(p.fctx, p.cfg.request(state))
+		f.it, f.latency = p.send(p.cfg.request(state))
 	}()
 }
 
@@ -234,6 +244,10 @@ func (p *pager) prefetch(page int) {
 // and reports the page to the callback. It returns the driver's error, if
 // any, as s describes it: a row that could not be decoded.
 func (p *pager) finish(read int, warnings []string, s scanner) error {
+	var host string
+	if p.cfg.PageCallback != nil {
+		host = p.src.Host(p.cur)
+	}
 	if err := s.scanErr(read, p.closeCur()); err != nil {
 		if p.ctx.Err() != nil {
 			return p.ctxErr()
@@ -248,7 +262,8 @@ func (p *pager) finish(read int, warnings []string, s scanner) error {
 		p.cursor = p.makeCursor()
 	}
 	if p.cfg.PageCallback != nil {
-		p.cfg.PageCallback(PageInfo{Number: p.number, RowCount: read, TotalRows: p.total, Cursor: p.cursor, Retries: p.retries, Warnings: warnings})
+		p.cfg.PageCallback(PageInfo{Number: p.number, RowCount: read, TotalRows: p.total, Cursor: p.cursor, Retries: p.retries,
+			Latency: p.latency, Host: host, Warnings: warnings})
 	}
 	return nil
 }

@@ -92,6 +92,8 @@ func (s *fakeSource) Dest(d *driver.Dest) any { return d.Ptr }
 
 func (s *fakeSource) Discard(*driver.Dest) any { return new(int) }
 
+func (s *fakeSource) Host(driver.Iter) string { return "fake:9042" }
+
 func (s *fakeSource) Retryable(err error) driver.Retryability {
 	if errors.Is(err, errTransient) {
 		return driver.MaybeSent

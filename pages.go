@@ -3,6 +3,7 @@ package cqlseq
 import (
 	"context"
 	"iter"
+	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
@@ -54,6 +55,13 @@ type PageInfo struct {
 	// sent again (WithRetry); for a scan, the request of this page's token
 	// range.
 	Retries int
+	// Latency is the time the page's request took, from sending it to the
+	// page in hand (its last attempt, if it was retried). A prefetched
+	// page's request ran while the loop worked on the page before.
+	Latency time.Duration
+	// Host is the address (host:port) of the node that served the page, ""
+	// if the driver did not say.
+	Host string
 	// Warnings are the warnings Cassandra sent with this page and with the
 	// pages without rows just before it (for a scan, those of any range
 	// since the previous page). When the result ends with pages without

@@ -104,12 +104,12 @@ type scanRange struct {
 
 // scanMsg is what a worker hands to the consumer.
 type scanMsg[T any] struct {
-	rng     int
-	page    Page[T]
-	retries int  // of the page's request (WithRetry)
-	done    bool // the range was read to its end; page.Warnings are those of its trailing pages without rows
-	err     error
-	panic   any
+	rng   int
+	page  Page[T]
+	info  PageInfo // the page's request: its Retries, Latency and Host
+	done  bool     // the range was read to its end; page.Warnings are those of its trailing pages without rows
+	err   error
+	panic any
 }
 
 var identifier = regexp.MustCompile(`^([A-Za-z0-9_]+|"([^"]|"")+")$`)
@@ -439,7 +439,8 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 		}
 		var info PageInfo
 		if cb != nil {
-			info = PageInfo{Number: number, RowCount: len(page.Rows), TotalRows: total, Cursor: page.Cursor, Retries: m.retries, Warnings: page.Warnings}
+			info = PageInfo{Number: number, RowCount: len(page.Rows), TotalRows: total, Cursor: page.Cursor, Retries: m.info.Retries,
+				Latency: m.info.Latency, Host: m.info.Host, Warnings: page.Warnings}
 			info.Scan = progress(len(s.ranges), len(s.ranges)-left, ringDone, startDone, total, time.Since(start))
 		}
 		if cb != nil && !s.after {
@@ -498,14 +499,14 @@ func (s *scan[T]) loop(ctx context.Context, next *atomic.Int64, send func(scanMs
 		// A SELECT may run twice. The callback, the range's own, gives the
 		// retries of each page and the warnings of trailing pages without
 		// rows; the consumer reports them with the scan's pages.
-		var retries int
+		var last PageInfo // the range's page just read: its retries, latency and host
 		var trailing []string
 		cfg.PageState, cfg.Prefetch, cfg.scanRange, cfg.Idempotent = r.state, 0, true, true
 		cfg.PageCallback = func(info PageInfo) {
 			if info.RowCount == 0 {
 				trailing = info.Warnings
 			}
-			retries = info.Retries
+			last = info
 		}
 		for p, err := range streamPages[T](ctx, src, &cfg) {
 			if err != nil {
@@ -515,7 +516,7 @@ func (s *scan[T]) loop(ctx context.Context, next *atomic.Int64, send func(scanMs
 				send(scanMsg[T]{rng: i, err: err})
 				return
 			}
-			if !send(scanMsg[T]{rng: i, page: p, retries: retries}) {
+			if !send(scanMsg[T]{rng: i, page: p, info: last}) {
 				return
 			}
 		}

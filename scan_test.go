@@ -519,6 +519,13 @@ func (s *flakySource) Columns(it driver.Iter) []driver.Column {
 	return s.Source.Columns(it)
 }
 
+func (s *flakySource) Host(it driver.Iter) string {
+	if w, ok := it.(warnIter); ok {
+		it = w.Iter
+	}
+	return s.Source.Host(it)
+}
+
 func (s *flakySource) Retryable(err error) driver.Retryability {
 	if errors.Is(err, errFlaky) {
 		return driver.NotSent

@@ -94,6 +94,13 @@ func (s *source) Columns(it driver.Iter) []driver.Column {
 	return s.Describe(len(infos), func(i int) (string, gocql.TypeInfo) { return infos[i].Name, infos[i].TypeInfo })
 }
 
+func (s *source) Host(it driver.Iter) string {
+	if h := it.(*gocql.Iter).Host(); h != nil {
+		return h.ConnectAddressAndPort()
+	}
+	return ""
+}
+
 // Retryable classifies a failed page request (see driver.Classify). The
 // fork fails a request sent to a chosen host (a scan's) that is down or
 // has no connections with errors of its own: not sent either.

@@ -51,6 +51,9 @@ type Source interface {
 	Sample(c Column, elem int) []byte
 	// Retryable classifies a failed page request (see Classify).
 	Retryable(err error) Retryability
+	// Host returns the address (host:port) of the node that served the
+	// page it, as PageInfo.Host reports it; "" if unknown.
+	Host(it Iter) string
 	// Scannable reports whether the driver decodes one column into a *t
 	// although t is a struct: t implements the driver's Unmarshaler or
 	// UDTUnmarshaler, or is a struct the driver knows, such as a duration.

@@ -234,7 +234,11 @@ func RunSchemaChanges(t *testing.T, fe FrontEnd) {
 func selectAll(table string) Query { return Q("SELECT id, name, score FROM " + table) }
 
 func streamFetchSizes(t *testing.T, fe FrontEnd) {
-	_, table := Fixture(t)
+	s, table := Fixture(t)
+	nodes := map[string]bool{} // the nodes' addresses, host:port
+	for _, h := range s.GetHosts() {
+		nodes[h.ConnectAddressAndPort()] = true
+	}
 	for _, size := range []int{1, 7, 100, 5000} {
 		t.Run(fmt.Sprint("fetch size ", size), func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
@@ -261,6 +265,9 @@ func streamFetchSizes(t *testing.T, fe FrontEnd) {
 				want := cqlseq.PageInfo{Number: i + 1, RowCount: min(size, FixtureRows-i*size), TotalRows: total}
 				if p.Number != want.Number || p.RowCount != want.RowCount || p.TotalRows != want.TotalRows {
 					t.Fatalf("page %d: got %+v, want %+v", i+1, p, want)
+				}
+				if !nodes[p.Host] || p.Latency <= 0 {
+					t.Fatalf("page %d: served by %q in %v; the nodes are %v", i+1, p.Host, p.Latency, nodes)
 				}
 			}
 			// When the rows end on a page boundary, Cassandra may answer one
