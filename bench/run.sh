@@ -92,12 +92,79 @@ raw=$out/raw.txt.tmp
 	echo "command: bench/run.sh -rounds $rounds -bench '$pattern'"
 } >"$raw"
 
+# ---- Python peers (issue 13) ------------------------------------------------
+# async-cassandra's execute_stream and cassandra-driver's paging, read by
+# peers/peers.py over the same tables, columns and fetch sizes, printed under
+# the same benchmark names (impl=async-cassandra, impl=cassandra-driver). They
+# run in a virtual environment under the cache directory, made once from
+# peers/requirements.txt with the first Python 3.12 found (python3.12 on the
+# PATH, then ~/.pyenv/versions/3.12*) and made again when the file or the
+# Python changes. Without Python 3.12 (or when installing fails) the peers are
+# skipped, with the reason printed and in raw.txt's head; the Go benchmarks
+# run all the same. Each round runs both: the Go benchmarks first in odd
+# rounds, the peers first in even rounds (round 1 is Go's, so that the
+# configuration lines Go prints come before any result).
+peers_python=
+peers_skip=
+peers_setup() {
+	local py= cand stamp venv=${XDG_CACHE_HOME:-$HOME/.cache}/cqlseq/bench/venv-py3.12
+	local req=$bench_dir/peers/requirements.txt
+	# A pyenv shim answers to python3.12 even where it cannot run it: try each.
+	for cand in "$(command -v python3.12 || true)" $(ls -d "$HOME"/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | sort -rV); do
+		if [[ -n $cand ]] && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then
+			py=$cand
+			break
+		fi
+	done
+	if [[ -z $py ]]; then
+		peers_skip="no Python 3.12 (python3.12 on the PATH or in ~/.pyenv/versions/3.12*)"
+		return
+	fi
+	stamp=$({ "$py" -VV; cat "$req"; } | sha256sum | cut -d' ' -f1)
+	if [[ $(cat "$venv/requirements.sha256" 2>/dev/null) != "$stamp" ]]; then
+		say "installing the Python peers into $venv with $py (once; later runs reuse it)"
+		rm -rf "$venv"
+		if ! "$py" -m venv "$venv" >&2 || ! "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" >&2; then
+			rm -rf "$venv"
+			peers_skip="installing peers/requirements.txt into a virtual environment of $py failed"
+			return
+		fi
+		echo "$stamp" >"$venv/requirements.sha256"
+	fi
+	if ! "$venv/bin/python" "$bench_dir/peers/peers.py" -describe >"$work/peers.describe" 2>"$work/peers.err"; then
+		cat "$work/peers.err" >&2
+		peers_skip="peers.py -describe failed: $(tail -n1 "$work/peers.err")"
+		return
+	fi
+	peers_python=$venv/bin/python
+}
+# peers_run ROUND runs the peers once, their results appended to raw.txt. Their
+# names end in the Go benchmarks' -GOMAXPROCS suffix, read from Go's lines.
+peers_run() {
+	[[ -n $peers_python ]] || return 0
+	local procs
+	procs=$(grep -m1 -oE '^Benchmark[^[:space:]]*-[0-9]+[[:space:]]' "$raw" | sed -E 's/.*-([0-9]+)[[:space:]]$/\1/' || true)
+	say "Python peers, round $1"
+	"$peers_python" "$bench_dir/peers/peers.py" -bench "$pattern" -round "$1" ${procs:+-procs "$procs"} |
+		tee -a "$raw" | { grep --line-buffered -E '^(Benchmark|FAIL|---)' || true; } | cut -c1-150 >&2
+}
+peers_setup
+if [[ -n $peers_python ]]; then
+	cat "$work/peers.describe" >>"$raw"
+else
+	say "skipping the Python peers: $peers_skip"
+	echo "python-peers: skipped: $peers_skip" >>"$raw"
+fi
+# ---- end of Python peers ----------------------------------------------------
+
 for ((i = 1; i <= rounds; i++)); do
 	load=$(cut -d' ' -f1-3 /proc/loadavg)
 	say "round $i of $rounds (load average $load)"
 	echo "# load: $load (before round $i)" >>"$raw"
+	if ((i % 2 == 0)); then peers_run "$i"; fi # Python peers (issue 13): first in even rounds
 	"$work/bench.test" -test.run '^$' -test.bench "$pattern" -test.benchtime 1x -test.count 1 -test.timeout 60m |
 		tee -a "$raw" | grep --line-buffered -E '^(Benchmark|FAIL|---|panic)' | cut -c1-150 >&2
+	if ((i % 2 == 1)); then peers_run "$i"; fi # Python peers (issue 13): last in odd rounds
 done
 elapsed=$(($(date +%s) - started))
 echo "# load: $(cut -d' ' -f1-3 /proc/loadavg) (after the last round)" >>"$raw"
@@ -116,6 +183,11 @@ say "benchstat"
 	echo
 	echo "# Memory: 100,000 rows against 1,000,000."
 	(cd "$out" && "${benchstat[@]}" -col /rows -row /impl -filter '.name:Memory' raw.txt) || true
+	# ---- Python peers (issue 13) ----
+	echo
+	echo "# Stream against the Python peers (async-cassandra execute_stream, cassandra-driver paging), per data set and fetch size."
+	(cd "$out" && "${benchstat[@]}" -col '/impl@(stream async-cassandra cassandra-driver)' -row /set,/fetch -filter '.name:Read /impl:(stream OR async-cassandra OR cassandra-driver)' raw.txt) || true
+	# ---- end of Python peers ----
 } >"$out/benchstat.txt.tmp" 2>&1
 mv "$out/benchstat.txt.tmp" "$out/benchstat.txt"
 
