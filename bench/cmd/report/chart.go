@@ -64,6 +64,9 @@ var style = map[string]struct{ color, dash string }{
 	"stream":  {"#1b9e77", ""},
 	"pages":   {"#7570b3", ""},
 	"cqlseqx": {"#e7298a", ""},
+	// The Python peers (peers/peers.py).
+	"async-cassandra":  {"#1f78b4", "8 3 2 3"},
+	"cassandra-driver": {"#a6761d", "8 3 2 3"},
 }
 
 func styleOf(name string) (string, string) {
@@ -142,6 +145,9 @@ func (s *svg) panel(x0, y0, w, h float64, title, yLabel string, yFmt func(float6
 				pts = append(pts, [2]float64{lx(x), ly(se.ys[i])})
 			}
 		}
+		if len(pts) == 0 {
+			continue // not measured for this contender (the Python peers' heap)
+		}
 		s.polyline(pts, color, dash)
 		for _, p := range pts {
 			s.circle(p[0], p[1], 3, color)
@@ -156,7 +162,22 @@ func Chart(raw *Raw) string {
 	impls := raw.Values("Read", "impl")
 	const pw, ph = 520.0, 300.0
 	width := pw * float64(max(len(sets), 1))
-	height := 60 + 2*ph + 70.0
+	// The legend: as many entries a line as fit.
+	type entry struct {
+		impl string
+		x, y float64
+	}
+	var legend []entry
+	lx, ly := 20.0, 0.0
+	for _, impl := range impls {
+		wd := 34 + 7*float64(len(legendName(impl))) + 16
+		if lx > 20 && lx+wd > width {
+			lx, ly = 20, ly+20
+		}
+		legend = append(legend, entry{impl, lx, ly})
+		lx += wd
+	}
+	height := 60 + 2*ph + 50 + ly + 20
 	var s svg
 	s.printf(`<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="Helvetica, Arial, sans-serif">`+"\n",
 		width, height, width, height)
@@ -193,13 +214,12 @@ func Chart(raw *Raw) string {
 	}
 
 	// Legend.
-	x, y := 20.0, height-24
-	for _, impl := range impls {
-		color, dash := styleOf(impl)
+	for _, e := range legend {
+		color, dash := styleOf(e.impl)
+		x, y := e.x, 60+2*ph+46+e.y
 		s.line(x, y-4, x+28, y-4, color, 2, dash)
 		s.circle(x+14, y-4, 3, color)
-		s.text(x+34, y, 12, "start", "normal", "#000", legendName(impl))
-		x += 34 + 8*float64(len(legendName(impl))) + 16
+		s.text(x+34, y, 12, "start", "normal", "#000", legendName(e.impl))
 	}
 	s.printf("</svg>\n")
 	return s.b.String()
@@ -219,6 +239,10 @@ func legendName(impl string) string {
 		return "cqlseq Pages"
 	case "cqlseqx":
 		return "cqlseqx Stream"
+	case "async-cassandra":
+		return "async-cassandra execute_stream (Python)"
+	case "cassandra-driver":
+		return "cassandra-driver paging (Python)"
 	}
 	return impl
 }
