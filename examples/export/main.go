@@ -478,8 +478,8 @@ func run(ctx context.Context, s *gocql.Session, cfg Config, out io.Writer) (Resu
 			break
 		}
 		if err := ctx.Err(); err != nil {
-			// Ctrl-C: stop after the page in hand. (A scan may have the next
-			// page ready, and yield it before it sees the context is done.)
+			// Ctrl-C: stop after the page in hand, whatever the read has
+			// ready, and say so (the error matches context.Canceled).
 			runErr = err
 			break
 		}
