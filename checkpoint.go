@@ -14,17 +14,23 @@ import (
 // and tied by a fingerprint to the table, the columns, the filter and its
 // values:
 //
-//	version (1 byte, 's') | flags (1 byte) | fingerprint (16 bytes) |
+//	version (1 byte, 't') | flags (1 byte) | fingerprint (16 bytes) |
 //	page size (uvarint) | ranges (uvarint) |
-//	for each range: start (varint) | end (varint) | status (1 byte) |
+//	for each range, in token order: end (varint) | status (1 byte) |
 //	    for an open range: paging state length (uvarint) | paging state |
 //	check
 //
-// It records the ranges themselves, not the ring: a scan resumed after the
-// ring changed still reads each range once. A range is pending (not
-// started), open (read up to its paging state) or done.
+// The ranges partition the ring: the first starts at -2^63, each of the
+// others where the one before ends, the last ends at 2^63-1. It records the
+// ranges themselves, not the ring: a scan resumed after the ring changed
+// still reads each range once. A range is pending (not started), open
+// (read up to its paging state) or done. Neighbouring ranges both done or
+// both pending are written as one, so a checkpoint holds the open ranges
+// and the runs between them, not every range of the split: reading ranges
+// roughly in token order, as a scan does, keeps it short however large the
+// ring (a resumed scan cuts pending runs again, see resume).
 const (
-	checkpointVersion = 's'
+	checkpointVersion = 't'
 	rangePending      = 0
 	rangeOpen         = 1
 	rangeDone         = 2
@@ -35,24 +41,53 @@ const (
 	maxRanges        = 1 << 16
 )
 
-// encodeCheckpoint returns the checkpoint of ranges.
-func encodeCheckpoint(fp fingerprint, pageSize int, ranges []scanRange, key []byte) string {
+// status returns the status byte of r.
+func (r *scanRange) status() byte {
+	switch {
+	case r.done:
+		return rangeDone
+	case len(r.state) > 0:
+		return rangeOpen
+	}
+	return rangePending
+}
+
+// encodeCheckpoint returns the checkpoint of ranges, which partition the
+// ring; order holds their indexes in token order (nil if ranges are in
+// it). It costs a pass over the ranges and an encoding of the runs.
+func encodeCheckpoint(fp fingerprint, pageSize int, ranges []scanRange, order []int, key []byte) string {
+	at := func(i int) *scanRange {
+		if order != nil {
+			return &ranges[order[i]]
+		}
+		return &ranges[i]
+	}
+	// A run ends at an open range, at the last range, and where the status
+	// changes.
+	ends := func(i int) bool {
+		s := at(i).status()
+		return s == rangeOpen || i == len(ranges)-1 || at(i+1).status() != s
+	}
+	runs := 0
+	for i := range ranges {
+		if ends(i) {
+			runs++
+		}
+	}
 	b := []byte{checkpointVersion, 0}
 	b = append(b, fp[:]...)
 	b = binary.AppendUvarint(b, uint64(max(pageSize, 0)))
-	b = binary.AppendUvarint(b, uint64(len(ranges)))
-	for _, r := range ranges {
-		b = binary.AppendVarint(b, r.start)
+	b = binary.AppendUvarint(b, uint64(runs))
+	for i := range ranges {
+		if !ends(i) {
+			continue
+		}
+		r := at(i)
 		b = binary.AppendVarint(b, r.end)
-		switch {
-		case r.done:
-			b = append(b, rangeDone)
-		case len(r.state) > 0:
-			b = append(b, rangeOpen)
+		b = append(b, r.status())
+		if len(r.state) > 0 && !r.done {
 			b = binary.AppendUvarint(b, uint64(len(r.state)))
 			b = append(b, r.state...)
-		default:
-			b = append(b, rangePending)
 		}
 	}
 	return seal(b, key)
@@ -75,7 +110,11 @@ func decodeCheckpoint(text string, fp fingerprint, key []byte) ([]scanRange, int
 	if len(raw) < headerLen {
 		return nil, 0, bad("truncated: %d bytes", len(raw))
 	}
-	if raw[0] != checkpointVersion {
+	switch raw[0] {
+	case checkpointVersion:
+	case 's':
+		return nil, 0, bad("made by an earlier version of cqlseq, whose checkpoints this one cannot read")
+	default:
 		return nil, 0, bad("not a scan checkpoint (a cursor of Stream or Pages?)")
 	}
 	body, err := unseal(raw, key, "checkpoint", bad)
@@ -107,18 +146,22 @@ func decodeCheckpoint(text string, fp fingerprint, key []byte) ([]scanRange, int
 		return nil, 0, bad("its page size is malformed")
 	}
 	n, ok := uvarint()
-	if !ok || n == 0 || n > maxRanges || n > uint64(len(rest)/3) { // at least 3 bytes a range
+	if !ok || n == 0 || n > maxRanges || n > uint64(len(rest)/2) { // at least 2 bytes a range
 		return nil, 0, bad("its range count is malformed")
 	}
 	var ranges []scanRange
+	start := minToken
 	for range n {
-		var r scanRange
-		var ok1, ok2 bool
-		r.start, ok1 = varint()
-		r.end, ok2 = varint()
-		if !ok1 || !ok2 || len(rest) == 0 {
+		r := scanRange{tokenRange: tokenRange{start: start}}
+		var ok bool
+		r.end, ok = varint()
+		if !ok || len(rest) == 0 {
 			return nil, 0, bad("truncated in range %d", len(ranges))
 		}
+		if r.end <= start {
+			return nil, 0, bad("range %d ends at %d, not after %d where it starts", len(ranges), r.end, start)
+		}
+		start = r.end
 		status := rest[0]
 		rest = rest[1:]
 		switch status {
@@ -139,6 +182,9 @@ func decodeCheckpoint(text string, fp fingerprint, key []byte) ([]scanRange, int
 	}
 	if len(rest) != 0 {
 		return nil, 0, bad("%d bytes after its last range", len(rest))
+	}
+	if start != maxToken {
+		return nil, 0, bad("its ranges end at %d, not at the end of the ring", start)
 	}
 	return ranges, int(size), nil
 }

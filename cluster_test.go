@@ -99,8 +99,9 @@ func TestClusterScan(t *testing.T) {
 		clear(rec.hosts)
 		rec.Unlock()
 		served := map[string]int{} // pages by PageInfo.Host
+		longest := 0               // checkpoint
 		got := scanAll(t, Scan[scanRow](ctx, s, table, WithParallelism(p), WithFetchSize(100),
-			WithPageCallback(func(i PageInfo) { served[i.Host]++ })), compareScanRows)
+			WithPageCallback(func(i PageInfo) { served[i.Host]++; longest = max(longest, len(i.Cursor)) })), compareScanRows)
 		if diff := gocmp.Diff(want, got); diff != "" {
 			t.Fatalf("parallelism %d: Scan differs from SELECT (-want +got):\n%s", p, diff)
 		}
@@ -135,7 +136,7 @@ func TestClusterScan(t *testing.T) {
 		if len(served) != len(nodes) {
 			t.Errorf("parallelism %d: pages served by %v; every node is a primary replica of some range", p, served)
 		}
-		t.Logf("parallelism %d: %d rows, %d range requests, each to its range's primary replica; pages by host %v", p, len(got), requests, served)
+		t.Logf("parallelism %d: %d rows, %d range requests, each to its range's primary replica; pages by host %v; checkpoints up to %d bytes", p, len(got), requests, served, longest)
 	}
 
 	// The replicas of keys, as Cassandra places them.

@@ -153,7 +153,9 @@
 // the page it reads; the hand-off is unbuffered. Every page's Cursor is a
 // checkpoint of the whole scan (ranges done, ranges open with their paging
 // state): [WithCursor] resumes from it, reading exactly the pages not yet
-// yielded. [PageInfo.Scan] reports progress; [WithRateLimit] holds the
+// yielded, on the ring as it is then. Workers take ranges in token order
+// (per replica), so a checkpoint holds the ranges being read and the runs
+// between them, a few hundred bytes, however large the ring. [PageInfo.Scan] reports progress; [WithRateLimit] holds the
 // workers together to a number of rows per second. A scan retries a failed
 // request 3 times by default, each time at the range's next replica (those
 // the driver takes to be up first, then those in [WithDataCenter]'s data

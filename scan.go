@@ -270,7 +270,7 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 		}
 		var work []scanRange
 		if resumed != nil {
-			work = resume(ring, resumed)
+			work = resume(ring, resumed, 4*parallel)
 		} else {
 			for _, r := range spreadByReplica(splitRanges(ring, 4*parallel)) {
 				work = append(work, scanRange{tokenRange: r})
@@ -291,7 +291,7 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 			return
 		}
 		s := &scan[T]{
-			cfg: cfg, tbl: tbl, ranges: work, hosts: hostIDs, local: local, fp: fp, after: after,
+			cfg: cfg, tbl: tbl, ranges: work, order: tokenOrder(work), hosts: hostIDs, local: local, fp: fp, after: after,
 			cql: scanQuery(keyspace, name, top.partitionKey, cfg),
 		}
 		s.run(ctx, min(parallel, len(work)), yield)
@@ -336,16 +336,51 @@ func byToken(work []scanRange) []tokenRange {
 	return out
 }
 
-// resume gives the ranges of a checkpoint the replicas of the ring range
-// that holds their end token: the ring may have changed since.
-func resume(ring []tokenRange, ranges []scanRange) []scanRange {
-	out := slices.Clone(ranges)
-	for i := range out {
-		if j := rangeOf(ring, out[i].end); j < len(ring) {
-			out[i].replicas = ring[j].replicas
+// resume returns the work of a scan resumed from the ranges of a
+// checkpoint, against the ring as it is now: open and done ranges as they
+// were, with the replicas of the ring range that holds their end token
+// (an open range cannot be cut: its paging state belongs to it); pending
+// ranges cut at the ring's tokens, each piece with its ring range's
+// replicas, then into at least pieces pieces, spread by replica as a new
+// scan's are.
+func resume(ring []tokenRange, ranges []scanRange, pieces int) []scanRange {
+	var out []scanRange
+	var pending []tokenRange
+	for _, r := range ranges {
+		if r.status() == rangePending {
+			pending = append(pending, overlap(ring, r.tokenRange)...)
+			continue
 		}
+		if j := rangeOf(ring, r.end); j < len(ring) {
+			r.replicas = ring[j].replicas
+		}
+		out = append(out, r)
+	}
+	for _, r := range spreadByReplica(splitRanges(pending, pieces)) {
+		out = append(out, scanRange{tokenRange: r})
 	}
 	return out
+}
+
+// overlap returns r cut at the tokens of ring (which partitions the ring,
+// in token order): the pieces each lie in one ring range, whose replicas
+// they get.
+func overlap(ring []tokenRange, r tokenRange) []tokenRange {
+	var out []tokenRange
+	for j := rangeOf(ring, r.start+1); j < len(ring) && ring[j].start < r.end; j++ {
+		out = append(out, tokenRange{start: max(r.start, ring[j].start), end: min(r.end, ring[j].end), replicas: ring[j].replicas})
+	}
+	return out
+}
+
+// tokenOrder returns the indexes of ranges in token order.
+func tokenOrder(ranges []scanRange) []int {
+	order := make([]int, len(ranges))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(ranges[a].start, ranges[b].start) })
+	return order
 }
 
 // scan is one range over a scan: its workers and its consumer.
@@ -353,6 +388,7 @@ type scan[T any] struct {
 	cfg    *config
 	tbl    driver.Cluster
 	ranges []scanRange
+	order  []int           // indexes of ranges in token order, for checkpoints
 	hosts  []string        // host IDs, by ring host index
 	local  map[string]bool // by host ID: in WithDataCenter's data center (all without it)
 	cql    string
@@ -435,7 +471,7 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 		page := Page[T]{Rows: m.page.Rows, Number: number, TotalRows: total, Warnings: m.page.Warnings}
 		cb := s.cfg.PageCallback
 		if !s.after || cb != nil { // read by someone
-			page.Cursor = encodeCheckpoint(s.fp, s.cfg.PageSize, s.ranges, s.cfg.CursorKey)
+			page.Cursor = encodeCheckpoint(s.fp, s.cfg.PageSize, s.ranges, s.order, s.cfg.CursorKey)
 		}
 		var info PageInfo
 		if cb != nil {

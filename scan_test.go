@@ -593,3 +593,29 @@ func TestScanPageRetriesAndWarnings(t *testing.T) {
 		t.Logf("fetch %d: %d pages, %d pages without rows, each warning reported once; the last callback: %d rows, %d warnings", fetch, len(infos), len(warnings), last.RowCount, len(last.Warnings))
 	}
 }
+
+// A scan reads its ranges in token order per replica, so its checkpoints
+// hold a done run, the ranges being read and a pending run, not every
+// range: on one node, never more than 2 per worker and 2.
+func TestScanCheckpointsStayShort(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	table, _ := scanFixture(t, s, 300)
+	const p = 16
+	fp := newFingerprint(strings.Split(table, ".")[0], `SCAN "scan" `+" WHERE ", nil)
+	most, pages := 0, 0
+	for pg, err := range ScanPages[scanRow](context.Background(), s, table, WithParallelism(p), WithFetchSize(3)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ranges, _, err := decodeCheckpoint(pg.Cursor, fp, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		most = max(most, len(ranges))
+		pages++
+	}
+	if most > 2*p+2 || pages < 100 {
+		t.Fatalf("%d pages; their checkpoints held up to %d ranges, want at most %d", pages, most, 2*p+2)
+	}
+	t.Logf("%d pages of a scan split into %d ranges; checkpoints held at most %d", pages, 4*p, most)
+}
