@@ -82,7 +82,10 @@ func WithPageState(state []byte) Option {
 // [PageInfo.Cursor] was saved, after checking that it was made for this
 // statement, these bound values and this fetch size (see "Resuming: cursors
 // and retries" in the package documentation). Without [WithFetchSize] the
-// stream takes the cursor's. An empty cursor starts from the beginning.
+// stream takes the cursor's. A scan's checkpoint is checked against the
+// table, columns, filter and values; a scan may resume at another fetch
+// size (its ranges have no LIMIT to keep). An empty cursor starts from the
+// beginning.
 func WithCursor(cursor string) Option { return optionFunc(func(c *config) { c.Cursor = cursor }) }
 
 // WithCursorKey signs the cursors a stream makes with HMAC-SHA256 under key,

@@ -39,7 +39,7 @@ func Scan[T any](ctx context.Context, session *gocql.Session, table string, opts
 	if session == nil {
 		return fail[T](invalidf("nil session"))
 	}
-	return scanRows(scanPages[T](ctx, v2Cluster{session}, table, opts, true))
+	return scanRows(ctx, scanPages[T](ctx, v2Cluster{session}, table, opts, true))
 }
 
 // ScanPages is [Scan] a page at a time: each element is a page of one
@@ -60,7 +60,7 @@ func ScanFrom[T any](ctx context.Context, cluster driver.Cluster, table string, 
 	if cluster == nil {
 		return fail[T](invalidf("nil cluster"))
 	}
-	return scanRows(scanPages[T](ctx, cluster, table, opts, true))
+	return scanRows(ctx, scanPages[T](ctx, cluster, table, opts, true))
 }
 
 // ScanPagesFrom is [ScanPages] over another driver (see [ScanFrom]).
@@ -72,15 +72,27 @@ func ScanPagesFrom[T any](ctx context.Context, cluster driver.Cluster, table str
 }
 
 // scanRows yields the rows of pages one by one.
-func scanRows[T any](pages iter.Seq2[Page[T], error]) iter.Seq2[T, error] {
+func scanRows[T any](ctx context.Context, pages iter.Seq2[Page[T], error]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
+		var done <-chan struct{}
+		if ctx != nil { // a nil one fails the scan before any row
+			done = ctx.Done()
+		}
 		for p, err := range pages {
 			if err != nil {
 				yield(zero, err)
 				return
 			}
 			for _, r := range p.Rows {
+				// As in Stream: a cancelled context ends the scan within a
+				// row, not at the end of the page in hand.
+				select {
+				case <-done:
+					yield(zero, ctxError("cqlseq: ", ctx))
+					return
+				default:
+				}
 				if !yield(r, nil) {
 					return
 				}
@@ -546,7 +558,10 @@ func (s *scan[T]) loop(ctx context.Context, next *atomic.Int64, send func(scanMs
 		}
 		for p, err := range streamPages[T](ctx, src, &cfg) {
 			if err != nil {
-				if ctx.Err() == nil {
+				// A row type that does not fit the columns is no failure of
+				// the range: reported as Stream reports it.
+				var me *MappingError
+				if ctx.Err() == nil && !errors.As(err, &me) {
 					err = &RangeError{Start: r.start, End: r.end, Replicas: hosts, Err: err}
 				}
 				send(scanMsg[T]{rng: i, err: err})
@@ -625,7 +640,9 @@ func (s *scan[T]) route(replicas []int) []string {
 
 // RangeError reports a token range of a [Scan] that could not be read: the
 // range, the hosts its requests were routed to (their host IDs), and the
-// error, often a [*PageError], which it unwraps to.
+// error, a [*PageError] or a [*ScanError], which it unwraps to. A row type
+// that does not fit the columns is a [*MappingError], not wrapped: it is
+// no failure of a range.
 type RangeError struct {
 	Start, End int64    // the range (Start, End] of tokens
 	Replicas   []string // the range's replicas, the first tried first
@@ -640,7 +657,7 @@ func (e *RangeError) Error() string {
 func (e *RangeError) Unwrap() error { return e.Err }
 
 // maxParallelism bounds WithParallelism: a scan cuts the ring into 4
-// ranges per worker at least, and its checkpoint records every range.
+// ranges per worker at least.
 const maxParallelism = 1024
 
 // fragment reports whether s may be pasted into a scan's statement: no
