@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one command that runs every cqlseq benchmark and writes the results:
 #
-#   bench/run.sh [-rounds N] [-bench REGEX] [-out DIR]
+#   bench/run.sh [-rounds N] [-bench REGEX] [-out DIR] [-scan-rows N]
 #
 # Unless CQLSEQ_HOSTS names a cluster of your own, it starts (or reuses) the
 # local Cassandra node. It seeds the data sets in keyspace cqlseq_bench once
@@ -18,6 +18,9 @@
 #                  the hand-written driver loop
 #   README.md      the report: targets, ratios and tables (cmd/report)
 #   chart.svg      rows/s and peak heap against fetch size (cmd/report)
+#   scan.svg       whole-table reads: rows/s against parallelism of Scan,
+#                  a naive token split and Stream, on the node and the
+#                  local cluster (cmd/scanbench, cmd/report)
 #
 # -bench narrows the benchmarks (a go test -bench pattern), e.g.
 # -bench 'Read/set=small' -rounds 1 -out /tmp/quick for a quick look.
@@ -28,13 +31,15 @@ root=$(cd .. && pwd)
 
 rounds=6
 pattern=.
+scan_rows=1000000
 out=$bench_dir/results
 while (($#)); do
 	case $1 in
 	-rounds) rounds=$2; shift 2 ;;
 	-bench) pattern=$2; shift 2 ;;
 	-out) out=$2; shift 2 ;;
-	-h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-scan-rows) scan_rows=$2; shift 2 ;;
+	-h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (see run.sh -h)" >&2; exit 2 ;;
 	esac
 done
@@ -157,14 +162,45 @@ else
 fi
 # ---- end of Python peers ----------------------------------------------------
 
+# ---- Whole tables (issue 13) ------------------------------------------------
+# cmd/scanbench reads cqlseq_bench.scan_1000000 whole with Stream, Scan and a
+# naive token split at parallelism 1-16, on the single node and on the local
+# 3-node cluster (testing/cassandra/cassandra.sh cluster), once per round,
+# after the other benchmarks of the round. It runs when -bench matches
+# "Scan" (the default does); CQLSEQ_HOSTS without CQLSEQ_CLUSTER_HOSTS
+# measures only the node. -scan-rows N reads a table of N rows instead.
+scan_run=
+if [[ Scan =~ $pattern ]]; then
+	scan_targets=node
+	if [[ -z ${CQLSEQ_HOSTS:-} && -z ${CQLSEQ_CLUSTER_HOSTS:-} ]]; then
+		say "starting (or reusing) the local cluster for the whole-table reads"
+		"$root/testing/cassandra/cassandra.sh" cluster start >&2
+		scan_targets=node,cluster
+	elif [[ -n ${CQLSEQ_CLUSTER_HOSTS:-} ]]; then
+		scan_targets=node,cluster
+	fi
+	go build -o "$work/scanbench" ./cmd/scanbench
+	say "seeding the whole-table data set on $scan_targets (once)"
+	"$work/scanbench" -rows "$scan_rows" -rounds 0 -targets "$scan_targets" >&2
+	scan_run=1
+fi
+scan_round() {
+	[[ -n $scan_run ]] || return 0
+	say "whole-table reads, round $1"
+	"$work/scanbench" -rows "$scan_rows" -rounds 1 -targets "$scan_targets" -format bench |
+		tee -a "$raw" | cut -c1-150 >&2
+}
+# ---- end of whole tables ----------------------------------------------------
+
 for ((i = 1; i <= rounds; i++)); do
 	load=$(cut -d' ' -f1-3 /proc/loadavg)
 	say "round $i of $rounds (load average $load)"
 	echo "# load: $load (before round $i)" >>"$raw"
 	if ((i % 2 == 0)); then peers_run "$i"; fi # Python peers (issue 13): first in even rounds
 	"$work/bench.test" -test.run '^$' -test.bench "$pattern" -test.benchtime 1x -test.count 1 -test.timeout 60m |
-		tee -a "$raw" | grep --line-buffered -E '^(Benchmark|FAIL|---|panic)' | cut -c1-150 >&2
+		tee -a "$raw" | { grep --line-buffered -E '^(Benchmark|FAIL|---|panic)' || true; } | cut -c1-150 >&2
 	if ((i % 2 == 1)); then peers_run "$i"; fi # Python peers (issue 13): last in odd rounds
+	scan_round "$i"
 done
 elapsed=$(($(date +%s) - started))
 echo "# load: $(cut -d' ' -f1-3 /proc/loadavg) (after the last round)" >>"$raw"
@@ -181,6 +217,9 @@ say "benchstat"
 	echo "# Slow consumer (fixed work per row), by contender and prefetch."
 	(cd "$out" && "${benchstat[@]}" -row /impl,/prefetch -filter '.name:SlowConsumer' raw.txt) || true
 	echo
+	echo "# Whole tables: rows/s of Stream, Scan and the naive split, by target and parallelism."
+	(cd "$out" && "${benchstat[@]}" -col /impl -row /target,/parallelism -filter '.name:Scan' raw.txt) || true
+	echo
 	echo "# Memory: 100,000 rows against 1,000,000."
 	(cd "$out" && "${benchstat[@]}" -col /rows -row /impl -filter '.name:Memory' raw.txt) || true
 	# ---- Python peers (issue 13) ----
@@ -192,6 +231,6 @@ say "benchstat"
 mv "$out/benchstat.txt.tmp" "$out/benchstat.txt"
 
 say "report"
-go run ./cmd/report -in "$out/raw.txt" -md "$out/README.md" -svg "$out/chart.svg"
+go run ./cmd/report -in "$out/raw.txt" -md "$out/README.md" -svg "$out/chart.svg" -scan-svg "$out/scan.svg"
 sed -n '/^## Targets/,/^## /p' "$out/README.md" | sed '$d'
 say "done in $((elapsed / 60)) min $((elapsed % 60)) s: $out/README.md, $out/chart.svg, $out/raw.txt, $out/benchstat.txt"

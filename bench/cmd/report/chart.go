@@ -67,6 +67,9 @@ var style = map[string]struct{ color, dash string }{
 	// The Python peers (peers/peers.py).
 	"async-cassandra":  {"#1f78b4", "8 3 2 3"},
 	"cassandra-driver": {"#a6761d", "8 3 2 3"},
+	// Whole-table reads (cmd/scanbench).
+	"scan":  {"#3050c0", ""},
+	"split": {"#d95f02", "6 3"},
 }
 
 func styleOf(name string) (string, string) {
@@ -90,8 +93,11 @@ func niceMax(v float64) float64 {
 	return 10 * p
 }
 
-// panel draws one chart: y against fetch size (log scale) for each series.
-func (s *svg) panel(x0, y0, w, h float64, title, yLabel string, yFmt func(float64) string, ss []series) {
+const fetchAxis = "fetch size (rows per page, log scale)"
+
+// panel draws one chart: y against x (fetch size or parallelism, log
+// scale) for each series.
+func (s *svg) panel(x0, y0, w, h float64, title, xLabel, yLabel string, yFmt func(float64) string, ss []series) {
 	const left, right, top, bottom = 70, 30, 28, 40
 	px, py, pw, ph := x0+left, y0+top, w-left-right, h-top-bottom
 	s.text(x0+w/2, y0+16, 14, "middle", "bold", "#000", title)
@@ -133,7 +139,7 @@ func (s *svg) panel(x0, y0, w, h float64, title, yLabel string, yFmt func(float6
 	}
 	s.line(px, py+ph, px+pw, py+ph, "#333", 1, "")
 	s.line(px, py, px, py+ph, "#333", 1, "")
-	s.text(px+pw/2, py+ph+32, 11, "middle", "normal", "#333", "fetch size (rows per page, log scale)")
+	s.text(px+pw/2, py+ph+32, 11, "middle", "normal", "#333", xLabel)
 	s.printf(`<text x="%.1f" y="%.1f" font-size="11" text-anchor="middle" fill="#333" transform="rotate(-90 %.1f %.1f)">%s</text>`+"\n",
 		x0+14, py+ph/2, x0+14, py+ph/2, esc(yLabel))
 
@@ -205,10 +211,10 @@ func Chart(raw *Raw) string {
 			return ss
 		}
 		x0 := float64(i) * pw
-		s.panel(x0, 56, pw, ph, set+" rows: throughput", "rows/s (thousands)", func(v float64) string {
+		s.panel(x0, 56, pw, ph, set+" rows: throughput", fetchAxis, "rows/s (thousands)", func(v float64) string {
 			return strconv.FormatFloat(v, 'f', -1, 64)
 		}, collect("rows/s", 1e-3))
-		s.panel(x0, 56+ph, pw, ph, set+" rows: peak heap while streaming", "peak heap (MiB)", func(v float64) string {
+		s.panel(x0, 56+ph, pw, ph, set+" rows: peak heap while streaming", fetchAxis, "peak heap (MiB)", func(v float64) string {
 			return strconv.FormatFloat(v, 'f', -1, 64)
 		}, collect("peak-heap-B", 1.0/(1<<20)))
 	}

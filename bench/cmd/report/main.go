@@ -20,14 +20,15 @@ func main() {
 	in := flag.String("in", "results/raw.txt", "raw benchmark output")
 	md := flag.String("md", "results/README.md", "markdown report to write")
 	chart := flag.String("svg", "results/chart.svg", "SVG chart to write")
+	scanChart := flag.String("scan-svg", "results/scan.svg", "SVG chart of the whole-table reads to write, if the raw output has them")
 	flag.Parse()
-	if err := run(*in, *md, *chart); err != nil {
+	if err := run(*in, *md, *chart, *scanChart); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, md, chart string) error {
+func run(in, md, chart, scanChart string) error {
 	f, err := os.Open(in)
 	if err != nil {
 		return err
@@ -43,9 +44,19 @@ func run(in, md, chart string) error {
 	if err := os.WriteFile(chart, []byte(Chart(raw)), 0o644); err != nil {
 		return err
 	}
-	rel, err := filepath.Rel(filepath.Dir(md), chart)
-	if err != nil {
-		rel = chart
+	rel := func(path string) string {
+		r, err := filepath.Rel(filepath.Dir(md), path)
+		if err != nil {
+			r = path
+		}
+		return filepath.ToSlash(r)
 	}
-	return os.WriteFile(md, []byte(Markdown(raw, filepath.ToSlash(rel))), 0o644)
+	scanRel := ""
+	if svg := ScanChart(raw); svg != "" {
+		if err := os.WriteFile(scanChart, []byte(svg), 0o644); err != nil {
+			return err
+		}
+		scanRel = rel(scanChart)
+	}
+	return os.WriteFile(md, []byte(Markdown(raw, rel(chart), scanRel)), 0o644)
 }

@@ -32,8 +32,9 @@ var otherPeers = []string{"cassandra-driver", "gocqlx", "driver"}
 // pythonPeers are the contenders peers/peers.py reads with.
 var pythonPeers = []string{"async-cassandra", "cassandra-driver"}
 
-// Markdown renders the report.
-func Markdown(raw *Raw, chart string) string {
+// Markdown renders the report; chart and scanChart are the paths of the
+// charts to show ("" for none).
+func Markdown(raw *Raw, chart, scanChart string) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	rounds := roundsOf(raw)
@@ -62,6 +63,7 @@ func Markdown(raw *Raw, chart string) string {
 	w("## Targets\n\n")
 	w("| target | measured | met |\n|---|---|---|\n")
 	targets(&b, raw)
+	scanTargets(&b, raw)
 	w("\n")
 	if len(raw.Match("Read", "impl=async-cassandra")) > 0 {
 		w("In the issue 13 rows a ratio is tested against its target: *noise* at %.1f× means Stream's rounds cannot be told from %.1f times async-cassandra's by the same test.\n\n",
@@ -73,6 +75,7 @@ func Markdown(raw *Raw, chart string) string {
 	versusPython(&b, raw)
 	slowConsumer(&b, raw)
 	memoryScaling(&b, raw)
+	scanSection(&b, raw, scanChart)
 	protocol(&b, raw)
 	fetchGuide(&b, raw)
 	matrix(&b, raw)

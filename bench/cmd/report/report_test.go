@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -92,7 +93,7 @@ func TestStats(t *testing.T) {
 }
 
 func TestMarkdown(t *testing.T) {
-	md := Markdown(parseFixture(t), "chart.svg")
+	md := Markdown(parseFixture(t), "chart.svg", "scan.svg")
 	for _, want := range []string{
 		"2 cores, 24 GiB memory, Test CPU (Linux 6.1); Go go1.26.8; Java 17.0.15; Cassandra 5.0.8",
 		"**Date:** 2026-01-02T03:04:05Z",
@@ -214,20 +215,23 @@ func TestChart(t *testing.T) {
 
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
-	md, svg := filepath.Join(dir, "README.md"), filepath.Join(dir, "chart.svg")
-	if err := run("testdata/raw.txt", md, svg); err != nil {
+	md, svg, scanSVG := filepath.Join(dir, "README.md"), filepath.Join(dir, "chart.svg"), filepath.Join(dir, "scan.svg")
+	if err := run("testdata/raw.txt", md, svg, scanSVG); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(scanSVG); !os.IsNotExist(err) {
+		t.Errorf("scan.svg written from a raw file without Scan results: %v", err)
 	}
 	b, err := os.ReadFile(md)
 	if err != nil || !strings.Contains(string(b), "](chart.svg)") {
 		t.Errorf("README.md: %v, links the chart: %v", err, strings.Contains(string(b), "](chart.svg)"))
 	}
-	if err := run(filepath.Join(dir, "missing.txt"), md, svg); err == nil {
+	if err := run(filepath.Join(dir, "missing.txt"), md, svg, scanSVG); err == nil {
 		t.Error("no error for a missing raw file")
 	}
 	empty := filepath.Join(dir, "empty.txt")
 	os.WriteFile(empty, []byte("goos: linux\n"), 0o644)
-	if err := run(empty, md, svg); err == nil {
+	if err := run(empty, md, svg, scanSVG); err == nil {
 		t.Error("no error for a raw file without results")
 	}
 }
@@ -292,7 +296,7 @@ func TestIssue13Targets(t *testing.T) {
 			if config == nil {
 				config = map[string]string{}
 			}
-			md := Markdown(rounds(config, c.rps), "")
+			md := Markdown(rounds(config, c.rps), "", "")
 			for _, want := range c.want {
 				if !strings.Contains(md, want) {
 					t.Errorf("report lacks %q", want)
@@ -302,5 +306,56 @@ func TestIssue13Targets(t *testing.T) {
 				t.Log(md)
 			}
 		})
+	}
+}
+
+// scanRaw is six rounds of cmd/scanbench lines on the node: stream 300k
+// rows/s, scan 300k at p=1 and 800k at p=4, split 290k and 900k, each
+// round 1 % above the one before; the heap 5 MiB, and 7 MiB for scan p=4.
+func scanRaw(t *testing.T) *Raw {
+	var b strings.Builder
+	b.WriteString("cores: 2\ndate: 2026-01-02T03:04:05Z\n")
+	line := func(name string, rps, heap float64) {
+		fmt.Fprintf(&b, "BenchmarkScan/target=node/%s-2\t1\t1000 ns/op\t%.0f rows/s\t5000000 first-row-ns\t%.0f peak-heap-B\n", name, rps, heap)
+	}
+	for k := range 6 {
+		f := 1 + 0.01*float64(k)
+		line("impl=stream", 300e3*f, 5<<20)
+		line("impl=scan/parallelism=1", 300e3*f, 5<<20)
+		line("impl=scan/parallelism=4", 800e3*f, 7<<20)
+		line("impl=split/parallelism=1", 290e3*f, 5<<20)
+		line("impl=split/parallelism=4", 900e3*f, 5<<20)
+	}
+	raw, err := Parse(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// The whole-table targets and tables: the best Scan over Stream, Scan over
+// the split at each parallelism, the heap across parallelisms.
+func TestScanReport(t *testing.T) {
+	raw := scanRaw(t)
+	md := Markdown(raw, "", "scan.svg")
+	for _, want := range []string{
+		"| Scan at its best parallelism ≥ 2.5× sequential Stream, single node (issue 13) | 2.667× at parallelism 4 | yes |",
+		"| Scan ≥ 1.0× the naive token split at equal parallelism (issue 13) | node: lowest 0.889× at parallelism 4 | **no** |",
+		"| Scan's peak heap flat across parallelisms (most ≤ 1.2× least, issue 13) | node: 5.0–7.0 MiB | **no** |",
+		"| scan p=4 | 820.0k ±2% | 2.667× | 0.889× | 5.00 | 7.0 |",
+		"![rows/s against parallelism](scan.svg)",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	svg := ScanChart(raw)
+	for _, want := range []string{"cqlseq.Scan", "naive token split", "Stream (sequential)", "parallelism (log scale)"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("scan chart lacks %q", want)
+		}
+	}
+	if ScanChart(parseFixture(t)) != "" {
+		t.Error("a scan chart from a raw file without Scan results")
 	}
 }

@@ -56,7 +56,7 @@ type row struct {
 
 func main() {
 	rows := flag.Int("rows", 1_000_000, "rows in the table")
-	rounds := flag.Int("rounds", 3, "rounds; every figure is the median")
+	rounds := flag.Int("rounds", 3, "rounds; every figure is the median; 0 only seeds the table")
 	fetch := flag.Int("fetch", 1000, "fetch size")
 	targets := flag.String("targets", "node,cluster", "where to measure: node, cluster or both")
 	par := flag.String("parallelism", "1,2,4,8,16", "the parallelisms of scan and split")
@@ -125,6 +125,9 @@ func run(target string, rows, rounds, fetch int, ps []int, bench bool) error {
 	table := fmt.Sprintf("cqlseq_bench.scan_%d", rows)
 	if err := ensure(ctx, s, table, rows); err != nil {
 		return err
+	}
+	if rounds == 0 {
+		return nil
 	}
 	cs := []contender{{"stream", 0, func(first func()) (int64, error) {
 		return count(cqlseq.Stream[row](ctx, s, cqlseq.CQL("SELECT * FROM "+table), cqlseq.WithFetchSize(fetch)), first)
