@@ -50,10 +50,10 @@ var codec = &driver.Codec[gocql.TypeInfo, gocql.Type]{
 // send it on means it was not sent; a connection closed or silent
 // mid-request may have run it.
 func (s *source) Host(it driver.Iter) string {
-	if h := it.(*gocql.Iter).Host(); h != nil {
-		return h.ConnectAddressAndPort()
+	if gi, ok := it.(*gocql.Iter); ok && gi.Host() != nil {
+		return gi.Host().ConnectAddressAndPort()
 	}
-	return ""
+	return "" // not the driver's page: a wrapper's, in tests
 }
 
 func (s *source) Retryable(err error) driver.Retryability {

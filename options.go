@@ -193,6 +193,11 @@ type config struct {
 	retrySet     bool
 	errs         []error
 
+	// tracer traces the stream (WithTracer); keyspace and statement
+	// describe it to the tracer.
+	tracer              Tracer
+	keyspace, statement string
+
 	// Scan's: set for a scan, and for the streams of its ranges.
 	scan, scanRange                               bool
 	parallelism                                   int
@@ -237,7 +242,8 @@ func start(ctx context.Context, src driver.Source, opts []Option) (*config, erro
 // otherwise sets FetchSize to the cursor's: Cassandra resumes a query with a
 // LIMIT exactly only at the page size the paging state was made with.
 func resolve(opts []Option, q driver.Query) (*config, error) {
-	c := &config{Prefetch: DefaultPrefetch, Idempotent: idempotent(q.CQL, q.Idempotent), QueryContext: q.Context, Mapper: q.Mapper, Strict: q.Strict}
+	c := &config{Prefetch: DefaultPrefetch, Idempotent: idempotent(q.CQL, q.Idempotent), QueryContext: q.Context, Mapper: q.Mapper, Strict: q.Strict,
+		keyspace: q.Keyspace, statement: q.CQL}
 	queryState := bytes.Clone(q.PageState)
 	c.fingerprint = sync.OnceValue(func() fingerprint { return newFingerprint(q.Keyspace, q.CQL, q.Values) })
 	for i, o := range opts {

@@ -39,17 +39,39 @@ type pager struct {
 	warned  []string      // warnings of pages without rows, for the next page
 	pending chan fetched
 	wg      sync.WaitGroup
+
+	// tracer is the config's; traced says this pager traces its stream's
+	// start and end (a scan traces its own, not its ranges'), with the
+	// context tctx and the first reason given to end.
+	tracer Tracer
+	traced bool
+	tctx   context.Context
+	reason EndReason
+	endErr error
 }
 
 // fetched is a prefetched page, or the panic its request raised.
 type fetched struct {
 	it      driver.Iter
 	latency time.Duration
+	trace   pageTrace
 	panic   any
 }
 
+// pageTrace is a traced page request: its context and what its end
+// reports. Zero when no tracer is set.
+type pageTrace struct {
+	ctx           context.Context
+	page, attempt int
+}
+
 func newPager(ctx context.Context, src driver.Source, cfg *config) *pager {
-	p := &pager{ctx: ctx, src: src, cfg: cfg, stop: func() bool { return false }}
+	p := &pager{src: src, cfg: cfg, stop: func() bool { return false }, tracer: cfg.tracer}
+	if p.tracer != nil && !cfg.scanRange {
+		ctx = p.tracer.TraceStreamStart(ctx, cfg.traceStart(0))
+		p.traced, p.tctx = true, ctx
+	}
+	p.ctx = ctx
 	if q := cfg.QueryContext; q != nil && q != ctx && q.Done() != nil {
 		// The query carries a context of its own (FromQuery, Queryx): the
 		// stream ends when either is done, with the error of the one that
@@ -132,7 +154,9 @@ func (p *pager) prefetchedEnd() bool {
 		}
 		end := f.it.NumRows() == 0 && len(f.it.PageState()) == 0
 		w := f.it.Warnings()
-		if f.it.Close() != nil {
+		err := f.it.Close()
+		p.pageEnd(f.trace, f.it, f.latency, w, err)
+		if err != nil {
 			return false
 		}
 		p.warned = append(p.warned, w...)
@@ -169,25 +193,28 @@ func (p *pager) flushWarnings() {
 // state, after a backoff, up to Retry.Attempts times (see retry).
 func (p *pager) fetch(state []byte) (driver.Iter, error) {
 	var it driver.Iter
+	var tr pageTrace
 	if p.pending != nil {
 		f := <-p.pending
 		p.pending = nil
 		if f.panic != nil {
 			panic(f.panic) // as if the request had run on this goroutine
 		}
-		it, p.latency = f.it, f.latency
+		it, p.latency, tr = f.it, f.latency, f.trace
 	} else {
-		it, p.latency = p.send(p.cfg.request(state))
+		it, p.latency, tr = p.send(p.cfg.request(state), p.number+1)
 	}
 	p.retries = 0
 	for {
 		if it.NumRows() > 0 {
+			p.pageEnd(tr, it, p.latency, it.Warnings(), nil)
 			return it, nil
 		}
 		// Closing drops the page's warnings: keep those of a page without
 		// rows for the next page, or the callback.
 		w := it.Warnings()
 		err := it.Close()
+		p.pageEnd(tr, it, p.latency, w, err)
 		if err == nil {
 			p.warned = append(p.warned, w...)
 			return it, nil
@@ -204,15 +231,55 @@ func (p *pager) fetch(state []byte) (driver.Iter, error) {
 		p.retries++
 		r := p.cfg.request(state)
 		r.Attempt = p.retries
-		it, p.latency = p.send(r)
+		it, p.latency, tr = p.send(r, p.number+1)
 	}
 }
 
-// send sends the request r and returns its page and how long it took.
-func (p *pager) send(r driver.Request) (driver.Iter, time.Duration) {
+// send sends the request r for the stream's page number page and returns
+// the page, how long it took and its trace, whose end the caller reports
+// (pageEnd) once it knows the outcome.
+func (p *pager) send(r driver.Request, page int) (driver.Iter, time.Duration, pageTrace) {
+	ctx := p.fctx
+	var tr pageTrace
+	if p.tracer != nil {
+		tr = pageTrace{page: page, attempt: r.Attempt}
+		ctx = p.tracer.TracePageStart(ctx, TracePageStartData{Page: page, Attempt: r.Attempt})
+		tr.ctx = ctx
+	}
 	start := time.Now()
-	it := p.src.Fetch(p.fctx, r)
-	return it, time.Since(start)
+	it := p.src.Fetch(ctx, r)
+	return it, time.Since(start), tr
+}
+
+// pageEnd traces the end of the page request tr, if traced: it is its page
+// (nil if it never came), w its warnings, err its failure.
+func (p *pager) pageEnd(tr pageTrace, it driver.Iter, latency time.Duration, w []string, err error) {
+	if tr.ctx == nil {
+		return
+	}
+	d := TracePageEndData{Page: tr.page, Attempt: tr.attempt, Latency: latency, Warnings: w, Err: err}
+	if it != nil {
+		d.Rows, d.Host = it.NumRows(), p.src.Host(it)
+	}
+	p.tracer.TracePageEnd(tr.ctx, d)
+}
+
+// end records why the stream ends, for its trace: the first reason given
+// wins. With no reason at close, the loop body panicked.
+func (p *pager) end(reason EndReason, err error) {
+	if p.reason == 0 {
+		p.reason, p.endErr = reason, err
+	}
+}
+
+// endWith records the end of a stream that yields err: cancelled if its
+// context is done, else failed.
+func (p *pager) endWith(err error) {
+	if p.ctx.Err() != nil {
+		p.end(EndCanceled, err)
+		return
+	}
+	p.end(EndError, err)
 }
 
 // prefetch starts fetching the page after the current one, whose number in
@@ -236,7 +303,7 @@ func (p *pager) prefetch(page int) {
 			}
 			ch <- f
 		}()
-		f.it, f.latency = p.send(p.cfg.request(state))
+		f.it, f.latency, f.trace = p.send(p.cfg.request(state), page)
 	}()
 }
 
@@ -317,8 +384,22 @@ func (p *pager) close() {
 	if p.pending != nil {
 		if f := <-p.pending; f.it != nil {
 			f.it.Close()
+			p.pageEnd(f.trace, f.it, f.latency, nil, context.Canceled)
+		} else {
+			p.pageEnd(f.trace, nil, f.latency, nil, context.Canceled)
 		}
 		p.pending = nil
+	}
+	if p.traced {
+		d := TraceStreamEndData{Rows: p.total, Pages: p.number, Reason: p.reason, Err: p.endErr}
+		if p.cur != nil { // left in the middle of a page
+			d.Rows += int64(p.cur.NumRows())
+			d.Pages++
+		}
+		if d.Reason == 0 {
+			d.Reason = EndPanic
+		}
+		p.tracer.TraceStreamEnd(p.tctx, d)
 	}
 	p.closeCur()
 	p.stop()

@@ -105,13 +105,16 @@ func streamPages[T any](ctx context.Context, src driver.Source, cfg *config) ite
 		for {
 			it, err := p.next()
 			if err != nil {
+				p.endWith(err)
 				yield(Page[T]{}, err)
 				return
 			}
 			if it == nil {
+				p.end(EndComplete, nil)
 				return
 			}
 			if err := p.throttle(it.NumRows()); err != nil {
+				p.endWith(err)
 				yield(Page[T]{}, err)
 				return
 			}
@@ -121,6 +124,7 @@ func streamPages[T any](ctx context.Context, src driver.Source, cfg *config) ite
 			}
 			warnings := p.warnings(it)
 			if err := p.finish(len(rows), warnings, s); err != nil {
+				p.endWith(err)
 				yield(Page[T]{}, err)
 				return
 			}
@@ -130,6 +134,7 @@ func streamPages[T any](ctx context.Context, src driver.Source, cfg *config) ite
 				p.prefetch(p.number + 1)
 			}
 			if !yield(page, nil) {
+				p.end(EndBreak, nil)
 				return
 			}
 		}

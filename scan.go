@@ -303,7 +303,7 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 			return
 		}
 		s := &scan[T]{
-			cfg: cfg, tbl: tbl, ranges: work, order: tokenOrder(work), hosts: hostIDs, local: local, fp: fp, after: after,
+			cfg: cfg, tbl: tbl, table: name, ranges: work, order: tokenOrder(work), hosts: hostIDs, local: local, fp: fp, after: after,
 			cql: scanQuery(keyspace, name, top.partitionKey, cfg),
 		}
 		s.run(ctx, min(parallel, len(work)), yield)
@@ -399,6 +399,7 @@ func tokenOrder(ranges []scanRange) []int {
 type scan[T any] struct {
 	cfg    *config
 	tbl    driver.Cluster
+	table  string // the table's name, for a tracer
 	ranges []scanRange
 	order  []int           // indexes of ranges in token order, for checkpoints
 	hosts  []string        // host IDs, by ring host index
@@ -409,6 +410,27 @@ type scan[T any] struct {
 }
 
 func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], error) bool) {
+	number, total, left := 0, int64(0), 0
+	var reason EndReason // why the scan ended, for its trace: the first given
+	var endErr error
+	end := func(r EndReason, err error) {
+		if reason == 0 {
+			reason, endErr = r, err
+		}
+	}
+	if t := s.cfg.tracer; t != nil {
+		d := s.cfg.traceStart(workers)
+		d.Table, d.Statement = s.table, s.cql
+		ctx = t.TraceStreamStart(ctx, d)
+		tctx := ctx
+		// Deferred first, so it runs last: after every worker was joined.
+		defer func() {
+			if reason == 0 {
+				reason = EndPanic
+			}
+			t.TraceStreamEnd(tctx, TraceStreamEndData{Rows: total, Pages: number, Reason: reason, Err: endErr})
+		}()
+	}
 	wctx, cancel := context.WithCancel(ctx)
 	out := make(chan scanMsg[T])
 	var next atomic.Int64
@@ -424,7 +446,6 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 			s.work(wctx, &next, out)
 		}()
 	}
-	number, total, left := 0, int64(0), 0
 	var ringDone float64 // tokens of the ranges read to their end
 	for _, r := range s.ranges {
 		if r.done {
@@ -451,13 +472,20 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 		select {
 		case m = <-out:
 		case <-ctx.Done():
-			yield(Page[T]{}, ctxError("cqlseq: ", ctx))
+			err := ctxError("cqlseq: ", ctx)
+			end(EndCanceled, err)
+			yield(Page[T]{}, err)
 			return
 		}
 		switch {
 		case m.panic != nil:
 			panic(m.panic) // as if the request had run on this goroutine
 		case m.err != nil:
+			if ctx.Err() != nil {
+				end(EndCanceled, m.err)
+			} else {
+				end(EndError, m.err)
+			}
 			yield(Page[T]{}, m.err)
 			return
 		case m.done:
@@ -495,12 +523,14 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 			cb(info)
 		}
 		if !yield(page, nil) {
+			end(EndBreak, nil)
 			return
 		}
 		if cb != nil && s.after {
 			cb(info)
 		}
 	}
+	end(EndComplete, nil)
 }
 
 // work reads ranges, taken in order, until none is left or ctx is done,
@@ -540,41 +570,61 @@ func (s *scan[T]) loop(ctx context.Context, next *atomic.Int64, send func(scanMs
 		if r.done {
 			continue
 		}
-		hosts := s.route(r.replicas)
-		src := s.tbl.Query(s.cql, append([]any{r.start, r.end}, s.cfg.scanValues...), hosts)
-		cfg := *s.cfg
-		// One page at a time per worker: the one handed over and the next.
-		// A SELECT may run twice. The callback, the range's own, gives the
-		// retries of each page and the warnings of trailing pages without
-		// rows; the consumer reports them with the scan's pages.
-		var last PageInfo // the range's page just read: its retries, latency and host
-		var trailing []string
-		cfg.PageState, cfg.Prefetch, cfg.scanRange, cfg.Idempotent = r.state, 0, true, true
-		cfg.PageCallback = func(info PageInfo) {
-			if info.RowCount == 0 {
-				trailing = info.Warnings
-			}
-			last = info
-		}
-		for p, err := range streamPages[T](ctx, src, &cfg) {
-			if err != nil {
-				// A row type that does not fit the columns is no failure of
-				// the range: reported as Stream reports it.
-				var me *MappingError
-				if ctx.Err() == nil && !errors.As(err, &me) {
-					err = &RangeError{Start: r.start, End: r.end, Replicas: hosts, Err: err}
-				}
-				send(scanMsg[T]{rng: i, err: err})
-				return
-			}
-			if !send(scanMsg[T]{rng: i, page: p, info: last}) {
-				return
-			}
-		}
-		if !send(scanMsg[T]{rng: i, page: Page[T]{Warnings: trailing}, done: true}) {
+		if !s.readRange(ctx, i, r, send) {
 			return
 		}
 	}
+}
+
+// readRange reads r, the i-th range, and hands its pages to send; it
+// reports whether the worker may go on to another range.
+func (s *scan[T]) readRange(ctx context.Context, i int, r scanRange, send func(scanMsg[T]) bool) bool {
+	hosts := s.route(r.replicas)
+	var d TraceRangeEndData // for a RangeTracer
+	if rt, ok := s.cfg.tracer.(RangeTracer); ok {
+		ctx = rt.TraceRangeStart(ctx, TraceRangeStartData{Start: r.start, End: r.end, Replicas: hosts, Resumed: r.state != nil})
+		defer func() {
+			if !d.Done && d.Err == nil {
+				d.Err = ctx.Err() // the scan stopped (nil after a panic)
+			}
+			rt.TraceRangeEnd(ctx, d)
+		}()
+	}
+	src := s.tbl.Query(s.cql, append([]any{r.start, r.end}, s.cfg.scanValues...), hosts)
+	cfg := *s.cfg
+	// One page at a time per worker: the one handed over and the next.
+	// A SELECT may run twice. The callback, the range's own, gives the
+	// retries of each page and the warnings of trailing pages without
+	// rows; the consumer reports them with the scan's pages.
+	var last PageInfo // the range's page just read: its retries, latency and host
+	var trailing []string
+	cfg.PageState, cfg.Prefetch, cfg.scanRange, cfg.Idempotent = r.state, 0, true, true
+	cfg.PageCallback = func(info PageInfo) {
+		if info.RowCount == 0 {
+			trailing = info.Warnings
+		}
+		last = info
+	}
+	for p, err := range streamPages[T](ctx, src, &cfg) {
+		if err != nil {
+			// A row type that does not fit the columns is no failure of
+			// the range: reported as Stream reports it.
+			var me *MappingError
+			if ctx.Err() == nil && !errors.As(err, &me) {
+				err = &RangeError{Start: r.start, End: r.end, Replicas: hosts, Err: err}
+			}
+			d.Err = err
+			send(scanMsg[T]{rng: i, err: err})
+			return false
+		}
+		d.Rows += int64(len(p.Rows))
+		d.Pages++
+		if !send(scanMsg[T]{rng: i, page: p, info: last}) {
+			return false
+		}
+	}
+	d.Done = true
+	return send(scanMsg[T]{rng: i, page: Page[T]{Warnings: trailing}, done: true})
 }
 
 // ScanProgress is how far a scan has come, as [PageInfo.Scan] reports it

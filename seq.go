@@ -50,13 +50,16 @@ func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter
 		for {
 			it, err := p.next()
 			if err != nil {
+				p.endWith(err)
 				yield(zero, err)
 				return
 			}
 			if it == nil {
+				p.end(EndComplete, nil)
 				return
 			}
 			if err := p.throttle(it.NumRows()); err != nil {
+				p.endWith(err)
 				yield(zero, err)
 				return
 			}
@@ -79,16 +82,20 @@ func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter
 				// after the last row does not spoil a complete read.
 				select {
 				case <-done:
-					yield(zero, p.ctxErr())
+					err := p.ctxErr()
+					p.endWith(err)
+					yield(zero, err)
 					return
 				default:
 				}
 				read++
 				if !yield(s.row, nil) {
+					p.end(EndBreak, nil)
 					return
 				}
 			}
 			if err := p.finish(read, p.warnings(it), s); err != nil {
+				p.endWith(err)
 				yield(zero, err)
 				return
 			}

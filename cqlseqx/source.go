@@ -95,10 +95,10 @@ func (s *source) Columns(it driver.Iter) []driver.Column {
 }
 
 func (s *source) Host(it driver.Iter) string {
-	if h := it.(*gocql.Iter).Host(); h != nil {
-		return h.ConnectAddressAndPort()
+	if gi, ok := it.(*gocql.Iter); ok && gi.Host() != nil {
+		return gi.Host().ConnectAddressAndPort()
 	}
-	return ""
+	return "" // not the driver's page: a wrapper's, in tests
 }
 
 // Retryable classifies a failed page request (see driver.Classify). The
