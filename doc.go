@@ -137,7 +137,19 @@
 // prefetched page are held by a stream; [WithPrefetch] sets how early the
 // next page is requested (0 waits until the loop needs it). [WithMaxPages]
 // stops after n pages without requesting more; [WithPageCallback] reports
-// progress and Cassandra's warnings after every page.
+// progress, Cassandra's warnings, the request's latency and the node that
+// served it after every page.
+//
+// # Tracing
+//
+// [WithTracer] hands a stream's start and end, and every page request's,
+// to a [Tracer] (and a scan's token ranges to a [RangeTracer]): paired
+// hooks, each start returning the context its end receives, as pgx's
+// QueryTracer does. The stream's end fires on the goroutine that ranges,
+// before the range statement completes, with the rows, the pages and why it
+// ended ([EndReason]), also after a break or a panic in the loop body. Module
+// github.com/cqlseq/cqlseq/cqlseqotel turns them into OpenTelemetry spans
+// and metrics. Without a tracer nothing is called and nothing allocated.
 //
 // # Whole tables: Scan
 //

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -245,6 +246,14 @@ func (p *pager) send(r driver.Request, page int) (driver.Iter, time.Duration, pa
 		tr = pageTrace{page: page, attempt: r.Attempt}
 		ctx = p.tracer.TracePageStart(ctx, TracePageStartData{Page: page, Attempt: r.Attempt})
 		tr.ctx = ctx
+		defer func() {
+			// A request that panics (a user's observer or policy) still
+			// ends its trace; the panic goes on.
+			if v := recover(); v != nil {
+				p.tracer.TracePageEnd(tr.ctx, TracePageEndData{Page: page, Attempt: r.Attempt, Err: fmt.Errorf("cqlseq: the page request panicked: %v", v)})
+				panic(v)
+			}
+		}()
 	}
 	start := time.Now()
 	it := p.src.Fetch(ctx, r)

@@ -210,6 +210,30 @@ func TestTracePairsAndReasons(t *testing.T) {
 			t.Logf("%s: %d page requests (up to attempt %d), end %+v; calls %s", r.name, len(spans["page"]), attempts, end, strings.Join(rec.order, ", "))
 		})
 	}
+	for _, prefetch := range []float64{0, 1} {
+		t.Run(fmt.Sprint("request panics, prefetch ", prefetch), func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			rec := newRecorder()
+			src := fakeRows(3, 10)
+			p := src.pages["p1"]
+			p.panic = "observer boom"
+			src.pages["p1"] = p
+			func() {
+				defer func() {
+					if r := recover(); r != "observer boom" {
+						t.Fatalf("recovered %v", r)
+					}
+				}()
+				for range streamRows[int](context.Background(), src, testConfig(t, WithPrefetch(prefetch), WithTracer(rec))) {
+				}
+			}()
+			end, spans := rec.check(t)
+			last := spans["page"][len(spans["page"])-1].end.(TracePageEndData)
+			if end.Reason != EndPanic || last.Err == nil || !strings.Contains(last.Err.Error(), "observer boom") {
+				t.Fatalf("stream end %+v, last page %+v", end, last)
+			}
+		})
+	}
 	t.Run("cancel", func(t *testing.T) {
 		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 		rec := newRecorder()

@@ -73,8 +73,9 @@ func run(ctx context.Context, out io.Writer, rows, fetch int) error {
 				last = now
 				runtime.ReadMemStats(&ms)
 				peak, lo = max(peak, ms.HeapInuse), min(lo, ms.HeapInuse)
-				fmt.Fprintf(out, "\r%9d rows  %5d pages  %8.0f rows/s  heap in use %6.1f MiB  (peak %.1f MiB)",
-					p.TotalRows, p.Number, float64(p.TotalRows)/now.Sub(start).Seconds(), mib(ms.HeapInuse), mib(peak))
+				fmt.Fprintf(out, "\r%9d rows  %5d pages  %8.0f rows/s  heap in use %6.1f MiB  (peak %.1f MiB)  last page %5.1f ms from %s",
+					p.TotalRows, p.Number, float64(p.TotalRows)/now.Sub(start).Seconds(), mib(ms.HeapInuse), mib(peak),
+					float64(p.Latency.Microseconds())/1000, p.Host)
 			}
 		}
 		n     int64

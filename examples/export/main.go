@@ -793,6 +793,7 @@ type progress struct {
 	total    int64 // estimated rows in the table; 0: unknown
 	perPart  *partitionRate
 	shownMax int64
+	desc     string // the bar's description, before the last page's latency
 }
 
 func newProgress(ctx context.Context, s *gocql.Session, cfg Config, before int64, out io.Writer) *progress {
@@ -823,6 +824,7 @@ func newProgress(ctx context.Context, s *gocql.Session, cfg Config, before int64
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(cfg.Progress) }),
 	)
 	pr.shownMax = pr.remaining()
+	pr.desc = desc
 	return pr
 }
 
@@ -836,11 +838,12 @@ func (pr *progress) remaining() int64 {
 	return max(pr.total-pr.before, pr.rows+1)
 }
 
-func (pr *progress) page(page cqlseq.Page[Event], _ cqlseq.PageInfo) {
+func (pr *progress) page(page cqlseq.Page[Event], info cqlseq.PageInfo) {
 	pr.rows += int64(len(page.Rows))
 	if pr.bar == nil {
 		return
 	}
+	pr.bar.Describe(pr.desc + ", " + lastPage(info))
 	if pr.perPart != nil {
 		pr.total = pr.perPart.observe(page.Rows)
 	}
@@ -990,12 +993,18 @@ func (pr *ringProgress) describe(sp cqlseq.ScanProgress) string {
 	return fmt.Sprintf("of the ring, %d/%d ranges, %s, %.0f rows/s, %s", sp.RangesDone, sp.Ranges, rows, sp.RowsPerSecond, eta)
 }
 
+// lastPage describes the request of the page just written: how long it
+// took and which node served it.
+func lastPage(info cqlseq.PageInfo) string {
+	return fmt.Sprintf("last page %.1f ms from %s", float64(info.Latency.Microseconds())/1000, info.Host)
+}
+
 func (pr *ringProgress) page(page cqlseq.Page[Event], info cqlseq.PageInfo) {
 	pr.rows += int64(len(page.Rows))
 	if pr.bar == nil {
 		return
 	}
-	pr.bar.Describe(pr.describe(info.Scan))
+	pr.bar.Describe(pr.describe(info.Scan) + ", " + lastPage(info))
 	// The bar is full, and ends its line, when the run is done.
 	pr.bar.Set64(min(int64(info.Scan.Fraction*ringSteps), ringSteps-1))
 }
