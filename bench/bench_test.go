@@ -239,6 +239,43 @@ func BenchmarkProtocol(b *testing.B) {
 	}
 }
 
+// BenchmarkCoalesce reads the small set with Stream on the default session
+// and on one with the driver's write coalescing off
+// (ClusterConfig.WriteCoalesceWaitTime = 0; the default waits up to 200 µs
+// before sending a request, to batch it with others): with small pages a
+// stream is a chain of round trips, each of which waits.
+func BenchmarkCoalesce(b *testing.B) {
+	env := benchEnv(b)
+	noWait.once.Do(func() {
+		c := cqlseqtest.Cluster()
+		c.WriteCoalesceWaitTime = 0
+		noWait.env = &Env{X: env.X}
+		noWait.env.V2, noWait.err = c.CreateSession()
+	})
+	if noWait.err != nil {
+		b.Fatal(noWait.err)
+	}
+	set := BenchSmall()
+	stream, _ := ContenderNamed[Small]("stream")
+	for _, fetch := range []int{100, 1000} {
+		for _, w := range []struct {
+			name string
+			env  *Env
+		}{{"default", env}, {"0", noWait.env}} {
+			b.Run(fmt.Sprintf("set=small/fetch=%d/wait=%s/impl=stream", fetch, w.name), func(b *testing.B) {
+				benchRead(b, w.env, set, stream, Run{Fetch: fetch, Prefetch: -1}, 0)
+			})
+		}
+	}
+}
+
+// noWait is the session of BenchmarkCoalesce without write coalescing.
+var noWait struct {
+	once sync.Once
+	env  *Env
+	err  error
+}
+
 // proto4 is the session of BenchmarkProtocol held to protocol v4; its gocqlx
 // session is the shared one.
 var proto4 struct {

@@ -19,8 +19,10 @@ func TestMain(m *testing.M) {
 	if shared.env != nil {
 		shared.env.Close()
 	}
-	if proto4.env != nil && proto4.env.V2 != nil {
-		proto4.env.V2.Close()
+	for _, e := range []*Env{proto4.env, noWait.env} {
+		if e != nil && e.V2 != nil {
+			e.V2.Close()
+		}
 	}
 	if code == 0 {
 		// The benchmarks' sessions are closed above; the tests' are closed

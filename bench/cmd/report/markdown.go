@@ -77,6 +77,7 @@ func Markdown(raw *Raw, chart, scanChart string) string {
 	memoryScaling(&b, raw)
 	scanSection(&b, raw, scanChart)
 	protocol(&b, raw)
+	coalesce(&b, raw)
 	fetchGuide(&b, raw)
 	matrix(&b, raw)
 	return b.String()
@@ -646,6 +647,41 @@ func protocol(b *strings.Builder, raw *Raw) {
 	if v4 := raw.Stats("Protocol", "rows/s", "proto=4"); v4.N > 0 && base.N > 0 {
 		r, noise := ratio(v4, base)
 		w("\nv4 ÷ default: %s rows/s.\n", fmtRatio(r, noise))
+	}
+	w("\n")
+}
+
+// coalesce shows Stream with the driver's write coalescing on (its default)
+// and off.
+func coalesce(b *strings.Builder, raw *Raw) {
+	if len(raw.Match("Coalesce")) == 0 {
+		return
+	}
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	w("## The v2 driver's write coalescing\n\n")
+	w("Stream over the small set on a v2 driver session with its default `WriteCoalesceWaitTime` (200 µs: a request waits that long for others to share its write) and on one with it 0. ")
+	w("A stream's page requests go one after another, so each one waits.\n\n")
+	w("| set | fetch | wait | rows/s | ms/page | first row (ms) |\n|---|---:|---|---:|---:|---:|\n")
+	for _, set := range raw.Values("Coalesce", "set") {
+		for _, f := range raw.Values("Coalesce", "fetch") {
+			for _, wait := range raw.Values("Coalesce", "wait") {
+				q := []string{"set=" + set, "fetch=" + f, "wait=" + wait}
+				r := raw.Stats("Coalesce", "rows/s", q...)
+				if r.N == 0 {
+					continue
+				}
+				label := "0"
+				if wait == "default" {
+					label = "default (200 µs)"
+				}
+				w("| %s | %s | %s | %s%s | %s | %s |\n", set, f, label, rowsPerSec(r.Median), pm(r),
+					ms(raw.Stats("Coalesce", "ns/page", q...).Median), ms(raw.Stats("Coalesce", "first-row-ns", q...).Median))
+			}
+			r, noise := ratio(raw.Stats("Coalesce", "rows/s", "set="+set, "fetch="+f, "wait=0"), raw.Stats("Coalesce", "rows/s", "set="+set, "fetch="+f, "wait=default"))
+			if !math.IsNaN(r) {
+				w("| | | 0 ÷ default | %s | | |\n", fmtRatio(r, noise))
+			}
+		}
 	}
 	w("\n")
 }
