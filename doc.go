@@ -167,13 +167,14 @@
 // state): [WithCursor] resumes from it, reading exactly the pages not yet
 // yielded, on the ring as it is then. Workers take ranges in token order
 // (per replica), so a checkpoint holds the ranges being read and the runs
-// between them, a few hundred bytes, however large the ring. [PageInfo.Scan] reports progress; [WithRateLimit] holds the
-// workers together to a number of rows per second. A scan retries a failed
+// between them, a few hundred bytes, however large the ring.
+// [PageInfo.Scan] reports progress; [WithRateLimit] holds the workers
+// together to a number of rows per second. A scan retries a failed
 // request 3 times by default, each time at the range's next replica (those
 // the driver takes to be up first, then those in [WithDataCenter]'s data
 // center); [WithRetry] replaces that, and
 // Retry{} turns failover off. [WithPrefetch] does not apply: a worker asks
-// for its next page once its last one was taken.
+// for its next page as soon as it starts handing over the last one.
 //
 // # Other drivers
 //

@@ -592,13 +592,14 @@ func (s *scan[T]) readRange(ctx context.Context, i int, r scanRange, send func(s
 	}
 	src := s.tbl.Query(s.cql, append([]any{r.start, r.end}, s.cfg.scanValues...), hosts)
 	cfg := *s.cfg
-	// One page at a time per worker: the one handed over and the next.
-	// A SELECT may run twice. The callback, the range's own, gives the
+	// Two pages at most per worker: the one it hands over, and the next,
+	// requested as the hand-off starts (prefetch), so that Cassandra works
+	// while the worker waits for the consumer. A SELECT may run twice. The callback, the range's own, gives the
 	// retries of each page and the warnings of trailing pages without
 	// rows; the consumer reports them with the scan's pages.
 	var last PageInfo // the range's page just read: its retries, latency and host
 	var trailing []string
-	cfg.PageState, cfg.Prefetch, cfg.scanRange, cfg.Idempotent = r.state, 0, true, true
+	cfg.PageState, cfg.Prefetch, cfg.scanRange, cfg.Idempotent = r.state, 1, true, true
 	cfg.PageCallback = func(info PageInfo) {
 		if info.RowCount == 0 {
 			trailing = info.Warnings
