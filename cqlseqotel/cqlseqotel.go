@@ -20,7 +20,9 @@
 // (complete, break, canceled, error, panic), and an error status on error or
 // panic. A page's span carries db.response.returned_rows, server.address,
 // server.port, cqlseq.page.number and cqlseq.page.attempt, Cassandra's
-// warnings as events, and error.type on failure.
+// warnings as events, and error.type on failure; a prefetched page the
+// stream no longer wanted ends with cqlseq.page.abandoned, no error, and is
+// not measured.
 //
 // Two metrics record every page request: db.client.operation.duration (a
 // histogram, in seconds) and db.client.response.returned_rows (a histogram
@@ -223,7 +225,10 @@ func (t *Tracer) TracePageEnd(ctx context.Context, d cqlseq.TracePageEndData) {
 			attrs = append(attrs, attribute.Int("server.port", p))
 		}
 	}
-	if d.Err != nil {
+	// A page the stream no longer wanted (it had stopped, its request
+	// cancelled) is no failure: it is marked, and not measured.
+	abandoned := errors.Is(d.Err, context.Canceled)
+	if d.Err != nil && !abandoned {
 		attrs = append(attrs, attribute.String("error.type", errorType(d.Err)))
 	}
 	span.SetAttributes(attrs...)
@@ -231,7 +236,10 @@ func (t *Tracer) TracePageEnd(ctx context.Context, d cqlseq.TracePageEndData) {
 	for _, w := range d.Warnings {
 		span.AddEvent("cassandra.warning", trace.WithAttributes(attribute.String("message", w)))
 	}
-	if d.Err != nil {
+	switch {
+	case abandoned:
+		span.SetAttributes(attribute.Bool("cqlseq.page.abandoned", true))
+	case d.Err != nil:
 		span.RecordError(d.Err)
 		span.SetStatus(codes.Error, d.Err.Error())
 	}
@@ -240,6 +248,9 @@ func (t *Tracer) TracePageEnd(ctx context.Context, d cqlseq.TracePageEndData) {
 		end = p.at.Add(d.Latency)
 	}
 	span.End(trace.WithTimestamp(end))
+	if abandoned {
+		return
+	}
 	set := metric.WithAttributes(attrs...)
 	t.duration.Record(ctx, d.Latency.Seconds(), set)
 	if d.Err == nil {
@@ -284,17 +295,26 @@ func (t *Tracer) TraceRangeEnd(ctx context.Context, d cqlseq.TraceRangeEndData) 
 	span.End()
 }
 
-// errorType is the error.type of err: the Go type of the error the driver
-// returned (the innermost), or of err itself.
+// errorType is the error.type of err: "timeout" for a passed deadline,
+// else the Go type of the innermost error that has a type of its own (the
+// driver's, such as *gocql.RequestErrReadTimeout), else "_OTHER", the
+// conventions' fallback.
 func errorType(err error) string {
-	if err == nil {
-		return ""
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timeout"
 	}
-	for {
+	typ := "_OTHER"
+	for err != nil {
+		switch t := fmt.Sprintf("%T", err); t {
+		case "*errors.errorString", "*fmt.wrapError", "*fmt.wrapErrors", "*errors.joinError":
+		default:
+			typ = t
+		}
 		u, ok := err.(interface{ Unwrap() error })
-		if !ok || u.Unwrap() == nil {
-			return fmt.Sprintf("%T", err)
+		if !ok {
+			break
 		}
 		err = u.Unwrap()
 	}
+	return typ
 }

@@ -118,14 +118,18 @@ func TestStreamSpans(t *testing.T) {
 		if a["cqlseq.page.number"] != fmt.Sprint(i+1) || a["server.address"] == "" || a["server.port"] == "" || a["db.system.name"] != "cassandra" {
 			t.Fatalf("page span %d: %v", i, a)
 		}
-		if i < 2 && (a["db.response.returned_rows"] != "10" || p.Status.Code != codes.Unset) {
+		if i < 2 && (a["db.response.returned_rows"] != "10" || p.Status.Code != codes.Unset || a["cqlseq.page.abandoned"] != "") {
 			t.Fatalf("page span %d: %v, status %v", i, a, p.Status)
+		}
+		// The prefetched page the loop never reached: abandoned, no error.
+		if i == 2 && (a["cqlseq.page.abandoned"] != "true" || p.Status.Code != codes.Unset || a["error.type"] != "") {
+			t.Fatalf("page span %d, after the break: %v, status %v", i, a, p.Status)
 		}
 		if p.EndTime.Before(p.StartTime) {
 			t.Fatalf("page span %d ends before it starts", i)
 		}
 	}
-	// The metrics: one duration per request, rows of the pages that came.
+	// The metrics: the two requests whose pages the stream used.
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
@@ -147,7 +151,7 @@ func TestStreamSpans(t *testing.T) {
 			}
 		}
 	}
-	if got["db.client.operation.duration"] != uint64(len(pages)) || rows < 20 {
+	if got["db.client.operation.duration"] != 2 || got["db.client.response.returned_rows"] != 2 || rows != 20 {
 		t.Fatalf("metrics %v, %d rows, for %d page spans", got, rows, len(pages))
 	}
 	t.Logf("stream span %q with %d page spans; metrics %v, %d rows", streamSpan.Name, len(pages), got, rows)
@@ -168,7 +172,7 @@ func TestStreamSpanOnError(t *testing.T) {
 			continue
 		}
 		a := attrs(sp.Attributes)
-		if sp.Status.Code != codes.Error || a["cqlseq.end_reason"] != "error" || a["error.type"] == "" {
+		if sp.Status.Code != codes.Error || a["cqlseq.end_reason"] != "error" || a["error.type"] != "gocql.UnmarshalError" {
 			t.Fatalf("stream span after %v: status %v, attributes %v", got, sp.Status, a)
 		}
 		t.Logf("status %v, error.type %s", sp.Status, a["error.type"])
