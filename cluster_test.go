@@ -139,6 +139,20 @@ func TestClusterScan(t *testing.T) {
 		t.Logf("parallelism %d: %d rows, %d range requests, each to its range's primary replica; pages by host %v; checkpoints up to %d bytes", p, len(got), requests, served, longest)
 	}
 
+	// A column list and a filter, on the cluster.
+	type key struct{ P, C int }
+	var filtered []key
+	for _, r := range want {
+		if r.V == "v3" || r.V == "v4" {
+			filtered = append(filtered, key{r.P, r.C})
+		}
+	}
+	gotKeys := scanAll(t, Scan[key](ctx, s, table, WithColumns("p", "c"), WithFilter("v IN (?, ?)", "v3", "v4"), WithParallelism(6)),
+		func(a, b key) int { return cmp.Or(cmp.Compare(a.P, b.P), cmp.Compare(a.C, b.C)) })
+	if diff := gocmp.Diff(filtered, gotKeys); diff != "" || len(filtered) != 2 {
+		t.Fatalf("columns p, c where v in (v3, v4): %d rows wanted (-want +got):\n%s", len(filtered), diff)
+	}
+
 	// The replicas of keys, as Cassandra places them.
 	addr := map[string]string{} // host ID by address
 	for _, h := range s.GetHosts() {

@@ -44,11 +44,12 @@ type pager struct {
 	// tracer is the config's; traced says this pager traces its stream's
 	// start and end (a scan traces its own, not its ranges'), with the
 	// context tctx and the first reason given to end.
-	tracer Tracer
-	traced bool
-	tctx   context.Context
-	reason EndReason
-	endErr error
+	tracer  Tracer
+	traced  bool
+	tctx    context.Context
+	reason  EndReason
+	endErr  error
+	partial int // rows yielded from the page in hand, not yet in total
 }
 
 // fetched is a prefetched page, or the panic its request raised.
@@ -156,9 +157,14 @@ func (p *pager) prefetchedEnd() bool {
 		end := f.it.NumRows() == 0 && len(f.it.PageState()) == 0
 		w := f.it.Warnings()
 		err := f.it.Close()
-		p.pageEnd(f.trace, f.it, f.latency, w, err)
-		if err != nil {
+		switch {
+		case err != nil:
+			p.pageEnd(f.trace, f.it, f.latency, w, err)
 			return false
+		case end:
+			p.pageEnd(f.trace, f.it, f.latency, w, nil)
+		default: // a page the stream will not use
+			p.pageEnd(f.trace, f.it, f.latency, w, context.Canceled)
 		}
 		p.warned = append(p.warned, w...)
 		return end
@@ -201,6 +207,9 @@ func (p *pager) fetch(state []byte) (driver.Iter, error) {
 		if f.panic != nil {
 			panic(f.panic) // as if the request had run on this goroutine
 		}
+		if f.it == nil {
+			return nil, errors.New("cqlseq: the prefetch's goroutine exited in the middle of a request (runtime.Goexit)")
+		}
 		it, p.latency, tr = f.it, f.latency, f.trace
 	} else {
 		it, p.latency, tr = p.send(p.cfg.request(state), p.number+1)
@@ -242,21 +251,31 @@ func (p *pager) fetch(state []byte) (driver.Iter, error) {
 func (p *pager) send(r driver.Request, page int) (driver.Iter, time.Duration, pageTrace) {
 	ctx := p.fctx
 	var tr pageTrace
+	returned := false
 	if p.tracer != nil {
 		tr = pageTrace{page: page, attempt: r.Attempt}
 		ctx = p.tracer.TracePageStart(ctx, TracePageStartData{Page: page, Attempt: r.Attempt})
 		tr.ctx = ctx
 		defer func() {
-			// A request that panics (a user's observer or policy) still
-			// ends its trace; the panic goes on.
-			if v := recover(); v != nil {
-				p.tracer.TracePageEnd(tr.ctx, TracePageEndData{Page: page, Attempt: r.Attempt, Err: fmt.Errorf("cqlseq: the page request panicked: %v", v)})
+			// A request that panics or calls runtime.Goexit (a user's
+			// observer or policy) still ends its trace; the panic goes on.
+			if returned {
+				return
+			}
+			v := recover()
+			err := fmt.Errorf("cqlseq: the page request panicked: %v", v)
+			if v == nil {
+				err = errors.New("cqlseq: the page request's goroutine exited (runtime.Goexit)")
+			}
+			p.tracer.TracePageEnd(tr.ctx, TracePageEndData{Page: page, Attempt: r.Attempt, Err: err})
+			if v != nil {
 				panic(v)
 			}
 		}()
 	}
 	start := time.Now()
 	it := p.src.Fetch(ctx, r)
+	returned = true
 	return it, time.Since(start), tr
 }
 
@@ -401,8 +420,8 @@ func (p *pager) close() {
 	}
 	if p.traced {
 		d := TraceStreamEndData{Rows: p.total, Pages: p.number, Reason: p.reason, Err: p.endErr}
-		if p.cur != nil { // left in the middle of a page
-			d.Rows += int64(p.cur.NumRows())
+		if p.partial > 0 { // left in the middle of a page
+			d.Rows += int64(p.partial)
 			d.Pages++
 		}
 		if d.Reason == 0 {

@@ -39,7 +39,8 @@ func Scan[T any](ctx context.Context, session *gocql.Session, table string, opts
 	if session == nil {
 		return fail[T](invalidf("nil session"))
 	}
-	return scanRows(ctx, scanPages[T](ctx, v2Cluster{session}, table, opts, true))
+	rl := new(rowLevel)
+	return scanRows(ctx, rl, scanPages[T](ctx, v2Cluster{session}, table, opts, rl))
 }
 
 // ScanPages is [Scan] a page at a time: each element is a page of one
@@ -50,7 +51,7 @@ func ScanPages[T any](ctx context.Context, session *gocql.Session, table string,
 	if session == nil {
 		return fail[Page[T]](invalidf("nil session"))
 	}
-	return scanPages[T](ctx, v2Cluster{session}, table, opts, false)
+	return scanPages[T](ctx, v2Cluster{session}, table, opts, nil)
 }
 
 // ScanFrom is [Scan] over another driver, adapted by a front end such as
@@ -60,7 +61,8 @@ func ScanFrom[T any](ctx context.Context, cluster driver.Cluster, table string, 
 	if cluster == nil {
 		return fail[T](invalidf("nil cluster"))
 	}
-	return scanRows(ctx, scanPages[T](ctx, cluster, table, opts, true))
+	rl := new(rowLevel)
+	return scanRows(ctx, rl, scanPages[T](ctx, cluster, table, opts, rl))
 }
 
 // ScanPagesFrom is [ScanPages] over another driver (see [ScanFrom]).
@@ -68,37 +70,50 @@ func ScanPagesFrom[T any](ctx context.Context, cluster driver.Cluster, table str
 	if cluster == nil {
 		return fail[Page[T]](invalidf("nil cluster"))
 	}
-	return scanPages[T](ctx, cluster, table, opts, false)
+	return scanPages[T](ctx, cluster, table, opts, nil)
 }
 
 // scanRows yields the rows of pages one by one.
-func scanRows[T any](ctx context.Context, pages iter.Seq2[Page[T], error]) iter.Seq2[T, error] {
+func scanRows[T any](ctx context.Context, rl *rowLevel, pages iter.Seq2[Page[T], error]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
 		var done <-chan struct{}
 		if ctx != nil { // a nil one fails the scan before any row
 			done = ctx.Done()
 		}
+		*rl = rowLevel{}
 		for p, err := range pages {
 			if err != nil {
 				yield(zero, err)
 				return
 			}
-			for _, r := range p.Rows {
+			for i, r := range p.Rows {
 				// As in Stream: a cancelled context ends the scan within a
 				// row, not at the end of the page in hand.
 				select {
 				case <-done:
-					yield(zero, ctxError("cqlseq: ", ctx))
+					err := ctxError("cqlseq: ", ctx)
+					*rl = rowLevel{unyielded: len(p.Rows) - i, untouched: i == 0, err: err}
+					yield(zero, err)
 					return
 				default:
 				}
 				if !yield(r, nil) {
+					*rl = rowLevel{unyielded: len(p.Rows) - i - 1}
 					return
 				}
 			}
 		}
 	}
+}
+
+// rowLevel is what a row-level Scan tells its scan's trace of how its loop
+// left the last page: the rows it did not yield, whether it yielded none,
+// and the context's error if that was why.
+type rowLevel struct {
+	unyielded int
+	untouched bool
+	err       error
 }
 
 type scanTopology struct {
@@ -240,9 +255,10 @@ func readTopology(ctx context.Context, c driver.Cluster, keyspace, table string)
 	return top, nil
 }
 
-// scanPages runs a scan over tbl. With after, the page callback runs after
-// a page was yielded (and the loop asked for more), not before.
-func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opts []Option, after bool) iter.Seq2[Page[T], error] {
+// scanPages runs a scan over tbl. With rl, for a row-level Scan, the page
+// callback runs after a page was yielded (and the loop asked for more), not
+// before, and rl says how the rows' loop ended, for the trace.
+func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opts []Option, rl *rowLevel) iter.Seq2[Page[T], error] {
 	if ctx == nil {
 		return fail[Page[T]](invalidf("nil context"))
 	}
@@ -266,14 +282,29 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 		}
 	}
 	return func(yield func(Page[T], error) bool) {
+		// A scan that fails before its ranges are read is traced as a
+		// stream that failed at once.
+		fail := func(err error) {
+			if t := cfg.tracer; t != nil {
+				d := cfg.traceStart(0)
+				d.Table, d.Statement = name, ""
+				tctx := t.TraceStreamStart(ctx, d)
+				reason := EndError
+				if ctx.Err() != nil {
+					reason = EndCanceled
+				}
+				t.TraceStreamEnd(tctx, TraceStreamEndData{Reason: reason, Err: err})
+			}
+			yield(Page[T]{}, err)
+		}
 		top, err := readTopology(ctx, tbl, keyspace, name)
 		if err != nil {
-			yield(Page[T]{}, err)
+			fail(err)
 			return
 		}
 		ring, err := buildRing(top.hosts, top.rep)
 		if err != nil {
-			yield(Page[T]{}, fmt.Errorf("cqlseq: scanning %s.%s: %w", keyspace, name, err))
+			fail(fmt.Errorf("cqlseq: scanning %s.%s: %w", keyspace, name, err))
 			return
 		}
 		parallel := cfg.parallelism
@@ -289,7 +320,7 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 			}
 		}
 		if err := checkCoverage(byToken(work)); err != nil {
-			yield(Page[T]{}, fmt.Errorf("cqlseq: scanning %s.%s: the ranges do not cover the ring, so no query was sent: %w", keyspace, name, err))
+			fail(fmt.Errorf("cqlseq: scanning %s.%s: the ranges do not cover the ring, so no query was sent: %w", keyspace, name, err))
 			return
 		}
 		hostIDs, local, inDC := make([]string, len(top.hosts)), map[string]bool{}, false
@@ -299,11 +330,11 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 			inDC = inDC || h.dc == cfg.scanDC
 		}
 		if cfg.scanDCSet && !inDC {
-			yield(Page[T]{}, invalidf("WithDataCenter(%q): the cluster has no node in that data center", cfg.scanDC))
+			fail(invalidf("WithDataCenter(%q): the cluster has no node in that data center", cfg.scanDC))
 			return
 		}
 		s := &scan[T]{
-			cfg: cfg, tbl: tbl, table: name, ranges: work, order: tokenOrder(work), hosts: hostIDs, local: local, fp: fp, after: after,
+			cfg: cfg, tbl: tbl, table: name, ranges: work, order: tokenOrder(work), hosts: hostIDs, local: local, fp: fp, after: rl != nil, rows: rl,
 			cql: scanQuery(keyspace, name, top.partitionKey, cfg),
 		}
 		s.run(ctx, min(parallel, len(work)), yield)
@@ -406,7 +437,8 @@ type scan[T any] struct {
 	local  map[string]bool // by host ID: in WithDataCenter's data center (all without it)
 	cql    string
 	fp     fingerprint
-	after  bool // call the page callback after yielding
+	after  bool      // call the page callback after yielding
+	rows   *rowLevel // a row-level Scan's, for the trace; nil for ScanPages
 }
 
 func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], error) bool) {
@@ -425,10 +457,22 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 		tctx := ctx
 		// Deferred first, so it runs last: after every worker was joined.
 		defer func() {
+			rows, pages := total, number
+			if rl := s.rows; rl != nil && reason == EndBreak {
+				// The rows' loop left the last page: count what it yielded,
+				// and a cancel for what it was.
+				rows -= int64(rl.unyielded)
+				if rl.untouched {
+					pages--
+				}
+				if rl.err != nil {
+					reason, endErr = EndCanceled, rl.err
+				}
+			}
 			if reason == 0 {
 				reason = EndPanic
 			}
-			t.TraceStreamEnd(tctx, TraceStreamEndData{Rows: total, Pages: number, Reason: reason, Err: endErr})
+			t.TraceStreamEnd(tctx, TraceStreamEndData{Rows: rows, Pages: pages, Reason: reason, Err: endErr})
 		}()
 	}
 	wctx, cancel := context.WithCancel(ctx)
@@ -581,15 +625,28 @@ func (s *scan[T]) loop(ctx context.Context, next *atomic.Int64, send func(scanMs
 func (s *scan[T]) readRange(ctx context.Context, i int, r scanRange, send func(scanMsg[T]) bool) bool {
 	hosts := s.route(r.replicas)
 	var d TraceRangeEndData // for a RangeTracer
+	returned := false
 	if rt, ok := s.cfg.tracer.(RangeTracer); ok {
 		ctx = rt.TraceRangeStart(ctx, TraceRangeStartData{Start: r.start, End: r.end, Replicas: hosts, Resumed: r.state != nil})
 		defer func() {
-			if !d.Done && d.Err == nil {
-				d.Err = ctx.Err() // the scan stopped (nil after a panic)
+			switch {
+			case d.Done || d.Err != nil:
+			case !returned:
+				d.Err = errors.New("cqlseq: the range's request panicked (or called runtime.Goexit)")
+			default:
+				d.Err = ctx.Err() // the scan stopped
 			}
 			rt.TraceRangeEnd(ctx, d)
 		}()
 	}
+	more := s.readPages(ctx, i, r, hosts, send, &d)
+	returned = true
+	return more
+}
+
+// readPages reads the pages of r for readRange, noting in d what a
+// RangeTracer is told.
+func (s *scan[T]) readPages(ctx context.Context, i int, r scanRange, hosts []string, send func(scanMsg[T]) bool, d *TraceRangeEndData) bool {
 	src := s.tbl.Query(s.cql, append([]any{r.start, r.end}, s.cfg.scanValues...), hosts)
 	cfg := *s.cfg
 	// Two pages at most per worker: the one it hands over, and the next,

@@ -140,8 +140,9 @@ func TestScanRowsOnRangeBoundaries(t *testing.T) {
 	tbl := tokensAt{v2Cluster{s}, tokens}
 	for _, p := range []int{1, 64} {
 		var pages atomic.Int64
-		got := scanAll(t, scanRows(context.Background(), scanPages[scanRow](context.Background(), tbl, table,
-			[]Option{WithParallelism(p), WithFetchSize(7), WithPageCallback(func(PageInfo) { pages.Add(1) })}, true)), compareScanRows)
+		rl := new(rowLevel)
+		got := scanAll(t, scanRows(context.Background(), rl, scanPages[scanRow](context.Background(), tbl, table,
+			[]Option{WithParallelism(p), WithFetchSize(7), WithPageCallback(func(PageInfo) { pages.Add(1) })}, rl)), compareScanRows)
 		if diff := gocmp.Diff(want, got); diff != "" {
 			t.Fatalf("parallelism %d, splits at rows' tokens: (-want +got):\n%s", p, diff)
 		}
@@ -567,7 +568,7 @@ func TestScanPageRetriesAndWarnings(t *testing.T) {
 		var got []scanRow
 		opts := []Option{WithParallelism(8), WithFetchSize(fetch), WithRetry(Retry{Attempts: 1, MinBackoff: time.Millisecond}),
 			WithPageCallback(func(i PageInfo) { infos = append(infos, i) })}
-		for p, err := range scanPages[scanRow](context.Background(), f, table, opts, false) {
+		for p, err := range scanPages[scanRow](context.Background(), f, table, opts, nil) {
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -45,7 +45,11 @@ func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter
 		var zero T
 		p := newPager(ctx, src, cfg)
 		s := newRowScanner[T](p)
-		defer p.close()
+		read := 0 // rows of the page in hand yielded
+		defer func() {
+			p.partial = read // for the trace's rows: those yielded
+			p.close()
+		}()
 		done := p.ctx.Done()
 		for {
 			it, err := p.next()
@@ -69,7 +73,7 @@ func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter
 			if n := it.NumRows(); cfg.Prefetch > 0 {
 				at = max(int((1-cfg.Prefetch)*float64(n)), 0)
 			}
-			read := 0
+			read = 0
 			for {
 				if read == at {
 					p.prefetch(p.number + 2) // the page after the current one
@@ -99,6 +103,7 @@ func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter
 				yield(zero, err)
 				return
 			}
+			read = 0 // counted in p.total
 		}
 	}
 }

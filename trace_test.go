@@ -11,6 +11,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"go.uber.org/goleak"
 
+	"github.com/cqlseq/cqlseq/driver"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 
@@ -174,9 +175,10 @@ func TestTracePairsAndReasons(t *testing.T) {
 	runs := []run{
 		{"complete", func() *fakeSource { return fakeRows(4, 10) }, nil, all, EndComplete, 40, 4},
 		{"max pages", func() *fakeSource { return fakeRows(4, 10) }, []Option{WithMaxPages(2)}, all, EndComplete, 20, 2},
-		{"break mid-page", func() *fakeSource { return fakeRows(4, 10) }, nil, stopAt(15, false), EndBreak, 20, 2},
-		{"break, no prefetch", func() *fakeSource { return fakeRows(4, 10) }, []Option{WithPrefetch(0)}, stopAt(15, false), EndBreak, 20, 2},
-		{"panic in the body", func() *fakeSource { return fakeRows(4, 10) }, nil, stopAt(5, true), EndPanic, 10, 1},
+		{"break mid-page", func() *fakeSource { return fakeRows(4, 10) }, nil, stopAt(15, false), EndBreak, 15, 2},
+		{"break, no prefetch", func() *fakeSource { return fakeRows(4, 10) }, []Option{WithPrefetch(0)}, stopAt(15, false), EndBreak, 15, 2},
+		{"break at a page's end", func() *fakeSource { return fakeRows(4, 10) }, nil, stopAt(20, false), EndBreak, 20, 2},
+		{"panic in the body", func() *fakeSource { return fakeRows(4, 10) }, nil, stopAt(5, true), EndPanic, 5, 1},
 		{"failed request", func() *fakeSource {
 			src := fakeRows(3, 10)
 			p := src.pages["p1"]
@@ -331,6 +333,39 @@ func TestTraceOnTheNode(t *testing.T) {
 		t.Fatalf("pages traced with %d rows, %d read", rows, len(want))
 	}
 
+	// A scan cancelled in the middle of a page ends as cancelled, with the
+	// rows the loop got.
+	{
+		rec := newRecorder()
+		ctx, cancel := context.WithCancel(context.Background())
+		n := 0
+		var got error
+		for _, err := range Scan[scanRow](ctx, s, table, WithParallelism(4), WithFetchSize(5), WithTracer(rec)) {
+			if err != nil {
+				got = err
+				break
+			}
+			if n++; n == 3 {
+				cancel()
+			}
+		}
+		cancel()
+		end, _ := rec.check(t)
+		if end.Reason != EndCanceled || end.Rows != 3 || end.Pages != 1 || !errors.Is(got, context.Canceled) {
+			t.Fatalf("scan cancelled after 3 rows: %+v (yielded %v)", end, got)
+		}
+	}
+	// A scan that fails before reading a range is traced too.
+	{
+		rec := newRecorder()
+		for range scanPages[scanRow](context.Background(), noHosts{v2Cluster{s}}, table, []Option{WithTracer(rec)}, nil) {
+		}
+		end, _ := rec.check(t)
+		if end.Reason != EndError || end.Err == nil {
+			t.Fatalf("scan without hosts: %+v", end)
+		}
+	}
+
 	for _, stop := range []int{0, 7} { // to the end, and broken off
 		rec := newRecorder()
 		func() {
@@ -370,3 +405,8 @@ func TestTraceOnTheNode(t *testing.T) {
 		}
 	}
 }
+
+// noHosts is a cluster whose driver cannot list its hosts.
+type noHosts struct{ v2Cluster }
+
+func (noHosts) Hosts() ([]driver.Host, error) { return nil, errors.New("no hosts: connection refused") }

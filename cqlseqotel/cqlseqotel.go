@@ -13,8 +13,10 @@
 // arrived, also when the stream took it later (a prefetched page).
 //
 // Spans carry db.system.name ("cassandra"), db.namespace (the keyspace),
-// db.collection.name (the table), db.operation.name, db.query.text (the
-// statement, with its bind markers, never its values), cassandra.page.size
+// db.collection.name (the table, from the statement's FROM for Stream and
+// Pages; unquoted names lower-cased, as Cassandra folds them),
+// db.operation.name, db.query.text (the statement as written: bound values
+// are not recorded, literals written into the CQL are), cassandra.page.size
 // and cassandra.consistency.level when known; the stream's span ends with
 // db.response.returned_rows, cqlseq.pages and cqlseq.end_reason
 // (complete, break, canceled, error, panic), and an error status on error or
@@ -23,6 +25,11 @@
 // warnings as events, and error.type on failure; a prefetched page the
 // stream no longer wanted ends with cqlseq.page.abandoned, no error, and is
 // not measured.
+//
+// Both the stream's span and its pages' are of kind client: a backend that
+// counts database calls by client spans counts the stream and each of its
+// page requests (and retries). A deadline that ends a stream is an error
+// (error.type "timeout"); a cancel by the caller is not.
 //
 // Two metrics record every page request: db.client.operation.duration (a
 // histogram, in seconds) and db.client.response.returned_rows (a histogram
@@ -124,13 +131,16 @@ type pageStart struct{ at time.Time }
 
 type pageKey struct{}
 
+// firstWord is a statement's first keyword, after any comments.
+var firstWord = regexp.MustCompile(`^(?s)(?:\s|/\*.*?\*/|--[^\n]*|//[^\n]*)*([A-Za-z]+)`)
+
 var fromTable = regexp.MustCompile(`(?is)\bFROM\s+("(?:[^"]|"")+"|[A-Za-z0-9_]+)(?:\s*\.\s*("(?:[^"]|"")+"|[A-Za-z0-9_]+))?`)
 
 // describe returns the operation, keyspace and table of a stream.
 func describe(d cqlseq.TraceStreamStartData) (op, keyspace, table string) {
 	op, keyspace, table = "SELECT", d.Keyspace, d.Table
-	if f := strings.Fields(d.Statement); len(f) > 0 {
-		op = strings.ToUpper(f[0])
+	if m := firstWord.FindStringSubmatch(d.Statement); m != nil {
+		op = strings.ToUpper(m[1])
 	}
 	if table == "" {
 		if m := fromTable.FindStringSubmatch(d.Statement); m != nil {
@@ -193,8 +203,14 @@ func (t *Tracer) TraceStreamEnd(ctx context.Context, d cqlseq.TraceStreamEndData
 		span.SetAttributes(attribute.String("error.type", errorType(d.Err)))
 		span.RecordError(d.Err)
 		span.SetStatus(codes.Error, d.Err.Error())
+	case cqlseq.EndCanceled:
+		// The caller's cancel is no failure; a passed deadline is.
+		if errors.Is(d.Err, context.DeadlineExceeded) {
+			span.SetAttributes(attribute.String("error.type", "timeout"))
+			span.SetStatus(codes.Error, d.Err.Error())
+		}
 	case cqlseq.EndPanic:
-		span.SetStatus(codes.Error, "the loop body panicked")
+		span.SetStatus(codes.Error, "panicked, in the loop body or in a request")
 	}
 	span.End()
 }

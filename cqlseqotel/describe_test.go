@@ -1,0 +1,51 @@
+package cqlseqotel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/cqlseq/cqlseq"
+)
+
+// The operation, keyspace and table of a statement, past comments, quoted
+// names and their case; a scan's table as given.
+func TestDescribe(t *testing.T) {
+	for _, c := range []struct {
+		d                   cqlseq.TraceStreamStartData
+		op, keyspace, table string
+	}{
+		{cqlseq.TraceStreamStartData{Statement: "SELECT a FROM t", Keyspace: "ks"}, "SELECT", "ks", "t"},
+		{cqlseq.TraceStreamStartData{Statement: "/* why */ -- and how\n select a from KS.\"My\"\"Tab\" WHERE x = 'FROM y'"}, "SELECT", "ks", `My"Tab`},
+		{cqlseq.TraceStreamStartData{Statement: "SELECT token(k) FROM ks.t WHERE token(k) > ?", Keyspace: "ks", Table: "t"}, "SELECT", "ks", "t"},
+		{cqlseq.TraceStreamStartData{Statement: "", Keyspace: "ks", Table: "t"}, "SELECT", "ks", "t"},
+	} {
+		op, ks, table := describe(c.d)
+		if op != c.op || ks != c.keyspace || table != c.table {
+			t.Errorf("%q: %s %s.%s, want %s %s.%s", c.d.Statement, op, ks, table, c.op, c.keyspace, c.table)
+		}
+	}
+}
+
+type driverErr struct{}
+
+func (driverErr) Error() string { return "read timeout" }
+
+// error.type names the innermost error with a type of its own.
+func TestErrorType(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("cqlseq: page 2: %w", driverErr{}), "cqlseqotel.driverErr"},
+		{&cqlseq.PageError{Page: 2, Err: driverErr{}}, "cqlseqotel.driverErr"},
+		{&cqlseq.PageError{Page: 2, Err: errors.New("plain")}, "*cqlseq.PageError"},
+		{errors.New("plain"), "_OTHER"},
+		{fmt.Errorf("waiting: %w", context.DeadlineExceeded), "timeout"},
+	} {
+		if got := errorType(c.err); got != c.want {
+			t.Errorf("%v: %s, want %s", c.err, got, c.want)
+		}
+	}
+}
