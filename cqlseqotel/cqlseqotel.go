@@ -65,7 +65,8 @@ const ScopeName = "github.com/cqlseq/cqlseq/cqlseqotel"
 
 // Tracer is a [cqlseq.Tracer] and [cqlseq.RangeTracer] that records
 // OpenTelemetry spans and metrics. Make one with [NewTracer]; it is safe
-// for concurrent use by any number of streams.
+// for concurrent use by any number of streams. A nil *Tracer records
+// nothing.
 type Tracer struct {
 	tracer   trace.Tracer
 	duration metric.Float64Histogram
@@ -162,6 +163,9 @@ func unquote(s string) string {
 
 // TraceStreamStart starts the stream's span.
 func (t *Tracer) TraceStreamStart(ctx context.Context, d cqlseq.TraceStreamStartData) context.Context {
+	if t == nil { // a nil *Tracer records nothing
+		return ctx
+	}
 	op, keyspace, table := describe(d)
 	name := op
 	if table != "" {
@@ -192,6 +196,9 @@ func (t *Tracer) TraceStreamStart(ctx context.Context, d cqlseq.TraceStreamStart
 
 // TraceStreamEnd ends the stream's span.
 func (t *Tracer) TraceStreamEnd(ctx context.Context, d cqlseq.TraceStreamEndData) {
+	if t == nil {
+		return
+	}
 	span := trace.SpanFromContext(ctx)
 	span.SetAttributes(
 		attribute.Int64("db.response.returned_rows", d.Rows),
@@ -217,6 +224,9 @@ func (t *Tracer) TraceStreamEnd(ctx context.Context, d cqlseq.TraceStreamEndData
 
 // TracePageStart starts a page request's span.
 func (t *Tracer) TracePageStart(ctx context.Context, d cqlseq.TracePageStartData) context.Context {
+	if t == nil {
+		return ctx
+	}
 	name := "page"
 	if s, ok := ctx.Value(streamKey{}).(*stream); ok {
 		name = s.name + " page"
@@ -230,6 +240,9 @@ func (t *Tracer) TracePageStart(ctx context.Context, d cqlseq.TracePageStartData
 // TracePageEnd ends a page request's span, at the time its page arrived,
 // and records its metrics.
 func (t *Tracer) TracePageEnd(ctx context.Context, d cqlseq.TracePageEndData) {
+	if t == nil {
+		return
+	}
 	span := trace.SpanFromContext(ctx)
 	var attrs []attribute.KeyValue
 	if s, ok := ctx.Value(streamKey{}).(*stream); ok {
@@ -276,6 +289,9 @@ func (t *Tracer) TracePageEnd(ctx context.Context, d cqlseq.TracePageEndData) {
 
 // TraceRangeStart starts the span of a scan's token range.
 func (t *Tracer) TraceRangeStart(ctx context.Context, d cqlseq.TraceRangeStartData) context.Context {
+	if t == nil {
+		return ctx
+	}
 	name := "range"
 	if s, ok := ctx.Value(streamKey{}).(*stream); ok {
 		name = s.name + " range"
@@ -291,6 +307,9 @@ func (t *Tracer) TraceRangeStart(ctx context.Context, d cqlseq.TraceRangeStartDa
 
 // TraceRangeEnd ends the span of a scan's token range.
 func (t *Tracer) TraceRangeEnd(ctx context.Context, d cqlseq.TraceRangeEndData) {
+	if t == nil {
+		return
+	}
 	span := trace.SpanFromContext(ctx)
 	span.SetAttributes(
 		attribute.Int64("db.response.returned_rows", d.Rows),

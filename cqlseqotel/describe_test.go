@@ -49,3 +49,17 @@ func TestErrorType(t *testing.T) {
 		}
 	}
 }
+
+// A nil *Tracer given to WithTracer records nothing and fails nothing.
+func TestNilTracer(t *testing.T) {
+	var tr *Tracer
+	ctx := tr.TraceStreamStart(context.Background(), cqlseq.TraceStreamStartData{Statement: "SELECT a FROM t"})
+	pctx := tr.TracePageStart(ctx, cqlseq.TracePageStartData{Page: 1})
+	tr.TracePageEnd(pctx, cqlseq.TracePageEndData{Page: 1, Rows: 3})
+	rctx := tr.TraceRangeStart(ctx, cqlseq.TraceRangeStartData{})
+	tr.TraceRangeEnd(rctx, cqlseq.TraceRangeEndData{})
+	tr.TraceStreamEnd(ctx, cqlseq.TraceStreamEndData{Reason: cqlseq.EndComplete})
+	if pctx != context.Background() {
+		t.Fatal("a nil tracer changed the context")
+	}
+}
