@@ -73,3 +73,28 @@ func run(ctx context.Context, session *gocql.Session) error {
 		t.Fatal("README.md has no example of cqlseq.Stream")
 	}
 }
+
+// A new user needs two commands from README.md: "Run it" runs the demo,
+// "Test it" runs every test; CI runs the second one, the same script.
+func TestREADMECommands(t *testing.T) {
+	md, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for section, cmd := range map[string]string{"Run it": "examples/demo.sh", "Test it": "testing/test.sh"} {
+		re := regexp.MustCompile("(?s)\n## " + section + "\n\n```sh\n" + regexp.QuoteMeta(cmd) + "\n```\n")
+		if !re.Match(md) {
+			t.Errorf("README.md has no section %q whose command is %s", section, cmd)
+		}
+		if _, err := os.Stat(cmd); err != nil {
+			t.Errorf("README.md's %q command: %v", section, err)
+		}
+	}
+	ci, err := os.ReadFile(".ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^exec testing/test\.sh$`).Match(ci) {
+		t.Errorf(".ci/run does not run README.md's test command, testing/test.sh:\n%s", ci)
+	}
+}
