@@ -300,14 +300,15 @@ func (p *pager) end(reason EndReason, err error) {
 	}
 }
 
-// endWith records the end of a stream that yields err: cancelled if its
-// context is done, else failed.
-func (p *pager) endWith(err error) {
+// endWith records the end of a stream that yields err, and returns err:
+// cancelled if its context is done, else failed.
+func (p *pager) endWith(err error) error {
 	if p.ctx.Err() != nil {
 		p.end(EndCanceled, err)
-		return
+	} else {
+		p.end(EndError, err)
 	}
-	p.end(EndError, err)
+	return err
 }
 
 // prefetch starts fetching the page after the current one, whose number in

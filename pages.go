@@ -105,8 +105,7 @@ func streamPages[T any](ctx context.Context, src driver.Source, cfg *config) ite
 		for {
 			it, err := p.next()
 			if err != nil {
-				p.endWith(err)
-				yield(Page[T]{}, err)
+				yield(Page[T]{}, p.endWith(err))
 				return
 			}
 			if it == nil {
@@ -114,8 +113,7 @@ func streamPages[T any](ctx context.Context, src driver.Source, cfg *config) ite
 				return
 			}
 			if err := p.throttle(it.NumRows()); err != nil {
-				p.endWith(err)
-				yield(Page[T]{}, err)
+				yield(Page[T]{}, p.endWith(err))
 				return
 			}
 			rows := make([]T, 0, it.NumRows())
@@ -124,8 +122,7 @@ func streamPages[T any](ctx context.Context, src driver.Source, cfg *config) ite
 			}
 			warnings := p.warnings(it)
 			if err := p.finish(len(rows), warnings, s); err != nil {
-				p.endWith(err)
-				yield(Page[T]{}, err)
+				yield(Page[T]{}, p.endWith(err))
 				return
 			}
 			page := Page[T]{Rows: rows, Number: p.number, TotalRows: p.total, Warnings: warnings, PageState: p.resume(), Cursor: p.cursor}

@@ -54,8 +54,7 @@ func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter
 		for {
 			it, err := p.next()
 			if err != nil {
-				p.endWith(err)
-				yield(zero, err)
+				yield(zero, p.endWith(err))
 				return
 			}
 			if it == nil {
@@ -63,8 +62,7 @@ func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter
 				return
 			}
 			if err := p.throttle(it.NumRows()); err != nil {
-				p.endWith(err)
-				yield(zero, err)
+				yield(zero, p.endWith(err))
 				return
 			}
 			// The next page is requested once (1 - prefetch) of this page
@@ -86,9 +84,7 @@ func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter
 				// after the last row does not spoil a complete read.
 				select {
 				case <-done:
-					err := p.ctxErr()
-					p.endWith(err)
-					yield(zero, err)
+					yield(zero, p.endWith(p.ctxErr()))
 					return
 				default:
 				}
@@ -99,8 +95,7 @@ func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter
 				}
 			}
 			if err := p.finish(read, p.warnings(it), s); err != nil {
-				p.endWith(err)
-				yield(zero, err)
+				yield(zero, p.endWith(err))
 				return
 			}
 			read = 0 // counted in p.total

@@ -15,12 +15,15 @@ import (
 // sent with.
 //
 // Calls pair: every start has exactly one end, also when the loop stops
-// early, the context is cancelled, a request fails or the loop body panics.
-// TraceStreamEnd runs on the goroutine that ranges, before the range
-// statement completes. Page hooks run where the request runs: a prefetched
-// page's, and a scan's, on other goroutines, concurrently with the loop
-// body and with each other, so a Tracer must be safe for concurrent use.
-// Hooks must not block for long: the stream waits for them.
+// early, the context is cancelled, a request fails or panics, or the loop
+// body panics. A stream refused before it starts (a bad argument, reported
+// before any request) is not traced. TraceStreamEnd runs on the goroutine
+// that ranges, before the range statement completes. A page's start runs
+// where its request is sent and its end where the stream learns the
+// outcome: for a prefetched page and for a scan's pages, on other
+// goroutines, concurrently with the loop body and with each other, so a
+// Tracer must be safe for concurrent use. Hooks must not block for long:
+// the stream waits for them.
 //
 // A Tracer that also implements [RangeTracer] observes a scan's token
 // ranges, each between the scan's stream and the range's pages.
@@ -91,8 +94,8 @@ func (r EndReason) String() string {
 
 // TraceStreamEndData describes how a stream ended.
 type TraceStreamEndData struct {
-	Rows   int64 // rows yielded (for Pages, in the pages yielded)
-	Pages  int   // pages with rows read
+	Rows   int64 // rows the loop got (for Pages and ScanPages, in the pages yielded)
+	Pages  int   // pages the loop got rows from
 	Reason EndReason
 	Err    error // the error yielded, for EndError and EndCanceled
 }
