@@ -42,6 +42,19 @@ func clusterSession(t *testing.T, observer gocql.QueryObserver) *gocql.Session {
 	return s
 }
 
+// clusterTable creates table t of the given columns in a new keyspace of
+// the cluster, replicated twice, dropped at the end of the test, and
+// returns "keyspace.t".
+func clusterTable(t *testing.T, s *gocql.Session, prefix, columns string) string {
+	t.Helper()
+	ks := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
+	cqlseqtest.Exec(t, s,
+		"CREATE KEYSPACE "+ks+" WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': 2}",
+		"CREATE TABLE "+ks+".t ("+columns+")")
+	t.Cleanup(func() { s.Query("DROP KEYSPACE IF EXISTS " + ks).Exec() })
+	return ks + ".t"
+}
+
 // routes records the host of every page request of a scan's ranges, by
 // the range's end token.
 type routes struct {
@@ -70,12 +83,8 @@ func TestClusterScan(t *testing.T) {
 	rec := &routes{hosts: map[int64][]string{}}
 	s := clusterSession(t, rec)
 	ctx := context.Background()
-	ks := fmt.Sprintf("scan_%d", time.Now().UnixNano())
-	cqlseqtest.Exec(t, s,
-		"CREATE KEYSPACE "+ks+" WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': 2}",
-		"CREATE TABLE "+ks+".t (p int, c int, v text, PRIMARY KEY (p, c))")
-	t.Cleanup(func() { s.Query("DROP KEYSPACE IF EXISTS " + ks).Exec() })
-	table := ks + ".t"
+	table := clusterTable(t, s, "scan", "p int, c int, v text, PRIMARY KEY (p, c)")
+	ks, _, _ := strings.Cut(table, ".")
 	if err := cqlseqtest.Seed(ctx, s, "INSERT INTO "+table+" (p, c, v) VALUES (?, ?, ?)", 6000, 8,
 		func(i int) []any { return []any{i / 2, i % 2, fmt.Sprint("v", i)} }); err != nil {
 		t.Fatal(err)
@@ -207,12 +216,8 @@ func compareBlobRows(a, b blobRow) int {
 func TestClusterScanRowsOnNodeTokens(t *testing.T) {
 	s := clusterSession(t, nil)
 	ctx := context.Background()
-	ks := fmt.Sprintf("scan_tokens_%d", time.Now().UnixNano())
-	cqlseqtest.Exec(t, s,
-		"CREATE KEYSPACE "+ks+" WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': 2}",
-		"CREATE TABLE "+ks+".t (k blob, c int, PRIMARY KEY (k, c))")
-	t.Cleanup(func() { s.Query("DROP KEYSPACE IF EXISTS " + ks).Exec() })
-	table := ks + ".t"
+	table := clusterTable(t, s, "scan_tokens", "k blob, c int, PRIMARY KEY (k, c)")
+	ks, _, _ := strings.Cut(table, ".")
 
 	top, err := readTopology(ctx, v2Cluster{s}, ks, "t")
 	if err != nil {

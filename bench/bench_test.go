@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 
@@ -218,21 +220,13 @@ func BenchmarkSlowConsumer(b *testing.B) {
 // v2 driver reads v5 pages through more copies than v4 pages.
 func BenchmarkProtocol(b *testing.B) {
 	env := benchEnv(b)
-	proto4.once.Do(func() {
-		c := cqlseqtest.Cluster()
-		c.ProtoVersion = 4
-		proto4.env = &Env{X: env.X}
-		proto4.env.V2, proto4.err = c.CreateSession()
-	})
-	if proto4.err != nil {
-		b.Fatal(proto4.err)
-	}
+	v4 := proto4.get(b, env, func(c *gocql.ClusterConfig) { c.ProtoVersion = 4 })
 	set := BenchLarge()
 	stream, _ := ContenderNamed[Large]("stream")
 	for _, p := range []struct {
 		name string
 		env  *Env
-	}{{"default", env}, {"4", proto4.env}} {
+	}{{"default", env}, {"4", v4}} {
 		b.Run(fmt.Sprintf("set=large/fetch=1000/proto=%s/impl=stream", p.name), func(b *testing.B) {
 			benchRead(b, p.env, set, stream, Run{Fetch: 1000, Prefetch: -1}, 0)
 		})
@@ -246,22 +240,14 @@ func BenchmarkProtocol(b *testing.B) {
 // stream is a chain of round trips, each of which waits.
 func BenchmarkCoalesce(b *testing.B) {
 	env := benchEnv(b)
-	noWait.once.Do(func() {
-		c := cqlseqtest.Cluster()
-		c.WriteCoalesceWaitTime = 0
-		noWait.env = &Env{X: env.X}
-		noWait.env.V2, noWait.err = c.CreateSession()
-	})
-	if noWait.err != nil {
-		b.Fatal(noWait.err)
-	}
+	unwaited := noWait.get(b, env, func(c *gocql.ClusterConfig) { c.WriteCoalesceWaitTime = 0 })
 	set := BenchSmall()
 	stream, _ := ContenderNamed[Small]("stream")
 	for _, fetch := range []int{100, 1000} {
 		for _, w := range []struct {
 			name string
 			env  *Env
-		}{{"default", env}, {"0", noWait.env}} {
+		}{{"default", env}, {"0", unwaited}} {
 			b.Run(fmt.Sprintf("set=small/fetch=%d/wait=%s/impl=stream", fetch, w.name), func(b *testing.B) {
 				benchRead(b, w.env, set, stream, Run{Fetch: fetch, Prefetch: -1}, 0)
 			})
@@ -269,20 +255,32 @@ func BenchmarkCoalesce(b *testing.B) {
 	}
 }
 
-// noWait is the session of BenchmarkCoalesce without write coalescing.
-var noWait struct {
+// altEnv is a v2 driver session with settings other than the shared
+// one's, made once by get; its gocqlx session is the shared one.
+type altEnv struct {
 	once sync.Once
 	env  *Env
 	err  error
 }
 
-// proto4 is the session of BenchmarkProtocol held to protocol v4; its gocqlx
-// session is the shared one.
-var proto4 struct {
-	once sync.Once
-	env  *Env
-	err  error
+// get returns the session, made with the test cluster's settings as
+// configure changes them.
+func (a *altEnv) get(b *testing.B, shared *Env, configure func(*gocql.ClusterConfig)) *Env {
+	a.once.Do(func() {
+		c := cqlseqtest.Cluster()
+		configure(c)
+		a.env = &Env{X: shared.X}
+		a.env.V2, a.err = c.CreateSession()
+	})
+	if a.err != nil {
+		b.Fatal(a.err)
+	}
+	return a.env
 }
+
+// proto4 is BenchmarkProtocol's session held to protocol v4; noWait is
+// BenchmarkCoalesce's without write coalescing.
+var proto4, noWait altEnv
 
 // BenchmarkMemory streams 100,000 and 1,000,000 rows at the same fetch size:
 // the peak heap must not grow with the row count.

@@ -161,6 +161,15 @@ func unquote(s string) string {
 	return strings.ToLower(s)
 }
 
+// childName is the name of a span of kind ("page", "range") in the stream
+// of ctx: "SELECT users page".
+func childName(ctx context.Context, kind string) string {
+	if s, ok := ctx.Value(streamKey{}).(*stream); ok {
+		return s.name + " " + kind
+	}
+	return kind
+}
+
 // TraceStreamStart starts the stream's span.
 func (t *Tracer) TraceStreamStart(ctx context.Context, d cqlseq.TraceStreamStartData) context.Context {
 	if t == nil { // a nil *Tracer records nothing
@@ -227,12 +236,8 @@ func (t *Tracer) TracePageStart(ctx context.Context, d cqlseq.TracePageStartData
 	if t == nil {
 		return ctx
 	}
-	name := "page"
-	if s, ok := ctx.Value(streamKey{}).(*stream); ok {
-		name = s.name + " page"
-	}
 	at := time.Now()
-	ctx, _ = t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(at),
+	ctx, _ = t.tracer.Start(ctx, childName(ctx, "page"), trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(at),
 		trace.WithAttributes(attribute.Int("cqlseq.page.number", d.Page), attribute.Int("cqlseq.page.attempt", d.Attempt)))
 	return context.WithValue(ctx, pageKey{}, pageStart{at})
 }
@@ -292,11 +297,7 @@ func (t *Tracer) TraceRangeStart(ctx context.Context, d cqlseq.TraceRangeStartDa
 	if t == nil {
 		return ctx
 	}
-	name := "range"
-	if s, ok := ctx.Value(streamKey{}).(*stream); ok {
-		name = s.name + " range"
-	}
-	ctx, _ = t.tracer.Start(ctx, name, trace.WithAttributes(
+	ctx, _ = t.tracer.Start(ctx, childName(ctx, "range"), trace.WithAttributes(
 		attribute.Int64("cqlseq.range.start", d.Start),
 		attribute.Int64("cqlseq.range.end", d.End),
 		attribute.StringSlice("cqlseq.range.replicas", d.Replicas),
