@@ -166,8 +166,10 @@
 // checkpoint of the whole scan (ranges done, ranges open with their paging
 // state): [WithCursor] resumes from it, reading exactly the pages not yet
 // yielded, on the ring as it is then. Workers take ranges in token order
-// (per replica), so a checkpoint holds the ranges being read and the runs
-// between them, a few hundred bytes, however large the ring.
+// (per replica), and a checkpoint writes neighbouring ranges that are done
+// (or not started) as one: it holds the ranges being read and the runs
+// between them (on the 3-node test cluster at parallelism 16, under 600
+// bytes), not one entry per range.
 // [PageInfo.Scan] reports progress; [WithRateLimit] holds the workers
 // together to a number of rows per second. A scan retries a failed
 // request 3 times by default, each time at the range's next replica (those
