@@ -301,7 +301,8 @@ func TestScanResumesFromCheckpoint(t *testing.T) {
 	s := cqlseqtest.Session(t)
 	table, want := scanFixture(t, s, 400)
 	r := rand.New(rand.NewPCG(7, 7))
-	for round, key := range [][]byte{nil, []byte("secret")} {
+	// Round 2 resumes each time at another fetch size, which a scan allows.
+	for round, key := range [][]byte{nil, []byte("secret"), nil} {
 		opts := []Option{WithParallelism(6), WithFetchSize(9)}
 		if key != nil {
 			opts = append(opts, WithCursorKey(key))
@@ -311,6 +312,9 @@ func TestScanResumesFromCheckpoint(t *testing.T) {
 		for {
 			stop := 1 + r.IntN(15) // pages to read before stopping
 			n, last := 0, ""
+			if round == 2 {
+				opts[1] = WithFetchSize(3 + r.IntN(18))
+			}
 			for p, err := range ScanPages[scanRow](context.Background(), s, table, append(opts, WithCursor(cursor))...) {
 				if err != nil {
 					t.Fatal(err)
