@@ -35,10 +35,12 @@ const (
 	rangeOpen         = 1
 	rangeDone         = 2
 	// maxCheckpointLen bounds the text accepted: a paging state per open
-	// range, each up to the size of a key; maxRanges the ranges, far more
-	// than any split of a real ring (see maxParallelism).
+	// range, each up to the size of a key; maxRanges the runs of ranges,
+	// as many as such a text can hold (each takes 2 bytes at least): a
+	// checkpoint that encode wrote is never refused for its count (a
+	// ring of 300 nodes of 256 vnodes already has 76,800 ranges).
 	maxCheckpointLen = 16 << 20
-	maxRanges        = 1 << 16
+	maxRanges        = maxCheckpointLen / 2
 )
 
 // status returns the status byte of r.

@@ -58,6 +58,24 @@ func TestCheckpointRangeCount(t *testing.T) {
 	}
 }
 
+// A checkpoint as fragmented as a large ring allows (100,000 ranges, done
+// and pending in turn, so that no two merge into one run) resumes: encode
+// writes nothing decode refuses.
+func TestCheckpointOfManyRanges(t *testing.T) {
+	fp := newFingerprint("ks", "SCAN t", nil)
+	var ranges []scanRange
+	for i, r := range cutRange(tokenRange{start: minToken, end: maxToken}, 100_000) {
+		ranges = append(ranges, scanRange{tokenRange: r, done: i%2 == 0})
+	}
+	got, _, err := decodeCheckpoint(encodeCheckpoint(fp, 100, ranges, nil, nil), fp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := gocmp.Diff(ranges, got, gocmp.AllowUnexported(scanRange{}, tokenRange{})); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+}
+
 // FuzzDecodeCheckpoint: any text is a checkpoint or an ErrInvalidCursor,
 // never a panic.
 func FuzzDecodeCheckpoint(f *testing.F) {

@@ -46,7 +46,9 @@
 // is dropped: the loop asked for no more rows.
 //
 // Every range over a sequence runs the query again from the start (or from
-// [WithPageState] or [WithCursor]); sequences may be ranged concurrently.
+// [WithPageState] or [WithCursor]); sequences may be ranged concurrently,
+// and each ranging is a stream of its own, with its own [WithRateLimit]
+// budget counted from when it starts.
 // An empty result yields nothing. Rows are yielded by value, and the slices
 // of a Page (Rows, Warnings, PageState) are new for every page: all belong
 // to the caller. The caller's query ([FromQuery], or cqlseqx's Queryx) is

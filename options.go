@@ -128,7 +128,8 @@ func WithStrict() Option { return optionFunc(func(c *config) { c.Strict = true }
 // WithRateLimit holds the stream to at most rowsPerSecond rows per second,
 // on average over a second or so, with golang.org/x/time/rate: before it
 // hands over a page, the stream waits until the page's rows are within the
-// rate. The workers of a [Scan] share one limit. rowsPerSecond must be > 0.
+// rate. The limit is each ranging's own, counted from when it starts; the
+// workers of a [Scan] share one. rowsPerSecond must be > 0.
 func WithRateLimit(rowsPerSecond float64) Option {
 	return optionFunc(func(c *config) { c.rateLimit, c.rateSet = rowsPerSecond, true })
 }
@@ -183,8 +184,8 @@ type config struct {
 	Consistency    uint16
 	HasConsistency bool
 
-	// limiter holds the stream (or all the workers of a scan) to
-	// WithRateLimit's rows per second; nil: no limit.
+	// limiter is set on the config of a scan's range: the scan's, which
+	// its workers share. Streams make their own (see newPager).
 	limiter   *rate.Limiter
 	rateLimit float64
 	rateSet   bool
@@ -257,8 +258,6 @@ func resolve(opts []Option, q driver.Query) (*config, error) {
 	if c.rateSet {
 		if !(c.rateLimit > 0) || math.IsInf(c.rateLimit, 0) {
 			c.errs = append(c.errs, fmt.Errorf("rate limit must be > 0 rows per second, got %v", c.rateLimit))
-		} else {
-			c.limiter = newRowLimiter(c.rateLimit)
 		}
 	}
 	if c.scan && !c.retrySet {

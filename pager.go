@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/cqlseq/cqlseq/driver"
 )
 
@@ -50,6 +52,10 @@ type pager struct {
 	reason  EndReason
 	endErr  error
 	partial int // rows yielded from the page in hand, not yet in total
+
+	// limiter holds the stream to WithRateLimit's rate: its own, or, for
+	// a scan's range, the scan's.
+	limiter *rate.Limiter
 }
 
 // fetched is a prefetched page, or the panic its request raised.
@@ -68,7 +74,10 @@ type pageTrace struct {
 }
 
 func newPager(ctx context.Context, src driver.Source, cfg *config) *pager {
-	p := &pager{src: src, cfg: cfg, stop: func() bool { return false }, tracer: cfg.tracer}
+	p := &pager{src: src, cfg: cfg, stop: func() bool { return false }, tracer: cfg.tracer, limiter: cfg.limiter}
+	if cfg.rateSet && !cfg.scanRange {
+		p.limiter = newRowLimiter(cfg.rateLimit) // each ranging's own
+	}
 	if p.tracer != nil && !cfg.scanRange {
 		ctx = p.tracer.TraceStreamStart(ctx, cfg.traceStart(0))
 		p.traced, p.tctx = true, ctx
@@ -437,7 +446,7 @@ func (p *pager) close() {
 // throttle waits until n more rows are within WithRateLimit's rate, if
 // one is set: in bursts of at most the limiter's size.
 func (p *pager) throttle(n int) error {
-	l := p.cfg.limiter
+	l := p.limiter
 	if l == nil {
 		return nil
 	}

@@ -17,6 +17,8 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"golang.org/x/time/rate"
+
 	"github.com/cqlseq/cqlseq/driver"
 )
 
@@ -39,8 +41,7 @@ func Scan[T any](ctx context.Context, session *gocql.Session, table string, opts
 	if session == nil {
 		return fail[T](invalidf("nil session"))
 	}
-	rl := new(rowLevel)
-	return scanRows(ctx, rl, scanPages[T](ctx, v2Cluster{session}, table, opts, rl))
+	return scanRows(ctx, scanPages[T](ctx, v2Cluster{session}, table, opts))
 }
 
 // ScanPages is [Scan] a page at a time: each element is a page of one
@@ -51,7 +52,7 @@ func ScanPages[T any](ctx context.Context, session *gocql.Session, table string,
 	if session == nil {
 		return fail[Page[T]](invalidf("nil session"))
 	}
-	return scanPages[T](ctx, v2Cluster{session}, table, opts, nil)
+	return scanPages[T](ctx, v2Cluster{session}, table, opts)(nil)
 }
 
 // ScanFrom is [Scan] over another driver, adapted by a front end such as
@@ -61,8 +62,7 @@ func ScanFrom[T any](ctx context.Context, cluster driver.Cluster, table string, 
 	if cluster == nil {
 		return fail[T](invalidf("nil cluster"))
 	}
-	rl := new(rowLevel)
-	return scanRows(ctx, rl, scanPages[T](ctx, cluster, table, opts, rl))
+	return scanRows(ctx, scanPages[T](ctx, cluster, table, opts))
 }
 
 // ScanPagesFrom is [ScanPages] over another driver (see [ScanFrom]).
@@ -70,19 +70,21 @@ func ScanPagesFrom[T any](ctx context.Context, cluster driver.Cluster, table str
 	if cluster == nil {
 		return fail[Page[T]](invalidf("nil cluster"))
 	}
-	return scanPages[T](ctx, cluster, table, opts, nil)
+	return scanPages[T](ctx, cluster, table, opts)(nil)
 }
 
-// scanRows yields the rows of pages one by one.
-func scanRows[T any](ctx context.Context, rl *rowLevel, pages iter.Seq2[Page[T], error]) iter.Seq2[T, error] {
+// scanRows yields the rows of a scan's pages one by one. Each ranging has
+// its own rowLevel, so that a sequence ranged twice at once keeps its
+// rangings apart.
+func scanRows[T any](ctx context.Context, pages func(*rowLevel) iter.Seq2[Page[T], error]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
 		var done <-chan struct{}
 		if ctx != nil { // a nil one fails the scan before any row
 			done = ctx.Done()
 		}
-		*rl = rowLevel{}
-		for p, err := range pages {
+		rl := new(rowLevel)
+		for p, err := range pages(rl) {
 			if err != nil {
 				yield(zero, err)
 				return
@@ -98,8 +100,10 @@ func scanRows[T any](ctx context.Context, rl *rowLevel, pages iter.Seq2[Page[T],
 					return
 				default:
 				}
+				// Before the row is yielded: a loop body that panics
+				// unwinds through the scan's trace before this function.
+				rl.unyielded = len(p.Rows) - i - 1
 				if !yield(r, nil) {
-					*rl = rowLevel{unyielded: len(p.Rows) - i - 1}
 					return
 				}
 			}
@@ -255,89 +259,95 @@ func readTopology(ctx context.Context, c driver.Cluster, keyspace, table string)
 	return top, nil
 }
 
-// scanPages runs a scan over tbl. With rl, for a row-level Scan, the page
-// callback runs after a page was yielded (and the loop asked for more), not
-// before, and rl says how the rows' loop ended, for the trace.
-func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opts []Option, rl *rowLevel) iter.Seq2[Page[T], error] {
+// scanPages checks a scan's arguments and returns its pages, for ScanPages
+// with a nil rowLevel. With one, for a ranging of a row-level Scan, the
+// page callback runs after a page was yielded (and the loop asked for
+// more), not before, and rl says how the rows' loop ended, for the trace.
+func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opts []Option) func(rl *rowLevel) iter.Seq2[Page[T], error] {
+	failed := func(err error) func(*rowLevel) iter.Seq2[Page[T], error] {
+		return func(*rowLevel) iter.Seq2[Page[T], error] { return fail[Page[T]](err) }
+	}
 	if ctx == nil {
-		return fail[Page[T]](invalidf("nil context"))
+		return failed(invalidf("nil context"))
 	}
 	keyspace, name, err := parseTable(table)
 	if err != nil {
-		return fail[Page[T]](invalid(err))
+		return failed(invalid(err))
 	}
 	cfg, err := resolve(append([]Option{optionFunc(func(c *config) { c.scan = true })}, opts...), driver.Query{Keyspace: keyspace, CQL: "SCAN " + quote(keyspace) + "." + quote(name)})
 	if err != nil {
-		return fail[Page[T]](err)
+		return failed(err)
 	}
 	fp := newFingerprint(keyspace, "SCAN "+quote(name)+" "+strings.Join(cfg.scanColumns, ", ")+" WHERE "+cfg.scanFilter, cfg.scanValues)
 	var resumed []scanRange
 	if cfg.Cursor != "" {
 		var size int
 		if resumed, size, err = decodeCheckpoint(cfg.Cursor, fp, cfg.CursorKey); err != nil {
-			return fail[Page[T]](err)
+			return failed(err)
 		}
 		if !cfg.fetchSizeSet {
 			cfg.FetchSize, cfg.PageSize = size, size
 		}
 	}
-	return func(yield func(Page[T], error) bool) {
-		// A scan that fails before its ranges are read is traced as a
-		// stream that failed at once.
-		fail := func(err error) {
-			if t := cfg.tracer; t != nil {
-				d := cfg.traceStart(0)
-				d.Table, d.Statement = name, ""
-				tctx := t.TraceStreamStart(ctx, d)
-				reason := EndError
-				if ctx.Err() != nil {
-					reason = EndCanceled
+	return func(rl *rowLevel) iter.Seq2[Page[T], error] {
+		return func(yield func(Page[T], error) bool) {
+			// A scan that fails before its ranges are read is traced as a
+			// stream that failed at once.
+			fail := func(err error) {
+				if t := cfg.tracer; t != nil {
+					d := cfg.traceStart(0)
+					d.Table, d.Statement = name, ""
+					tctx := t.TraceStreamStart(ctx, d)
+					reason := EndError
+					if ctx.Err() != nil {
+						reason = EndCanceled
+					}
+					t.TraceStreamEnd(tctx, TraceStreamEndData{Reason: reason, Err: err})
 				}
-				t.TraceStreamEnd(tctx, TraceStreamEndData{Reason: reason, Err: err})
+				yield(Page[T]{}, err)
 			}
-			yield(Page[T]{}, err)
-		}
-		top, err := readTopology(ctx, tbl, keyspace, name)
-		if err != nil {
-			fail(err)
-			return
-		}
-		ring, err := buildRing(top.hosts, top.rep)
-		if err != nil {
-			fail(fmt.Errorf("cqlseq: scanning %s.%s: %w", keyspace, name, err))
-			return
-		}
-		parallel := cfg.parallelism
-		if parallel == 0 {
-			parallel = min(4*len(top.hosts), maxParallelism)
-		}
-		var work []scanRange
-		if resumed != nil {
-			work = resume(ring, resumed, 4*parallel)
-		} else {
-			for _, r := range spreadByReplica(splitRanges(ring, 4*parallel)) {
-				work = append(work, scanRange{tokenRange: r})
+			top, err := readTopology(ctx, tbl, keyspace, name)
+			if err != nil {
+				fail(err)
+				return
 			}
+			ring, err := buildRing(top.hosts, top.rep)
+			if err != nil {
+				fail(fmt.Errorf("cqlseq: scanning %s.%s: %w", keyspace, name, err))
+				return
+			}
+			parallel := cfg.parallelism
+			if parallel == 0 {
+				parallel = min(4*len(top.hosts), maxParallelism)
+			}
+			var work []scanRange
+			if resumed != nil {
+				work = resume(ring, resumed, 4*parallel)
+			} else {
+				for _, r := range spreadByReplica(splitRanges(ring, 4*parallel)) {
+					work = append(work, scanRange{tokenRange: r})
+				}
+			}
+			if err := checkCoverage(byToken(work)); err != nil {
+				fail(fmt.Errorf("cqlseq: scanning %s.%s: the ranges do not cover the ring, so no query was sent: %w", keyspace, name, err))
+				return
+			}
+			hostIDs, local, inDC := make([]string, len(top.hosts)), map[string]bool{}, false
+			for i, h := range top.hosts {
+				hostIDs[i] = h.id
+				local[h.id] = cfg.scanDC == "" || h.dc == cfg.scanDC
+				inDC = inDC || h.dc == cfg.scanDC
+			}
+			if cfg.scanDCSet && !inDC {
+				fail(invalidf("WithDataCenter(%q): the cluster has no node in that data center", cfg.scanDC))
+				return
+			}
+			s := &scan[T]{
+				cfg: cfg, tbl: tbl, table: name, ranges: work, order: tokenOrder(work), hosts: hostIDs, local: local, fp: fp, after: rl != nil, rows: rl,
+				cql: scanQuery(keyspace, name, top.partitionKey, cfg),
+			}
+			s.run(ctx, min(parallel, len(work)), yield)
 		}
-		if err := checkCoverage(byToken(work)); err != nil {
-			fail(fmt.Errorf("cqlseq: scanning %s.%s: the ranges do not cover the ring, so no query was sent: %w", keyspace, name, err))
-			return
-		}
-		hostIDs, local, inDC := make([]string, len(top.hosts)), map[string]bool{}, false
-		for i, h := range top.hosts {
-			hostIDs[i] = h.id
-			local[h.id] = cfg.scanDC == "" || h.dc == cfg.scanDC
-			inDC = inDC || h.dc == cfg.scanDC
-		}
-		if cfg.scanDCSet && !inDC {
-			fail(invalidf("WithDataCenter(%q): the cluster has no node in that data center", cfg.scanDC))
-			return
-		}
-		s := &scan[T]{
-			cfg: cfg, tbl: tbl, table: name, ranges: work, order: tokenOrder(work), hosts: hostIDs, local: local, fp: fp, after: rl != nil, rows: rl,
-			cql: scanQuery(keyspace, name, top.partitionKey, cfg),
-		}
-		s.run(ctx, min(parallel, len(work)), yield)
 	}
 }
 
@@ -439,6 +449,8 @@ type scan[T any] struct {
 	fp     fingerprint
 	after  bool      // call the page callback after yielding
 	rows   *rowLevel // a row-level Scan's, for the trace; nil for ScanPages
+
+	limiter *rate.Limiter // WithRateLimit's, shared by the workers
 }
 
 func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], error) bool) {
@@ -458,9 +470,10 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 		// Deferred first, so it runs last: after every worker was joined.
 		defer func() {
 			rows, pages := total, number
-			if rl := s.rows; rl != nil && reason == EndBreak {
-				// The rows' loop left the last page: count what it yielded,
-				// and a cancel for what it was.
+			if rl := s.rows; rl != nil && (reason == EndBreak || reason == 0) {
+				// The rows' loop left the last page (broken off, or its
+				// body panicked): count what it yielded, and a cancel for
+				// what it was.
 				rows -= int64(rl.unyielded)
 				if rl.untouched {
 					pages--
@@ -474,6 +487,10 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 			}
 			t.TraceStreamEnd(tctx, TraceStreamEndData{Rows: rows, Pages: pages, Reason: reason, Err: endErr})
 		}()
+	}
+	if s.cfg.rateSet {
+		// One limit for this ranging's workers, counted from now.
+		s.limiter = newRowLimiter(s.cfg.rateLimit)
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	out := make(chan scanMsg[T])
@@ -651,12 +668,14 @@ func (s *scan[T]) readPages(ctx context.Context, i int, r scanRange, hosts []str
 	cfg := *s.cfg
 	// Two pages at most per worker: the one it hands over, and the next,
 	// requested as the hand-off starts (prefetch), so that Cassandra works
-	// while the worker waits for the consumer. A SELECT may run twice. The callback, the range's own, gives the
-	// retries of each page and the warnings of trailing pages without
-	// rows; the consumer reports them with the scan's pages.
+	// while the worker waits for the consumer. A range's query is a
+	// SELECT, so a failed request may be sent again (Idempotent). The
+	// callback, the range's own, gives the retries of each page and the
+	// warnings of trailing pages without rows; the consumer reports them
+	// with the scan's pages.
 	var last PageInfo // the range's page just read: its retries, latency and host
 	var trailing []string
-	cfg.PageState, cfg.Prefetch, cfg.scanRange, cfg.Idempotent = r.state, 1, true, true
+	cfg.PageState, cfg.Prefetch, cfg.scanRange, cfg.Idempotent, cfg.limiter = r.state, 1, true, true, s.limiter
 	cfg.PageCallback = func(info PageInfo) {
 		if info.RowCount == 0 {
 			trailing = info.Warnings

@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -140,9 +143,8 @@ func TestScanRowsOnRangeBoundaries(t *testing.T) {
 	tbl := tokensAt{v2Cluster{s}, tokens}
 	for _, p := range []int{1, 64} {
 		var pages atomic.Int64
-		rl := new(rowLevel)
-		got := scanAll(t, scanRows(context.Background(), rl, scanPages[scanRow](context.Background(), tbl, table,
-			[]Option{WithParallelism(p), WithFetchSize(7), WithPageCallback(func(PageInfo) { pages.Add(1) })}, rl)), compareScanRows)
+		got := scanAll(t, scanRows(context.Background(), scanPages[scanRow](context.Background(), tbl, table,
+			[]Option{WithParallelism(p), WithFetchSize(7), WithPageCallback(func(PageInfo) { pages.Add(1) })})), compareScanRows)
 		if diff := gocmp.Diff(want, got); diff != "" {
 			t.Fatalf("parallelism %d, splits at rows' tokens: (-want +got):\n%s", p, diff)
 		}
@@ -240,6 +242,32 @@ func TestScanStopsEveryWorker(t *testing.T) {
 		if !errors.Is(got, ErrMapping) {
 			t.Fatalf("int column into a slice: %v, want ErrMapping", got)
 		}
+	})
+	t.Run("a range fails mid-scan", func(t *testing.T) {
+		// Every worker busy when the 40th page request fails for good: the
+		// scan ends with that range's error, and every worker, request and
+		// trace span has ended before the loop returns.
+		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		rec := newRecorder()
+		c := &failAfter{v2Cluster: v2Cluster{s}, after: 40}
+		var got error
+		n := 0
+		for _, err := range ScanFrom[scanRow](context.Background(), c, table, append(opts, WithTracer(rec), WithRetry(Retry{Attempts: 1, MinBackoff: time.Millisecond}))...) {
+			if err != nil {
+				got = err
+				break
+			}
+			n++
+		}
+		var re *RangeError
+		if !errors.As(got, &re) || !errors.Is(got, errFailAfter) || len(re.Replicas) == 0 {
+			t.Fatalf("after %d rows: %v, want a *RangeError wrapping the request's error", n, got)
+		}
+		end, spans := rec.check(t) // every start ended once
+		if end.Reason != EndError || !errors.Is(end.Err, errFailAfter) || end.Rows != int64(n) {
+			t.Fatalf("stream end %+v after %d rows", end, n)
+		}
+		t.Logf("%d rows, then %v; %d ranges and %d page requests traced", n, got, len(spans["range"]), len(spans["page"]))
 	})
 	t.Run("1000 scans broken off", func(t *testing.T) {
 		before := runtime.NumGoroutine()
@@ -424,6 +452,86 @@ func TestScanRateLimit(t *testing.T) {
 	}
 }
 
+// One Scan sequence ranged by two goroutines at once: each ranging is a
+// scan of its own (run with -race: they share nothing), and a break in one
+// leaves the other whole.
+func TestScanRangedTwiceAtOnce(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	table, want := scanFixture(t, s, 300)
+	rec := newRecorder()
+	seq := Scan[scanRow](context.Background(), s, table, WithParallelism(4), WithFetchSize(10), WithTracer(rec))
+	var wg sync.WaitGroup
+	var full []scanRow
+	broke := 0
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for r, err := range seq {
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			full = append(full, r)
+		}
+		slices.SortFunc(full, compareScanRows)
+	}()
+	go func() {
+		defer wg.Done()
+		for _, err := range seq {
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if broke++; broke == 7 {
+				break
+			}
+		}
+	}()
+	wg.Wait()
+	if diff := gocmp.Diff(want, full); diff != "" || broke != 7 {
+		t.Fatalf("the ranging to the end (-want +got):\n%s; the other broke at row %d", diff, broke)
+	}
+	// Each ranging's trace counts its own rows.
+	ends := map[EndReason]int64{}
+	for _, sp := range rec.spans {
+		if sp.kind == "stream" {
+			d := sp.end.(TraceStreamEndData)
+			ends[d.Reason] = d.Rows
+		}
+	}
+	if wantEnds := map[EndReason]int64{EndComplete: int64(len(want)), EndBreak: 7}; !maps.Equal(ends, wantEnds) {
+		t.Fatalf("stream ends (reason: rows) %v, want %v", ends, wantEnds)
+	}
+}
+
+// WithRateLimit's limit is each ranging's, counted from when the ranging
+// starts: a sequence ranged long after it was made is still held to the
+// rate from its first row. Only a lower bound on time is asserted, which
+// a slow machine cannot break: at 2000 rows/s, starting with no rows in
+// hand, n rows take at least n/2000 s (asserted with a fifth to spare).
+func TestRateLimitFromRanging(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	table, want := scanFixture(t, s, 600)
+	for name, seq := range map[string]iter.Seq2[scanRow, error]{
+		"Stream": Stream[scanRow](context.Background(), s, CQL("SELECT p, c, v FROM "+table), WithFetchSize(100), WithRateLimit(2000)),
+		"Scan":   Scan[scanRow](context.Background(), s, table, WithParallelism(4), WithFetchSize(100), WithRateLimit(2000)),
+	} {
+		time.Sleep(1100 * time.Millisecond) // a limiter made with the sequence would now hold a second's rows
+		for round := range 2 {
+			start := time.Now()
+			got := scanAll(t, seq, compareScanRows)
+			elapsed := time.Since(start)
+			if len(got) != len(want) {
+				t.Fatalf("%s: %d rows, want %d", name, len(got), len(want))
+			}
+			if least := time.Duration(float64(len(want)) / 2000 * 0.8 * float64(time.Second)); elapsed < least {
+				t.Fatalf("%s, ranging %d: %d rows in %v at a limit of 2000 rows/s", name, round+1, len(got), elapsed)
+			}
+			t.Logf("%s, ranging %d: %d rows in %v at a limit of 2000 rows/s", name, round+1, len(got), elapsed.Round(time.Millisecond))
+		}
+	}
+}
+
 // upHosts is a cluster whose hosts are up or not as told.
 type upHosts map[string]bool
 
@@ -483,6 +591,73 @@ func TestScanRouting(t *testing.T) {
 	if n != 30 {
 		t.Fatalf("WithDataCenter(\"datacenter1\"): %d rows, want 30", n)
 	}
+}
+
+// failAfter is a cluster whose range requests fail for good, with
+// errFailAfter, from the after-th on.
+type failAfter struct {
+	v2Cluster
+	after int64
+	n     atomic.Int64
+}
+
+var errFailAfter = errors.New("failAfter: the node went away")
+
+func (f *failAfter) Query(cql string, values []any, hosts []string) driver.Source {
+	if !strings.Contains(cql, "token(") { // the topology's queries
+		return f.v2Cluster.Query(cql, values, hosts)
+	}
+	return &failAfterSource{Source: f.v2Cluster.Query(cql, values, hosts), f: f}
+}
+
+type failAfterSource struct {
+	driver.Source
+	f *failAfter
+}
+
+func (s *failAfterSource) Fetch(ctx context.Context, r driver.Request) driver.Iter {
+	if s.f.n.Add(1) >= s.f.after {
+		return failedIter{errFailAfter}
+	}
+	return s.Source.Fetch(ctx, r)
+}
+
+// otherPartitioner is a cluster whose nodes say they use the
+// RandomPartitioner, and that counts the range queries made of it.
+type otherPartitioner struct {
+	v2Cluster
+	queries atomic.Int64
+}
+
+func (o *otherPartitioner) Hosts() ([]driver.Host, error) {
+	hosts, err := o.v2Cluster.Hosts()
+	for i := range hosts {
+		hosts[i].Partitioner = "org.apache.cassandra.dht.RandomPartitioner"
+	}
+	return hosts, err
+}
+
+func (o *otherPartitioner) Query(cql string, values []any, hosts []string) driver.Source {
+	if strings.Contains(cql, "token(") {
+		o.queries.Add(1)
+	}
+	return o.v2Cluster.Query(cql, values, hosts)
+}
+
+// A cluster on another partitioner than Murmur3 is refused, by name,
+// before any range is queried.
+func TestScanRefusesOtherPartitioners(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	table, _ := scanFixture(t, s, 10)
+	c := &otherPartitioner{v2Cluster: v2Cluster{s}}
+	var got error
+	for _, err := range ScanFrom[scanRow](context.Background(), c, table) {
+		got = err
+	}
+	if got == nil || !strings.Contains(got.Error(), "RandomPartitioner") || c.queries.Load() != 0 {
+		t.Fatalf("scan on the RandomPartitioner: %v, after %d range queries", got, c.queries.Load())
+	}
+	t.Log(got)
 }
 
 // flaky is a cluster whose page requests each fail once, with an error its
@@ -572,7 +747,7 @@ func TestScanPageRetriesAndWarnings(t *testing.T) {
 		var got []scanRow
 		opts := []Option{WithParallelism(8), WithFetchSize(fetch), WithRetry(Retry{Attempts: 1, MinBackoff: time.Millisecond}),
 			WithPageCallback(func(i PageInfo) { infos = append(infos, i) })}
-		for p, err := range scanPages[scanRow](context.Background(), f, table, opts, nil) {
+		for p, err := range scanPages[scanRow](context.Background(), f, table, opts)(nil) {
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -355,10 +355,35 @@ func TestTraceOnTheNode(t *testing.T) {
 			t.Fatalf("scan cancelled after 3 rows: %+v (yielded %v)", end, got)
 		}
 	}
+	// A scan whose loop body panics ends as a panic, with the rows the
+	// loop got, the panicking one included, as Stream counts them.
+	{
+		rec := newRecorder()
+		func() {
+			defer func() {
+				if r := recover(); r != "row 3" {
+					t.Fatalf("recovered %v, want the loop body's panic", r)
+				}
+			}()
+			n := 0
+			for _, err := range Scan[scanRow](context.Background(), s, table, WithParallelism(4), WithFetchSize(5), WithTracer(rec)) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n++; n == 3 {
+					panic("row 3")
+				}
+			}
+		}()
+		end, _ := rec.check(t)
+		if end.Reason != EndPanic || end.Rows != 3 || end.Pages != 1 {
+			t.Fatalf("scan whose loop panicked at row 3: %+v", end)
+		}
+	}
 	// A scan that fails before reading a range is traced too.
 	{
 		rec := newRecorder()
-		for range scanPages[scanRow](context.Background(), noHosts{v2Cluster{s}}, table, []Option{WithTracer(rec)}, nil) {
+		for range scanPages[scanRow](context.Background(), noHosts{v2Cluster{s}}, table, []Option{WithTracer(rec)})(nil) {
 		}
 		end, _ := rec.check(t)
 		if end.Reason != EndError || end.Err == nil {
@@ -400,7 +425,7 @@ func TestTraceOnTheNode(t *testing.T) {
 		if stop == 0 && (end.Reason != EndComplete || end.Rows != int64(len(want)) || done != len(spans["range"])) {
 			t.Fatalf("scan to the end: %+v, %d of %d ranges done", end, done, len(spans["range"]))
 		}
-		if stop > 0 && end.Reason != EndBreak {
+		if stop > 0 && (end.Reason != EndBreak || end.Rows != int64(stop)) {
 			t.Fatalf("scan broken off: %+v", end)
 		}
 	}

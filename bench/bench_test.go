@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -160,17 +162,31 @@ func BenchmarkRead(b *testing.B) {
 	small, large := BenchSmall(), BenchLarge()
 	for _, fetch := range FetchSizes {
 		run := Run{Fetch: fetch, Prefetch: -1}
-		for _, c := range Contenders[Small]() {
+		for _, c := range roundOrder(Contenders[Small]()) {
 			b.Run(fmt.Sprintf("set=small/fetch=%d/impl=%s", fetch, c.Name), func(b *testing.B) {
 				benchRead(b, env, small, c, run, 0)
 			})
 		}
-		for _, c := range Contenders[Large]() {
+		for _, c := range roundOrder(Contenders[Large]()) {
 			b.Run(fmt.Sprintf("set=large/fetch=%d/impl=%s", fetch, c.Name), func(b *testing.B) {
 				benchRead(b, env, large, c, run, 0)
 			})
 		}
 	}
+}
+
+// roundOrder returns cs rotated by the round bench/run.sh is in
+// (CQLSEQ_BENCH_ROUND, counting from 1), so that over the rounds every
+// contender runs first, second and so on in each set and fetch size, and
+// none always reads right after the data was seeded or right after a
+// particular other one.
+func roundOrder[T any](cs []T) []T {
+	round, err := strconv.Atoi(os.Getenv("CQLSEQ_BENCH_ROUND"))
+	if err != nil || round < 1 || len(cs) == 0 {
+		return cs
+	}
+	k := (round - 1) % len(cs)
+	return append(slices.Clone(cs[k:]), cs[:k]...)
 }
 
 var spinUnits = sync.OnceValue(func() int { return CalibrateSpin(SlowWork) })

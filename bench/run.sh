@@ -197,7 +197,7 @@ for ((i = 1; i <= rounds; i++)); do
 	say "round $i of $rounds (load average $load)"
 	echo "# load: $load (before round $i)" >>"$raw"
 	if ((i % 2 == 0)); then peers_run "$i"; fi # Python peers (issue 13): first in even rounds
-	"$work/bench.test" -test.run '^$' -test.bench "$pattern" -test.benchtime 1x -test.count 1 -test.timeout 60m |
+	CQLSEQ_BENCH_ROUND=$i "$work/bench.test" -test.run '^$' -test.bench "$pattern" -test.benchtime 1x -test.count 1 -test.timeout 60m |
 		tee -a "$raw" | { grep --line-buffered -E '^(Benchmark|FAIL|---|panic)' || true; } | cut -c1-150 >&2
 	if ((i % 2 == 1)); then peers_run "$i"; fi # Python peers (issue 13): last in odd rounds
 	scan_round "$i"

@@ -189,7 +189,10 @@ func (t *Tracer) TraceStreamStart(ctx context.Context, d cqlseq.TraceStreamStart
 	if table != "" {
 		common = append(common, attribute.String("db.collection.name", table))
 	}
-	attrs := append(common[:len(common):len(common)], attribute.String("db.query.text", d.Statement))
+	attrs := common[:len(common):len(common)]
+	if d.Statement != "" { // a scan refused before its statement was known has none
+		attrs = append(attrs, attribute.String("db.query.text", d.Statement))
+	}
 	if d.PageSize > 0 {
 		attrs = append(attrs, attribute.Int("cassandra.page.size", d.PageSize))
 	}
