@@ -162,6 +162,41 @@ func TestClusterScan(t *testing.T) {
 		t.Fatalf("columns p, c where v in (v3, v4): %d rows wanted (-want +got):\n%s", len(filtered), diff)
 	}
 
+	// Stopped at random pages and resumed from the checkpoint each time,
+	// at a random parallelism, on the cluster: every row exactly once.
+	seed := time.Now().UnixNano()
+	r := rand.New(rand.NewPCG(uint64(seed), 0))
+	for round := range 3 {
+		var resumed []scanRow
+		cursor, stops := "", 0
+		for {
+			stop := 1 + r.IntN(25) // pages to read before stopping
+			n, last := 0, ""
+			for p, err := range ScanPages[scanRow](ctx, s, table, WithParallelism(1+r.IntN(12)), WithFetchSize(50), WithCursor(cursor)) {
+				if err != nil {
+					t.Fatalf("seed %d, round %d: %v", seed, round, err)
+				}
+				resumed = append(resumed, p.Rows...)
+				last = p.Cursor
+				if n++; n == stop {
+					break
+				}
+			}
+			if n < stop { // the scan ended
+				break
+			}
+			cursor, stops = last, stops+1
+		}
+		slices.SortFunc(resumed, compareScanRows)
+		if diff := gocmp.Diff(want, resumed); diff != "" {
+			t.Fatalf("seed %d, round %d, %d stops and resumptions: (-want +got):\n%s", seed, round, stops, diff)
+		}
+		if stops < 5 {
+			t.Fatalf("seed %d, round %d: only %d stops: the test proves little", seed, round, stops)
+		}
+		t.Logf("seed %d, round %d: every row once over %d random stops, each resumed from its checkpoint", seed, round, stops)
+	}
+
 	// The replicas of keys, as Cassandra places them.
 	addr := map[string]string{} // host ID by address
 	for _, h := range s.GetHosts() {

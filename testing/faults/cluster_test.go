@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,11 +33,15 @@ func clusterNode(t *testing.T, args ...string) string {
 }
 
 // localCluster connects to the local cluster with short timeouts, or fails.
-func localCluster(t *testing.T, consistency gocql.Consistency) *gocql.Session {
+// An observer, if given, sees every request.
+func localCluster(t *testing.T, consistency gocql.Consistency, observer ...gocql.QueryObserver) *gocql.Session {
 	t.Helper()
 	cqlseqtest.NeedLocalCluster(t, theNode.script)
 	c := cluster(cqlseqtest.ClusterHosts()...)
 	c.Consistency = consistency
+	if len(observer) > 0 {
+		c.QueryObserver = observer[0]
+	}
 	s := connect(t, c)
 	if n := len(s.GetHosts()); n != 3 {
 		t.Fatalf("the local cluster has %d nodes, want 3", n)
@@ -101,15 +106,20 @@ func restartNode(t *testing.T, i string) {
 
 // With replication factor 3 and QUORUM, a node killed (SIGKILL) in the
 // middle of a scan costs nothing: its ranges' requests go to another
-// replica, and every row arrives exactly once.
+// replica, and every row arrives exactly once. The requests show the
+// failover: ranges read from node 2 before the kill, or whose requests
+// failed on it after, are read to their end from another node.
 func TestClusterScanNodeKilled(t *testing.T) {
-	s := localCluster(t, gocql.Quorum)
+	obs := &rangeAttempts{}
+	s := localCluster(t, gocql.Quorum, obs)
 	const n = 30_000
 	table := clusterTable(t, s, 3, n)
 	restartNode(t, "2")
+	node2 := hostID(t, s, "127.0.0.3")
 	var got []kv
 	pages := 0
 	start := time.Now()
+	var killing, killed time.Time
 	for p, err := range cqlseq.ScanPages[kv](context.Background(), s, table, cqlseq.WithParallelism(6), cqlseq.WithFetchSize(100),
 		cqlseq.WithRetry(cqlseq.Retry{Attempts: 20, MinBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second})) {
 		if err != nil {
@@ -117,11 +127,95 @@ func TestClusterScanNodeKilled(t *testing.T) {
 		}
 		got = append(got, p.Rows...)
 		if pages++; pages == 40 {
+			killing = time.Now()
 			t.Log(strings.TrimSpace(clusterNode(t, "kill", "2")))
+			// A response already on its way when the process died may
+			// still be read: after is a second later.
+			killed = time.Now().Add(time.Second)
 		}
 	}
 	t.Logf("%d pages in %v, node 2 killed after 40", pages, time.Since(start).Round(time.Millisecond))
 	onceEach(t, "RF 3, node killed mid-scan", got, n)
+
+	// By range (its end token): where it was read before the kill, where
+	// its requests failed and where they succeeded after it.
+	type rangeLog struct {
+		before, failed, after map[string]int
+	}
+	ranges := map[int64]*rangeLog{}
+	obs.Lock()
+	for _, a := range obs.log {
+		r := ranges[a.end]
+		if r == nil {
+			r = &rangeLog{map[string]int{}, map[string]int{}, map[string]int{}}
+			ranges[a.end] = r
+		}
+		switch {
+		case a.err != nil:
+			r.failed[a.host]++
+		case a.at.Before(killing):
+			r.before[a.host]++
+		case a.at.After(killed):
+			r.after[a.host]++
+		}
+	}
+	obs.Unlock()
+	failedOver, failedOn2 := 0, 0
+	for end, r := range ranges {
+		if r.after[node2] > 0 {
+			t.Errorf("range ending at %d: a request served by node 2 after it was killed", end)
+		}
+		failedOn2 += r.failed[node2]
+		if (r.before[node2] > 0 || r.failed[node2] > 0) && len(r.after) > 0 && r.after[node2] == 0 {
+			failedOver++
+			if failedOver <= 3 {
+				t.Logf("range ending at %d: pages from %v before the kill, failed requests %v, pages from %v after", end, r.before, r.failed, r.after)
+			}
+		}
+	}
+	t.Logf("node 2 is %s; %d requests failed on it; %d ranges read from it or tried on it were read to their end from another replica", node2, failedOn2, failedOver)
+	if failedOver == 0 {
+		t.Fatalf("no range of node 2 was read from another replica after the kill")
+	}
+}
+
+// hostID returns the host ID of the node at addr.
+func hostID(t *testing.T, s *gocql.Session, addr string) string {
+	t.Helper()
+	for _, h := range s.GetHosts() {
+		if h.ConnectAddress().String() == addr {
+			return h.HostID()
+		}
+	}
+	t.Fatalf("no node at %s", addr)
+	return ""
+}
+
+// rangeAttempts records every request of a scan's ranges: the range's end
+// token, the host, the error and when it ended.
+type rangeAttempts struct {
+	sync.Mutex
+	log []attempt
+}
+
+type attempt struct {
+	end  int64
+	host string
+	err  error
+	at   time.Time
+}
+
+func (a *rangeAttempts) ObserveQuery(_ context.Context, q gocql.ObservedQuery) {
+	if !strings.Contains(q.Statement, "token(") || len(q.Values) < 2 || q.Host == nil {
+		return
+	}
+	end, ok := q.Values[1].(int64)
+	if !ok {
+		return
+	}
+	a.Lock()
+	defer a.Unlock()
+	a.log = append(a.log, attempt{end: end, host: q.Host.HostID(), err: q.Err, at: q.End})
 }
 
 // With replication factor 1 a killed node's ranges cannot be read: the
@@ -133,12 +227,7 @@ func TestClusterScanRF1NodeDownThenResume(t *testing.T) {
 	const n = 20_000
 	table := clusterTable(t, s, 1, n)
 	restartNode(t, "2")
-	var down string
-	for _, h := range s.GetHosts() {
-		if h.ConnectAddress().String() == "127.0.0.3" {
-			down = h.HostID()
-		}
-	}
+	down := hostID(t, s, "127.0.0.3")
 	var got []kv
 	cursor, pages := "", 0
 	var failed error
