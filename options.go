@@ -207,6 +207,9 @@ type config struct {
 	scanDCSet                                     bool
 	scanValues                                    []any
 	parallelismSet, scanColumnsSet, scanFilterSet bool
+	// rowBufs, on a row-level Scan's ranges, is a chan []T of row slices
+	// the consumer is done with, for the ranges' pages to reuse.
+	rowBufs any
 }
 
 // request returns the request for the page that starts at state.

@@ -102,6 +102,7 @@ func streamPages[T any](ctx context.Context, src driver.Source, cfg *config) ite
 		s := newRowScanner[T](p)
 		p.cursors = !cfg.scanRange // Page.Cursor, but for a scan's ranges
 		defer p.close()
+		bufs, _ := cfg.rowBufs.(chan []T) // nil but for a row-level Scan's ranges
 		for {
 			it, err := p.next()
 			if err != nil {
@@ -116,7 +117,15 @@ func streamPages[T any](ctx context.Context, src driver.Source, cfg *config) ite
 				yield(Page[T]{}, p.endWith(err))
 				return
 			}
-			rows := make([]T, 0, it.NumRows())
+			var rows []T
+			select {
+			case rows = <-bufs: // a slice whose rows were all yielded
+			default:
+			}
+			if cap(rows) < it.NumRows() {
+				rows = make([]T, 0, it.NumRows())
+			}
+			rows = rows[:0]
 			for s.scan(it) {
 				rows = append(rows, s.row)
 			}

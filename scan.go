@@ -451,6 +451,10 @@ type scan[T any] struct {
 	rows   *rowLevel // a row-level Scan's, for the trace; nil for ScanPages
 
 	limiter *rate.Limiter // WithRateLimit's, shared by the workers
+	// bufs, for a row-level Scan, holds the row slices of pages whose rows
+	// were all yielded (by value), for the workers' next pages: the
+	// scan's pages then allocate no rows, as a Stream's do not.
+	bufs chan []T
 }
 
 func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], error) bool) {
@@ -491,6 +495,11 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 	if s.cfg.rateSet {
 		// One limit for this ranging's workers, counted from now.
 		s.limiter = newRowLimiter(s.cfg.rateLimit)
+	}
+	if s.after {
+		// As many as can be in use: two pages per worker and the one the
+		// consumer holds.
+		s.bufs = make(chan []T, 2*workers+1)
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	out := make(chan scanMsg[T])
@@ -587,6 +596,12 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 			end(EndBreak, nil)
 			return
 		}
+		if s.bufs != nil {
+			select { // every row was yielded, by value: the slice is free
+			case s.bufs <- page.Rows:
+			default:
+			}
+		}
 		if cb != nil && s.after {
 			cb(info)
 		}
@@ -676,6 +691,9 @@ func (s *scan[T]) readPages(ctx context.Context, i int, r scanRange, hosts []str
 	var last PageInfo // the range's page just read: its retries, latency and host
 	var trailing []string
 	cfg.PageState, cfg.Prefetch, cfg.scanRange, cfg.Idempotent, cfg.limiter = r.state, 1, true, true, s.limiter
+	if s.bufs != nil {
+		cfg.rowBufs = s.bufs
+	}
 	cfg.PageCallback = func(info PageInfo) {
 		if info.RowCount == 0 {
 			trailing = info.Warnings

@@ -117,16 +117,23 @@ func scanSection(b *strings.Builder, raw *Raw, chart string) {
 		"read whole by **stream** (`cqlseq.Stream` of `SELECT *`, one query), **scan** (`cqlseq.Scan` at each parallelism) and " +
 		"**split** (a program without Scan: the token space cut into 3×p equal ranges, read by p goroutines with one unrouted " +
 		"`cqlseq.Stream` each), in a new random order every round, on the single node and on the local 3-node cluster " +
-		"(consistency ONE; all nodes share the machine's cores). ÷ stream and ÷ split compare medians, with the noise test above.\n\n")
+		"(consistency ONE; all nodes share the machine's cores). ÷ stream and ÷ split compare medians, with the noise test above. " +
+		"Client CPU is the benchmark program's CPU time (user and system, its heap sampler included) per row: what a read costs the client, apart from the nodes.\n\n")
 	if chart != "" {
 		w("![rows/s against parallelism](%s)\n\n", chart)
 	}
 	for _, target := range targets {
 		base := scanStat(raw, "rows/s", target, "stream", "")
 		w("**%s**\n\n", target)
-		w("| contender | rows/s | ÷ stream | ÷ split | first row (ms) | peak heap (MiB) |\n|---|---:|---:|---:|---:|---:|\n")
-		w("| stream | %s%s | 1× | | %s | %s |\n", rowsPerSec(base.Median), pm(base),
-			ms(scanStat(raw, "first-row-ns", target, "stream", "").Median), mib(scanStat(raw, "peak-heap-B", target, "stream", "").Median))
+		cpu := func(impl, p string) string {
+			if st := scanStat(raw, "cpu-ns/row", target, impl, p); st.N > 0 {
+				return fmt.Sprintf("%.0f", st.Median)
+			}
+			return ""
+		}
+		w("| contender | rows/s | ÷ stream | ÷ split | first row (ms) | peak heap (MiB) | client CPU (ns/row) |\n|---|---:|---:|---:|---:|---:|---:|\n")
+		w("| stream | %s%s | 1× | | %s | %s | %s |\n", rowsPerSec(base.Median), pm(base),
+			ms(scanStat(raw, "first-row-ns", target, "stream", "").Median), mib(scanStat(raw, "peak-heap-B", target, "stream", "").Median), cpu("stream", ""))
 		for _, impl := range []string{"scan", "split"} {
 			for _, p := range scanParallelisms(raw) {
 				st := scanStat(raw, "rows/s", target, impl, p)
@@ -137,9 +144,9 @@ func scanSection(b *strings.Builder, raw *Raw, chart string) {
 				if impl == "scan" {
 					vsSplit = fmtRatio(ratio(st, scanStat(raw, "rows/s", target, "split", p)))
 				}
-				w("| %s p=%s | %s%s | %s | %s | %s | %s |\n", impl, p, rowsPerSec(st.Median), pm(st),
+				w("| %s p=%s | %s%s | %s | %s | %s | %s | %s |\n", impl, p, rowsPerSec(st.Median), pm(st),
 					fmtRatio(ratio(st, base)), vsSplit,
-					ms(scanStat(raw, "first-row-ns", target, impl, p).Median), mib(scanStat(raw, "peak-heap-B", target, impl, p).Median))
+					ms(scanStat(raw, "first-row-ns", target, impl, p).Median), mib(scanStat(raw, "peak-heap-B", target, impl, p).Median), cpu(impl, p))
 			}
 		}
 		w("\n")

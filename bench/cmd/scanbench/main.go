@@ -39,6 +39,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -113,6 +114,7 @@ func (c contender) name() string {
 // figures are one read's measures.
 type figures struct {
 	rate, firstRow, peak float64 // rows/s, ns, bytes
+	cpu                  float64 // the program's CPU time (user and system) per row, ns
 }
 
 func run(target string, rows, rounds, fetch int, ps []int, bench bool) error {
@@ -148,11 +150,13 @@ func run(target string, rows, rounds, fetch int, ps []int, bench bool) error {
 			c := cs[i]
 			runtime.GC()
 			stop := sampleHeap()
+			cpu0 := cpuTime()
 			start := time.Now()
 			var ttfr time.Duration
 			var once sync.Once
 			n, err := c.read(func() { once.Do(func() { ttfr = time.Since(start) }) })
 			elapsed := time.Since(start)
+			cpu := cpuTime() - cpu0
 			peak := stop()
 			if err != nil {
 				return fmt.Errorf("%s, %s: %w", target, c.name(), err)
@@ -160,15 +164,15 @@ func run(target string, rows, rounds, fetch int, ps []int, bench bool) error {
 			if n != int64(rows) {
 				return fmt.Errorf("%s, %s: read %d rows, want %d", target, c.name(), n, rows)
 			}
-			f := figures{float64(n) / elapsed.Seconds(), float64(ttfr.Nanoseconds()), float64(peak)}
+			f := figures{float64(n) / elapsed.Seconds(), float64(ttfr.Nanoseconds()), float64(peak), float64(cpu.Nanoseconds()) / float64(n)}
 			got[c.name()] = append(got[c.name()], f)
 			if bench {
 				name := "BenchmarkScan/target=" + target + "/impl=" + c.impl
 				if c.p > 0 {
 					name += fmt.Sprintf("/parallelism=%d", c.p)
 				}
-				fmt.Printf("%s-%d\t1\t%d ns/op\t%.0f rows/s\t%.0f first-row-ns\t%.0f peak-heap-B\n",
-					name, runtime.GOMAXPROCS(0), elapsed.Nanoseconds(), f.rate, f.firstRow, f.peak)
+				fmt.Printf("%s-%d\t1\t%d ns/op\t%.0f rows/s\t%.0f first-row-ns\t%.0f peak-heap-B\t%.0f cpu-ns/row\n",
+					name, runtime.GOMAXPROCS(0), elapsed.Nanoseconds(), f.rate, f.firstRow, f.peak, f.cpu)
 			}
 		}
 		if bench {
@@ -179,8 +183,8 @@ func run(target string, rows, rounds, fetch int, ps []int, bench bool) error {
 		return nil
 	}
 	fmt.Printf("\n%s (%d nodes), %d rows, fetch %d, median of %d rounds (%s):\n\n", target, len(s.GetHosts()), rows, fetch, rounds, time.Now().UTC().Format(time.RFC3339))
-	fmt.Println("| contender | rows/s | ÷ stream | first row (ms) | peak heap (MiB) | rows/s by round |")
-	fmt.Println("|---|---:|---:|---:|---:|---|")
+	fmt.Println("| contender | rows/s | ÷ stream | first row (ms) | peak heap (MiB) | client CPU (ns/row) | rows/s by round |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---|")
 	base := median(got["stream"], func(f figures) float64 { return f.rate })
 	for _, c := range cs {
 		fs := got[c.name()]
@@ -189,9 +193,10 @@ func run(target string, rows, rounds, fetch int, ps []int, bench bool) error {
 			spread[i] = fmt.Sprintf("%.0fk", f.rate/1000)
 		}
 		rate := median(fs, func(f figures) float64 { return f.rate })
-		fmt.Printf("| %s | %.0fk | %.2f× | %.1f | %.1f | %s |\n", c.name(), rate/1000, rate/base,
+		fmt.Printf("| %s | %.0fk | %.2f× | %.1f | %.1f | %.0f | %s |\n", c.name(), rate/1000, rate/base,
 			median(fs, func(f figures) float64 { return f.firstRow })/1e6,
-			median(fs, func(f figures) float64 { return f.peak })/(1<<20), strings.Join(spread, " "))
+			median(fs, func(f figures) float64 { return f.peak })/(1<<20),
+			median(fs, func(f figures) float64 { return f.cpu }), strings.Join(spread, " "))
 	}
 	return nil
 }
@@ -248,6 +253,16 @@ func split(ctx context.Context, s *gocql.Session, table string, p, fetch int, fi
 	wg.Wait()
 	close(errs)
 	return total.Load(), <-errs
+}
+
+// cpuTime returns the CPU time (user and system) the program has used so
+// far: the client's cost of a read, apart from the node's.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // sampleHeap samples the heap in use every millisecond until the returned
