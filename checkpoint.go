@@ -36,11 +36,12 @@ const (
 	rangeDone         = 2
 	// maxCheckpointLen bounds the text accepted: a paging state per open
 	// range, each up to the size of a key; maxRanges the runs of ranges,
-	// as many as such a text can hold (each takes 2 bytes at least): a
-	// checkpoint that encode wrote is never refused for its count (a
-	// ring of 300 nodes of 256 vnodes already has 76,800 ranges).
+	// far more than encode writes for a real ring (a split has one range
+	// per vnode range at least: 300 nodes of 256 vnodes make 76,800, and
+	// in the worst case every range is a run), and few enough that a
+	// forged unsigned checkpoint cannot make a scan of millions of ranges.
 	maxCheckpointLen = 16 << 20
-	maxRanges        = maxCheckpointLen / 2
+	maxRanges        = 1 << 20
 )
 
 // status returns the status byte of r.

@@ -597,7 +597,10 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 			return
 		}
 		if s.bufs != nil {
-			select { // every row was yielded, by value: the slice is free
+			// Every row was yielded, by value: the slice is free. Cleared,
+			// so that it keeps no row's strings alive.
+			clear(page.Rows)
+			select {
 			case s.bufs <- page.Rows:
 			default:
 			}

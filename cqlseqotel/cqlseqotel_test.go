@@ -223,4 +223,20 @@ func TestScanSpans(t *testing.T) {
 		t.Fatalf("spans %v, %d rows", kinds, n)
 	}
 	t.Logf("spans %v", kinds)
+
+	// A scan refused before its statement is known (no such table) is an
+	// error span with no db.query.text rather than an empty one.
+	exp.Reset()
+	var got error
+	for _, err := range cqlseq.Scan[struct{ ID int }](context.Background(), s, ks+".no_such_table", cqlseq.WithTracer(tracer)) {
+		got = err
+	}
+	spans := exp.GetSpans()
+	if got == nil || len(spans) != 1 {
+		t.Fatalf("scan of a missing table: %v, %d spans", got, len(spans))
+	}
+	a := attrs(spans[0].Attributes)
+	if _, ok := a["db.query.text"]; ok || spans[0].Status.Code != codes.Error || a["db.collection.name"] != "no_such_table" {
+		t.Fatalf("scan of a missing table: span %q, status %v, attributes %v", spans[0].Name, spans[0].Status, a)
+	}
 }
