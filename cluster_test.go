@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"iter"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -166,28 +167,11 @@ func TestClusterScan(t *testing.T) {
 	// at a random parallelism, on the cluster: every row exactly once.
 	seed := time.Now().UnixNano()
 	r := rand.New(rand.NewPCG(uint64(seed), 0))
+	t.Logf("random stops: seed %d", seed)
 	for round := range 3 {
-		var resumed []scanRow
-		cursor, stops := "", 0
-		for {
-			stop := 1 + r.IntN(25) // pages to read before stopping
-			n, last := 0, ""
-			for p, err := range ScanPages[scanRow](ctx, s, table, WithParallelism(1+r.IntN(12)), WithFetchSize(50), WithCursor(cursor)) {
-				if err != nil {
-					t.Fatalf("seed %d, round %d: %v", seed, round, err)
-				}
-				resumed = append(resumed, p.Rows...)
-				last = p.Cursor
-				if n++; n == stop {
-					break
-				}
-			}
-			if n < stop { // the scan ended
-				break
-			}
-			cursor, stops = last, stops+1
-		}
-		slices.SortFunc(resumed, compareScanRows)
+		resumed, stops := scanWithStops(t, r, 25, func(cursor string) iter.Seq2[Page[scanRow], error] {
+			return ScanPages[scanRow](ctx, s, table, WithParallelism(1+r.IntN(12)), WithFetchSize(50), WithCursor(cursor))
+		})
 		if diff := gocmp.Diff(want, resumed); diff != "" {
 			t.Fatalf("seed %d, round %d, %d stops and resumptions: (-want +got):\n%s", seed, round, stops, diff)
 		}

@@ -208,7 +208,8 @@ type config struct {
 	scanValues                                    []any
 	parallelismSet, scanColumnsSet, scanFilterSet bool
 	// rowBufs, on a row-level Scan's ranges, is a chan []T of row slices
-	// the consumer is done with, for the ranges' pages to reuse.
+	// the consumer is done with, for the ranges' pages to reuse (a nil
+	// one on ScanPages' ranges).
 	rowBufs any
 }
 

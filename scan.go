@@ -693,10 +693,7 @@ func (s *scan[T]) readPages(ctx context.Context, i int, r scanRange, hosts []str
 	// with the scan's pages.
 	var last PageInfo // the range's page just read: its retries, latency and host
 	var trailing []string
-	cfg.PageState, cfg.Prefetch, cfg.scanRange, cfg.Idempotent, cfg.limiter = r.state, 1, true, true, s.limiter
-	if s.bufs != nil {
-		cfg.rowBufs = s.bufs
-	}
+	cfg.PageState, cfg.Prefetch, cfg.scanRange, cfg.Idempotent, cfg.limiter, cfg.rowBufs = r.state, 1, true, true, s.limiter, s.bufs
 	cfg.PageCallback = func(info PageInfo) {
 		if info.RowCount == 0 {
 			trailing = info.Warnings

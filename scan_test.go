@@ -335,30 +335,12 @@ func TestScanResumesFromCheckpoint(t *testing.T) {
 		if key != nil {
 			opts = append(opts, WithCursorKey(key))
 		}
-		var got []scanRow
-		cursor, stops := "", 0
-		for {
-			stop := 1 + r.IntN(15) // pages to read before stopping
-			n, last := 0, ""
+		got, stops := scanWithStops(t, r, 15, func(cursor string) iter.Seq2[Page[scanRow], error] {
 			if round == 2 {
 				opts[1] = WithFetchSize(3 + r.IntN(18))
 			}
-			for p, err := range ScanPages[scanRow](context.Background(), s, table, append(opts, WithCursor(cursor))...) {
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, p.Rows...)
-				last = p.Cursor
-				if n++; n == stop {
-					break
-				}
-			}
-			if n < stop { // the scan ended
-				break
-			}
-			cursor, stops = last, stops+1
-		}
-		slices.SortFunc(got, compareScanRows)
+			return ScanPages[scanRow](context.Background(), s, table, append(opts, WithCursor(cursor))...)
+		})
 		if diff := gocmp.Diff(want, got); diff != "" {
 			t.Fatalf("round %d, %d stops and resumptions: (-want +got):\n%s", round, stops, diff)
 		}
@@ -530,6 +512,36 @@ func TestRateLimitFromRanging(t *testing.T) {
 			t.Logf("%s, ranging %d: %d rows in %v at a limit of 2000 rows/s", name, round+1, len(got), elapsed.Round(time.Millisecond))
 		}
 	}
+}
+
+// scanWithStops reads a scan to its end in pieces: scan(cursor) resumes it
+// from the checkpoint of the last page read (from the start at ""), and
+// each piece stops after 1 to most pages, at random. It returns the rows
+// read, sorted, and the number of stops.
+func scanWithStops(t *testing.T, r *rand.Rand, most int, scan func(cursor string) iter.Seq2[Page[scanRow], error]) ([]scanRow, int) {
+	t.Helper()
+	var got []scanRow
+	cursor, stops := "", 0
+	for {
+		stop := 1 + r.IntN(most) // pages to read before stopping
+		n, last := 0, ""
+		for p, err := range scan(cursor) {
+			if err != nil {
+				t.Fatalf("after %d stops: %v", stops, err)
+			}
+			got = append(got, p.Rows...)
+			last = p.Cursor
+			if n++; n == stop {
+				break
+			}
+		}
+		if n < stop { // the scan ended
+			break
+		}
+		cursor, stops = last, stops+1
+	}
+	slices.SortFunc(got, compareScanRows)
+	return got, stops
 }
 
 // upHosts is a cluster whose hosts are up or not as told.
