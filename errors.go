@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 var (
@@ -143,3 +144,21 @@ func ctxError(prefix string, ctx context.Context) error {
 	}
 	return fmt.Errorf("%s%w", prefix, err)
 }
+
+// RangeError reports a token range of a [Scan] that could not be read: the
+// range, the hosts its requests were routed to (their host IDs), and the
+// error, a [*PageError] or a [*ScanError], which it unwraps to. A row type
+// that does not fit the columns is a [*MappingError], not wrapped: it is
+// no failure of a range.
+type RangeError struct {
+	Start, End int64    // the range (Start, End] of tokens
+	Replicas   []string // the range's replicas, the first tried first
+	Err        error
+}
+
+func (e *RangeError) Error() string {
+	return fmt.Sprintf("cqlseq: scanning token range (%d, %d] (replicas %s): %v", e.Start, e.End, strings.Join(e.Replicas, ", "), e.Err)
+}
+
+// Unwrap returns the range's error.
+func (e *RangeError) Unwrap() error { return e.Err }

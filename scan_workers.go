@@ -1,0 +1,315 @@
+package cqlseq
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cqlseq/cqlseq/driver"
+	"golang.org/x/time/rate"
+)
+
+// scanRange is one range of a scan and how far it was read.
+type scanRange struct {
+	tokenRange
+	state []byte // paging state after the last page yielded; nil: from the start
+	done  bool
+}
+
+// scanMsg is what a worker hands to the consumer.
+type scanMsg[T any] struct {
+	rng   int
+	page  Page[T]
+	info  PageInfo // the page's request: its Retries, Latency and Host
+	done  bool     // the range was read to its end; page.Warnings are those of its trailing pages without rows
+	err   error
+	panic any
+}
+
+// scan is one range over a scan: its workers and its consumer.
+type scan[T any] struct {
+	cfg    *config
+	tbl    driver.Cluster
+	table  string // the table's name, for a tracer
+	ranges []scanRange
+	order  []int           // indexes of ranges in token order, for checkpoints
+	hosts  []string        // host IDs, by ring host index
+	local  map[string]bool // by host ID: in WithDataCenter's data center (all without it)
+	cql    string
+	fp     fingerprint
+	after  bool      // call the page callback after yielding
+	rows   *rowLevel // a row-level Scan's, for the trace; nil for ScanPages
+
+	limiter *rate.Limiter // WithRateLimit's, shared by the workers
+	// bufs, for a row-level Scan, holds the row slices of pages whose rows
+	// were all yielded (by value), for the workers' next pages: the
+	// scan's pages then allocate no rows, as a Stream's do not.
+	bufs chan []T
+}
+
+func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], error) bool) {
+	number, total, left := 0, int64(0), 0
+	var reason EndReason // why the scan ended, for its trace: the first given
+	var endErr error
+	end := func(r EndReason, err error) {
+		if reason == 0 {
+			reason, endErr = r, err
+		}
+	}
+	if t := s.cfg.tracer; t != nil {
+		d := s.cfg.traceStart(workers)
+		d.Table, d.Statement = s.table, s.cql
+		ctx = t.TraceStreamStart(ctx, d)
+		tctx := ctx
+		// Deferred first, so it runs last: after every worker was joined.
+		defer func() {
+			rows, pages := total, number
+			if rl := s.rows; rl != nil && (reason == EndBreak || reason == 0) {
+				// The rows' loop left the last page (broken off, or its
+				// body panicked): count what it yielded, and a cancel for
+				// what it was.
+				rows -= int64(rl.unyielded)
+				if rl.untouched {
+					pages--
+				}
+				if rl.err != nil {
+					reason, endErr = EndCanceled, rl.err
+				}
+			}
+			if reason == 0 {
+				reason = EndPanic
+			}
+			t.TraceStreamEnd(tctx, TraceStreamEndData{Rows: rows, Pages: pages, Reason: reason, Err: endErr})
+		}()
+	}
+	if s.cfg.rateSet {
+		// One limit for this ranging's workers, counted from now.
+		s.limiter = newRowLimiter(s.cfg.rateLimit)
+	}
+	if s.after {
+		// As many as can be in use: two pages per worker and the one the
+		// consumer holds.
+		s.bufs = make(chan []T, 2*workers+1)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	out := make(chan scanMsg[T])
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.work(wctx, &next, out)
+		}()
+	}
+	var ringDone float64 // tokens of the ranges read to their end
+	for _, r := range s.ranges {
+		if r.done {
+			ringDone += float64(r.width())
+		} else {
+			left++
+		}
+	}
+	start, startDone := time.Now(), ringDone
+	finish := func(r *scanRange) {
+		r.done, r.state = true, nil
+		ringDone += float64(r.width())
+		left--
+	}
+	var warned []string
+	defer func() {
+		if len(warned) > 0 && left == 0 && s.cfg.PageCallback != nil {
+			s.cfg.PageCallback(PageInfo{Number: number + 1, TotalRows: total, Warnings: warned,
+				Scan: progress(len(s.ranges), len(s.ranges), ringDone, startDone, total, time.Since(start))})
+		}
+	}()
+	for left > 0 {
+		var m scanMsg[T]
+		select {
+		case m = <-out:
+		case <-ctx.Done():
+			err := ctxError("cqlseq: ", ctx)
+			end(EndCanceled, err)
+			yield(Page[T]{}, err)
+			return
+		}
+		switch {
+		case m.panic != nil:
+			panic(m.panic) // as if the request had run on this goroutine
+		case m.err != nil:
+			if ctx.Err() != nil {
+				end(EndCanceled, m.err)
+			} else {
+				end(EndError, m.err)
+			}
+			yield(Page[T]{}, m.err)
+			return
+		case m.done:
+			if !s.ranges[m.rng].done {
+				finish(&s.ranges[m.rng])
+			}
+			// Warnings of the range's trailing pages without rows go with
+			// the next page of any range, or to the callback at the end.
+			warned = append(warned, m.page.Warnings...)
+			continue
+		}
+		r := &s.ranges[m.rng]
+		r.state = m.page.PageState
+		if r.state == nil {
+			finish(r)
+		}
+		number++
+		total += int64(len(m.page.Rows))
+		if len(warned) > 0 {
+			m.page.Warnings = append(warned, m.page.Warnings...)
+			warned = nil
+		}
+		page := Page[T]{Rows: m.page.Rows, Number: number, TotalRows: total, Warnings: m.page.Warnings}
+		cb := s.cfg.PageCallback
+		if !s.after || cb != nil { // read by someone
+			page.Cursor = encodeCheckpoint(s.fp, s.cfg.PageSize, s.ranges, s.order, s.cfg.CursorKey)
+		}
+		var info PageInfo
+		if cb != nil {
+			info = PageInfo{Number: number, RowCount: len(page.Rows), TotalRows: total, Cursor: page.Cursor, Retries: m.info.Retries,
+				Latency: m.info.Latency, Host: m.info.Host, Warnings: page.Warnings}
+			info.Scan = progress(len(s.ranges), len(s.ranges)-left, ringDone, startDone, total, time.Since(start))
+		}
+		if cb != nil && !s.after {
+			cb(info)
+		}
+		if !yield(page, nil) {
+			end(EndBreak, nil)
+			return
+		}
+		if s.bufs != nil {
+			// Every row was yielded, by value: the slice is free. Cleared,
+			// so that it keeps no row's strings alive.
+			clear(page.Rows)
+			select {
+			case s.bufs <- page.Rows:
+			default:
+			}
+		}
+		if cb != nil && s.after {
+			cb(info)
+		}
+	}
+	end(EndComplete, nil)
+}
+
+// work reads ranges, taken in order, until none is left or ctx is done,
+// and hands their pages to out.
+func (s *scan[T]) work(ctx context.Context, next *atomic.Int64, out chan<- scanMsg[T]) {
+	send := func(m scanMsg[T]) bool {
+		select {
+		case out <- m:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	finished := false
+	defer func() {
+		switch r := recover(); {
+		case r != nil:
+			send(scanMsg[T]{panic: r})
+		case !finished:
+			// runtime.Goexit in a request (t.FailNow in a query observer):
+			// the consumer must not wait for this worker's ranges forever.
+			send(scanMsg[T]{err: errors.New("cqlseq: a scan worker's goroutine exited in the middle of a request (runtime.Goexit)")})
+		}
+	}()
+	s.loop(ctx, next, send)
+	finished = true
+}
+
+// loop reads ranges for work.
+func (s *scan[T]) loop(ctx context.Context, next *atomic.Int64, send func(scanMsg[T]) bool) {
+	for {
+		i := int(next.Add(1) - 1)
+		if i >= len(s.ranges) || ctx.Err() != nil {
+			return
+		}
+		r := s.ranges[i] // a copy: the consumer updates s.ranges
+		if r.done {
+			continue
+		}
+		if !s.readRange(ctx, i, r, send) {
+			return
+		}
+	}
+}
+
+// readRange reads r, the i-th range, and hands its pages to send; it
+// reports whether the worker may go on to another range.
+func (s *scan[T]) readRange(ctx context.Context, i int, r scanRange, send func(scanMsg[T]) bool) bool {
+	hosts := s.route(r.replicas)
+	var d TraceRangeEndData // for a RangeTracer
+	returned := false
+	if rt, ok := s.cfg.tracer.(RangeTracer); ok {
+		ctx = rt.TraceRangeStart(ctx, TraceRangeStartData{Start: r.start, End: r.end, Replicas: hosts, Resumed: r.state != nil})
+		defer func() {
+			switch {
+			case d.Done || d.Err != nil:
+			case !returned:
+				d.Err = errors.New("cqlseq: the range's request panicked (or called runtime.Goexit)")
+			default:
+				d.Err = ctx.Err() // the scan stopped
+			}
+			rt.TraceRangeEnd(ctx, d)
+		}()
+	}
+	more := s.readPages(ctx, i, r, hosts, send, &d)
+	returned = true
+	return more
+}
+
+// readPages reads the pages of r for readRange, noting in d what a
+// RangeTracer is told.
+func (s *scan[T]) readPages(ctx context.Context, i int, r scanRange, hosts []string, send func(scanMsg[T]) bool, d *TraceRangeEndData) bool {
+	src := s.tbl.Query(s.cql, append([]any{r.start, r.end}, s.cfg.scanValues...), hosts)
+	cfg := *s.cfg
+	// Two pages at most per worker: the one it hands over, and the next,
+	// requested as the hand-off starts (prefetch), so that Cassandra works
+	// while the worker waits for the consumer. A range's query is a
+	// SELECT, so a failed request may be sent again (Idempotent). The
+	// callback, the range's own, gives the retries of each page and the
+	// warnings of trailing pages without rows; the consumer reports them
+	// with the scan's pages.
+	var last PageInfo // the range's page just read: its retries, latency and host
+	var trailing []string
+	cfg.PageState, cfg.Prefetch, cfg.scanRange, cfg.Idempotent, cfg.limiter, cfg.rowBufs = r.state, 1, true, true, s.limiter, s.bufs
+	cfg.PageCallback = func(info PageInfo) {
+		if info.RowCount == 0 {
+			trailing = info.Warnings
+		}
+		last = info
+	}
+	for p, err := range streamPages[T](ctx, src, &cfg) {
+		if err != nil {
+			// A row type that does not fit the columns is no failure of
+			// the range: reported as Stream reports it.
+			var me *MappingError
+			if ctx.Err() == nil && !errors.As(err, &me) {
+				err = &RangeError{Start: r.start, End: r.end, Replicas: hosts, Err: err}
+			}
+			d.Err = err
+			send(scanMsg[T]{rng: i, err: err})
+			return false
+		}
+		d.Rows += int64(len(p.Rows))
+		d.Pages++
+		if !send(scanMsg[T]{rng: i, page: p, info: last}) {
+			return false
+		}
+	}
+	d.Done = true
+	return send(scanMsg[T]{rng: i, page: Page[T]{Warnings: trailing}, done: true})
+}
