@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 var (
@@ -98,22 +99,86 @@ func (e errPanic) Error() string { return fmt.Sprintf("the driver panicked: %v",
 
 // PageError reports a page request that failed: the page's number in the
 // stream, how many times the request was sent again (WithRetry) before the
-// stream gave up, and the driver's error, which it unwraps to.
+// stream gave up, every failed request, and the last one's error, the
+// driver's, which it unwraps to.
 type PageError struct {
-	Page    int   // counting from 1; a resumed stream counts from 1 again
-	Retries int   // retries of this page's request
-	Err     error // the driver's error
+	Page     int       // counting from 1; a resumed stream counts from 1 again
+	Retries  int       // retries of this page's request that reached a node
+	Attempts []Attempt // the page's failed requests, the first first
+	Err      error     // the driver's error
 }
 
 func (e *PageError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "cqlseq: fetching page %d", e.Page)
 	if e.Retries > 0 {
-		return fmt.Sprintf("cqlseq: fetching page %d, %d retries: %v", e.Page, e.Retries, e.Err)
+		fmt.Fprintf(&b, ", %d retries", e.Retries)
 	}
-	return fmt.Sprintf("cqlseq: fetching page %d: %v", e.Page, e.Err)
+	fmt.Fprintf(&b, ": %v", e.Err)
+	if len(e.Attempts) > 1 {
+		// Each request's node, time and outcome; the same outcome at the
+		// same node in a row told once.
+		b.WriteString(" (requests:")
+		first := e.Attempts[0].Time
+		at := func(a Attempt) string { return fmt.Sprintf("+%.1fs", a.Time.Sub(first).Seconds()) }
+		for i := 0; i < len(e.Attempts); {
+			a := e.Attempts[i]
+			j := i + 1
+			for j < len(e.Attempts) && e.Attempts[j].sameAs(a) {
+				j++
+			}
+			if i > 0 {
+				b.WriteString(";")
+			}
+			fmt.Fprintf(&b, " %s at %s", a.node(), at(a))
+			if j-i > 1 {
+				fmt.Fprintf(&b, " and %d more to %s", j-i-1, at(e.Attempts[j-1]))
+			}
+			if !a.Sent {
+				b.WriteString(", not sent")
+			}
+			fmt.Fprintf(&b, ": %v", a.Err)
+			i = j
+		}
+		b.WriteString(")")
+	}
+	return b.String()
 }
 
 // Unwrap returns the driver's error.
 func (e *PageError) Unwrap() error { return e.Err }
+
+// Attempt is a failed request for a page, as [PageError] lists them.
+type Attempt struct {
+	// HostID is the host ID of the node a scan sent the request to; ""
+	// where the driver's host selection policy chose.
+	HostID string
+	// Host is the address (host:port) of the node that failed the
+	// request, "" where the driver does not say.
+	Host string
+	// Sent says the request left the client: false when the driver had
+	// no connection to send it on (the node down, or no pool to it).
+	Sent bool
+	Time time.Time // when it failed
+	Err  error
+}
+
+// node names the node of a, for messages.
+func (a Attempt) node() string {
+	switch {
+	case a.Host != "" && a.HostID != "":
+		return a.Host + " (" + a.HostID + ")"
+	case a.Host != "":
+		return a.Host
+	case a.HostID != "":
+		return a.HostID
+	}
+	return "(the driver's choice)"
+}
+
+func (a Attempt) sameAs(b Attempt) bool {
+	return a.HostID == b.HostID && a.Host == b.Host && a.Sent == b.Sent && fmt.Sprint(a.Err) == fmt.Sprint(b.Err)
+}
 
 // invalid wraps err so that errors.Is(err, ErrInvalidArgument) holds.
 func invalid(err error) error {
@@ -152,7 +217,7 @@ func ctxError(prefix string, ctx context.Context) error {
 // no failure of a range.
 type RangeError struct {
 	Start, End int64    // the range (Start, End] of tokens
-	Replicas   []string // the range's replicas, the first tried first
+	Replicas   []string // the range's replicas' host IDs, in ring order (the primary first)
 	Err        error
 }
 

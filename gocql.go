@@ -19,14 +19,13 @@ type source struct {
 	*driver.Codec[gocql.TypeInfo, gocql.Type]
 	base  gocql.Query
 	query driver.Query
-	hosts []string // route requests to these hosts (IDs), the next on each retry
 }
 
 func (s *source) Query() driver.Query { return s.query }
 
 func (s *source) Fetch(ctx context.Context, r driver.Request) driver.Iter {
 	q := s.base // a value copy: setters below touch only this page's query
-	return driver.Apply[*gocql.Query, gocql.Consistency](&q, r, s.hosts).PageState(r.State).IterContext(ctx)
+	return driver.Apply[*gocql.Query, gocql.Consistency](&q, r).PageState(r.State).IterContext(ctx)
 }
 
 func (s *source) Columns(it driver.Iter) []driver.Column {
@@ -150,8 +149,6 @@ func (c v2Cluster) Hosts() ([]driver.Host, error) {
 	return hosts, nil
 }
 
-func (c v2Cluster) Query(cql string, values []any, hosts []string) driver.Source {
-	src := newSource(*c.session.Query(cql, values...))
-	src.hosts = hosts
-	return src
+func (c v2Cluster) Query(cql string, values []any) driver.Source {
+	return newSource(*c.session.Query(cql, values...))
 }

@@ -211,6 +211,8 @@ type config struct {
 	// the consumer is done with, for the ranges' pages to reuse (a nil
 	// one on ScanPages' ranges).
 	rowBufs any
+	// route, on a scan's range, chooses the node of each request.
+	route *replicaRoute
 }
 
 // request returns the request for the page that starts at state.
@@ -265,9 +267,7 @@ func resolve(opts []Option, q driver.Query) (*config, error) {
 		}
 	}
 	if c.scan && !c.retrySet {
-		// A scan routes each range to its replicas in turn: a request
-		// that found its host down goes to the next one.
-		c.Retry.Attempts = 3
+		c.Retry = scanRetry
 	}
 	if c.fetchSizeSet && c.FetchSize <= 0 {
 		c.errs = append(c.errs, fmt.Errorf("fetch size must be > 0, got %d", c.FetchSize))
@@ -284,8 +284,8 @@ func resolve(opts []Option, q driver.Query) (*config, error) {
 	if math.IsNaN(c.Prefetch) || c.Prefetch < 0 || c.Prefetch > 1 {
 		c.errs = append(c.errs, fmt.Errorf("prefetch must be in [0, 1], got %v", c.Prefetch))
 	}
-	if c.Retry.Attempts < 0 || c.Retry.MinBackoff < 0 || c.Retry.MaxBackoff < 0 {
-		c.errs = append(c.errs, fmt.Errorf("retry attempts and backoffs must be >= 0, got %+v", c.Retry))
+	if c.Retry.Attempts < 0 || c.Retry.MinBackoff < 0 || c.Retry.MaxBackoff < 0 || c.Retry.MaxElapsed < 0 {
+		c.errs = append(c.errs, fmt.Errorf("retry attempts, backoffs and MaxElapsed must be >= 0, got %+v", c.Retry))
 	} else if c.Retry.MaxBackoff > 0 && c.Retry.MinBackoff > c.Retry.MaxBackoff {
 		c.errs = append(c.errs, fmt.Errorf("retry MinBackoff %v is above MaxBackoff %v", c.Retry.MinBackoff, c.Retry.MaxBackoff))
 	}

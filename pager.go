@@ -38,6 +38,8 @@ type pager struct {
 	total   int64         // rows in finished pages
 	cursor  string        // cursor after the last finished page
 	retries int           // retries for the current page
+	failing pageFailures  // the current page's failed requests
+	route   *replicaRoute // a scan's range's: the node of each request
 	latency time.Duration // of the current page's request (its last attempt)
 	warned  []string      // warnings of pages without rows, for the next page
 	pending chan fetched
@@ -61,6 +63,7 @@ type pager struct {
 // fetched is a prefetched page, or the panic its request raised.
 type fetched struct {
 	it      driver.Iter
+	req     driver.Request
 	latency time.Duration
 	trace   pageTrace
 	panic   any
@@ -74,7 +77,7 @@ type pageTrace struct {
 }
 
 func newPager(ctx context.Context, src driver.Source, cfg *config) *pager {
-	p := &pager{src: src, cfg: cfg, stop: func() bool { return false }, tracer: cfg.tracer, limiter: cfg.limiter}
+	p := &pager{src: src, cfg: cfg, stop: func() bool { return false }, tracer: cfg.tracer, limiter: cfg.limiter, route: cfg.route}
 	if cfg.rateSet && !cfg.scanRange {
 		p.limiter = newRowLimiter(cfg.rateLimit) // each ranging's own
 	}
@@ -206,10 +209,12 @@ func (p *pager) flushWarnings() {
 // prefetch is pending, else a new request. A page without rows is the end,
 // a failure, or a page the server left empty with more to come; only its
 // Close tells which. A failure that may pass is sent again from the same
-// state, after a backoff, up to Retry.Attempts times (see retry).
+// state, as Retry allows: at once to another node when it was not sent
+// and a scan's range has another to try, else after a backoff.
 func (p *pager) fetch(state []byte) (driver.Iter, error) {
 	var it driver.Iter
 	var tr pageTrace
+	var r driver.Request
 	if p.pending != nil {
 		f := <-p.pending
 		p.pending = nil
@@ -219,14 +224,17 @@ func (p *pager) fetch(state []byte) (driver.Iter, error) {
 		if f.it == nil {
 			return nil, errors.New("cqlseq: the prefetch's goroutine exited in the middle of a request (runtime.Goexit)")
 		}
-		it, p.latency, tr = f.it, f.latency, f.trace
+		it, p.latency, tr, r = f.it, f.latency, f.trace, f.req
 	} else {
-		it, p.latency, tr = p.send(p.cfg.request(state), p.number+1)
+		r = p.request(state, 0)
+		it, p.latency, tr = p.send(r, p.number+1)
 	}
 	p.retries = 0
+	p.failing = pageFailures{}
 	for {
 		if it.NumRows() > 0 {
 			p.pageEnd(tr, it, p.latency, it.Warnings(), nil)
+			p.pageDone()
 			return it, nil
 		}
 		// Closing drops the page's warnings: keep those of a page without
@@ -236,21 +244,58 @@ func (p *pager) fetch(state []byte) (driver.Iter, error) {
 		p.pageEnd(tr, it, p.latency, w, err)
 		if err == nil {
 			p.warned = append(p.warned, w...)
+			p.pageDone()
 			return it, nil
 		}
 		if p.ctx.Err() != nil {
 			return nil, p.ctxErr()
 		}
-		if p.retries >= p.cfg.Retry.Attempts || !p.retry(err) {
-			return nil, &PageError{Page: p.number + 1, Retries: p.retries, Err: err}
+		class := p.src.Retryable(err)
+		sent := class != driver.NotSent
+		now := time.Now()
+		if p.failing.first.IsZero() {
+			p.failing.first = now
 		}
-		if err := p.sleep(p.backoff()); err != nil {
-			return nil, err
+		p.failing.attempts = append(p.failing.attempts, Attempt{HostID: r.Host, Host: p.src.Host(it), Sent: sent, Time: now, Err: err})
+		fail := func() error {
+			return &PageError{Page: p.number + 1, Retries: p.retries, Attempts: p.failing.attempts, Err: err}
 		}
-		p.retries++
-		r := p.cfg.request(state)
-		r.Attempt = p.retries
+		if p.cfg.Retry.Attempts == 0 || !p.retry(class) {
+			return nil, fail()
+		}
+		if p.route == nil || !p.route.failed(r.Host, sent) {
+			d := p.backoff()
+			if !p.budgetLeft(!sent, d) {
+				return nil, fail()
+			}
+			if err := p.sleep(d); err != nil {
+				return nil, err
+			}
+			p.failing.waits++
+			if sent || p.cfg.Retry.MaxElapsed == 0 {
+				p.retries++
+			}
+		}
+		r = p.request(state, len(p.failing.attempts))
 		it, p.latency, tr = p.send(r, p.number+1)
+	}
+}
+
+// request returns the request for the page that starts at state, attempt
+// its number among the page's requests, routed by a scan's range.
+func (p *pager) request(state []byte, attempt int) driver.Request {
+	r := p.cfg.request(state)
+	r.Attempt = attempt
+	if p.route != nil {
+		r.Host = p.route.pick()
+	}
+	return r
+}
+
+// pageDone notes that a page's request succeeded.
+func (p *pager) pageDone() {
+	if p.route != nil {
+		p.route.pageDone()
 	}
 }
 
@@ -341,7 +386,8 @@ func (p *pager) prefetch(page int) {
 			}
 			ch <- f
 		}()
-		f.it, f.latency, f.trace = p.send(p.cfg.request(state), page)
+		f.req = p.request(state, 0)
+		f.it, f.latency, f.trace = p.send(f.req, page)
 	}()
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -28,14 +29,18 @@ type fakePage struct {
 	err   error  // reported by Close only, as the drivers do
 	block bool   // Fetch blocks until its context is done
 	fail  int    // the first fail requests for this page fail with errTransient
-	warn  []string
-	wait  chan struct{} // Fetch waits for it to close, if set
-	panic any           // Fetch panics with it, if set
+	// unsent: the first unsent requests (after those that fail) fail
+	// with errUnsent, as one the driver had no connection to send on
+	unsent int
+	warn   []string
+	wait   chan struct{} // Fetch waits for it to close, if set
+	panic  any           // Fetch panics with it, if set
 }
 
 type fakeSource struct {
 	pages     map[string]fakePage // by the state that requests them ("" = first)
 	failed    map[string]int      // failures served so far, by state
+	unsent    map[string]int      // requests not sent so far, by state
 	fetches   atomic.Int32
 	cancelled atomic.Int32
 	open      atomic.Int32 // pages fetched and not closed
@@ -62,6 +67,15 @@ func (s *fakeSource) Fetch(ctx context.Context, r driver.Request) driver.Iter {
 		if s.failed[string(state)] < p.fail {
 			s.failed[string(state)]++
 			p = fakePage{err: fmt.Errorf("fetching %q: %w", state, errTransient)}
+		}
+	}
+	if p.unsent > 0 && p.err == nil {
+		if s.unsent == nil {
+			s.unsent = map[string]int{}
+		}
+		if s.unsent[string(state)] < p.unsent {
+			s.unsent[string(state)]++
+			p = fakePage{err: fmt.Errorf("fetching %q: %w", state, errUnsent)}
 		}
 	}
 	if p.block {
@@ -95,13 +109,19 @@ func (s *fakeSource) Discard(*driver.Dest) any { return new(int) }
 func (s *fakeSource) Host(driver.Iter) string { return "fake:9042" }
 
 func (s *fakeSource) Retryable(err error) driver.Retryability {
-	if errors.Is(err, errTransient) {
+	switch {
+	case errors.Is(err, errTransient):
 		return driver.MaybeSent
+	case errors.Is(err, errUnsent):
+		return driver.NotSent
 	}
 	return driver.Final
 }
 
-var errTransient = errors.New("transient")
+var (
+	errTransient = errors.New("transient")
+	errUnsent    = errors.New("no connection to send it on")
+)
 
 type fakeIter struct {
 	src    *fakeSource
@@ -303,6 +323,43 @@ func TestRetryResumesFromTheSameState(t *testing.T) {
 	}
 }
 
+// With Retry.MaxElapsed, a request that was never sent spends no attempt:
+// the stream waits and sends it again within MaxElapsed, then gives up with
+// every request listed. Without it, such a request counts as an attempt.
+func TestRetryUnsentSpendsNothing(t *testing.T) {
+	within := func(attempts int, elapsed time.Duration) Option {
+		return WithRetry(Retry{Attempts: attempts, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, MaxElapsed: elapsed})
+	}
+	src := &fakeSource{pages: map[string]fakePage{"": {rows: []int{1}, state: "a", unsent: 10}, "a": {rows: []int{2}, fail: 1, unsent: 3}}}
+	var infos []PageInfo
+	rows, errs := drain(streamRows[int](context.Background(), src, testConfig(t, within(1, time.Minute), WithPageCallback(func(p PageInfo) { infos = append(infos, p) }))))
+	if errs != nil || !cmp.Equal(rows, []int{1, 2}) {
+		t.Fatalf("10 requests not sent, 1 attempt: got %v, %v; want both rows", rows, errs)
+	}
+	if got := src.fetches.Load(); got != 16 || infos[0].Retries != 0 || infos[1].Retries != 1 {
+		t.Fatalf("%d requests, retries %d and %d; want 11 + 5, retries 0 and 1", got, infos[0].Retries, infos[1].Retries)
+	}
+
+	src = &fakeSource{pages: map[string]fakePage{"": {rows: []int{1}, unsent: 10}}}
+	_, errs = drain(streamRows[int](context.Background(), src, testConfig(t, within(3, 0))))
+	if len(errs) != 1 || !errors.Is(errs[0], errUnsent) || src.fetches.Load() != 4 {
+		t.Fatalf("without MaxElapsed: %v after %d requests; want the error after 1 + 3", errs, src.fetches.Load())
+	}
+
+	src = &fakeSource{pages: map[string]fakePage{"": {rows: []int{1}, unsent: math.MaxInt}}}
+	_, errs = drain(streamRows[int](context.Background(), src, testConfig(t, within(1, 30*time.Millisecond))))
+	var pe *PageError
+	if len(errs) != 1 || !errors.As(errs[0], &pe) || pe.Retries != 0 || len(pe.Attempts) < 3 || pe.Attempts[0].Sent || !errors.Is(pe, errUnsent) {
+		t.Fatalf("never sent: %v; want a PageError of 0 retries listing several requests not sent", errs)
+	}
+	if last := pe.Attempts[len(pe.Attempts)-1]; last.Time.Sub(pe.Attempts[0].Time) > 30*time.Millisecond {
+		t.Fatalf("requests from %v to %v: past MaxElapsed", pe.Attempts[0].Time, last.Time)
+	}
+	if !strings.Contains(pe.Error(), "not sent") {
+		t.Fatalf("%q does not say the requests were not sent", pe)
+	}
+}
+
 func TestRetryGivesUp(t *testing.T) {
 	src := &fakeSource{pages: map[string]fakePage{
 		"":  {rows: []int{1}, state: "a"},
@@ -316,8 +373,12 @@ func TestRetryGivesUp(t *testing.T) {
 		t.Fatalf("%d requests, want 1 + 1 + 2 retries", got)
 	}
 	var pe *PageError
-	if !errors.As(errs[0], &pe) || pe.Page != 2 || pe.Retries != 2 || errs[0].Error() != "cqlseq: fetching page 2, 2 retries: fetching \"a\": transient" {
-		t.Fatalf("error %q: PageError %+v, want page 2 after 2 retries", errs[0], pe)
+	const msg = `cqlseq: fetching page 2, 2 retries: fetching "a": transient (requests: fake:9042 at +0.0s and 2 more to +0.0s: fetching "a": transient)`
+	if !errors.As(errs[0], &pe) || pe.Page != 2 || pe.Retries != 2 || errs[0].Error() != msg {
+		t.Fatalf("error %q: PageError %+v, want page 2 after 2 retries: %q", errs[0], pe, msg)
+	}
+	if len(pe.Attempts) != 3 || !pe.Attempts[2].Sent || pe.Attempts[2].Host != "fake:9042" || !errors.Is(pe.Attempts[0].Err, errTransient) {
+		t.Fatalf("attempts %+v, want the 3 requests sent to fake:9042", pe.Attempts)
 	}
 
 	// An error the source does not call retryable ends the stream at once.
@@ -348,7 +409,8 @@ func TestResolveRejects(t *testing.T) {
 		opts []Option
 		msg  string
 	}{
-		{"negative retries", []Option{WithRetry(Retry{Attempts: -1})}, "retry attempts and backoffs must be >= 0"},
+		{"negative retries", []Option{WithRetry(Retry{Attempts: -1})}, "retry attempts, backoffs and MaxElapsed must be >= 0"},
+		{"negative MaxElapsed", []Option{WithRetry(Retry{Attempts: 1, MaxElapsed: -time.Second})}, "MaxElapsed must be >= 0"},
 		{"min above max", []Option{WithRetry(Retry{Attempts: 1, MinBackoff: time.Second, MaxBackoff: time.Millisecond})}, "MinBackoff 1s is above MaxBackoff 1ms"},
 		{"cursor and state", []Option{WithCursor(encodeCursor(fp, 0, []byte("x"), nil)), WithPageState([]byte("x"))}, "both a cursor and a paging state"},
 	}

@@ -19,13 +19,41 @@ type Retry struct {
 	// MinBackoff is the wait before the first retry (100 ms if zero); each
 	// further wait doubles, up to MaxBackoff (5 s if zero), with jitter.
 	MinBackoff, MaxBackoff time.Duration
+	// MaxElapsed bounds the time one page may spend failing: once it has
+	// passed since the page's first failed request, the stream gives up,
+	// and no wait is begun that would end after it. 0 sets no bound but
+	// Attempts.
+	//
+	// With a bound, a request that could not be sent at all (the driver
+	// had no connection to a node that could serve it) spends no attempt:
+	// a scan sends it at once to the range's next replica, and when no
+	// node can take it, the stream waits and tries again, within
+	// MaxElapsed. Without one, such a request counts as an attempt.
+	MaxElapsed time.Duration
+}
+
+// scanRetry is a scan's Retry unless WithRetry gives another. Its budget is
+// time: when a node dies, the other replicas, as coordinators, go on
+// waiting for it until Cassandra's failure detector convicts it (about
+// 10-25 s; phi_convict_threshold), each such request failing only at the
+// coordinator's read timeout (5 s by default) or the driver's (11 s).
+// Two minutes outlast that several times over; the attempts, counted on
+// requests that reached a node, are a bound on a range that keeps failing
+// fast.
+var scanRetry = Retry{Attempts: 30, MinBackoff: 250 * time.Millisecond, MaxBackoff: 5 * time.Second, MaxElapsed: 2 * time.Minute}
+
+// pageFailures is the state of one page's failed requests.
+type pageFailures struct {
+	first    time.Time // the page's first failed request ended
+	waits    int       // backoffs waited so far
+	attempts []Attempt // every failed request of the page, for its error
 }
 
 // retry reports whether a failed request may be sent again: the failure
 // may pass, and either the request cannot have run, or running it twice is
 // harmless (config.Idempotent).
-func (p *pager) retry(err error) bool {
-	switch p.src.Retryable(err) {
+func (p *pager) retry(class driver.Retryability) bool {
+	switch class {
 	case driver.NotSent:
 		return true
 	case driver.MaybeSent:
@@ -34,11 +62,27 @@ func (p *pager) retry(err error) bool {
 	return false
 }
 
-// backoff returns the wait before retry number p.retries+1: MinBackoff
-// doubled per retry, capped at MaxBackoff, minus up to a fifth at random so
-// that many streams do not retry in step.
+// budgetLeft reports whether the page may wait d and send its request
+// again: attempts left (a request that was not sent spends none when
+// MaxElapsed is set), and, with MaxElapsed, time enough for the wait.
+func (p *pager) budgetLeft(unsent bool, d time.Duration) bool {
+	r := p.cfg.Retry
+	if r.MaxElapsed > 0 {
+		if time.Since(p.failing.first)+d > r.MaxElapsed {
+			return false
+		}
+		if unsent {
+			return true
+		}
+	}
+	return p.retries < r.Attempts
+}
+
+// backoff returns the wait before the page's next request: MinBackoff
+// doubled per wait so far, capped at MaxBackoff, minus up to a fifth at
+// random so that many streams do not retry in step.
 func (p *pager) backoff() time.Duration {
-	d := p.cfg.Retry.MinBackoff << min(p.retries, 30)
+	d := p.cfg.Retry.MinBackoff << min(p.failing.waits, 30)
 	if d <= 0 || d > p.cfg.Retry.MaxBackoff {
 		d = p.cfg.Retry.MaxBackoff
 	}

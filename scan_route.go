@@ -3,34 +3,171 @@ package cqlseq
 import (
 	"cmp"
 	"slices"
+	"sync"
+	"time"
+
+	"github.com/cqlseq/cqlseq/driver"
 )
 
-// route returns the host IDs of replicas in the order to try them: those
-// the driver takes to be up first (after a node died, its ranges' requests
-// go straight to a live replica instead of paying a failed request and a
-// backoff every page), and among those, the ones in WithDataCenter's data
-// center first.
-func (s *scan[T]) route(replicas []int) []string {
-	up := map[string]bool{}
-	if hs, err := s.tbl.Hosts(); err == nil {
-		for _, h := range hs {
-			up[h.ID] = h.Up
+// How a scan routes a range's requests.
+//
+// Each request of a page goes to one of the range's replicas, chosen when
+// it is sent, by the driver's view at that moment: replicas the driver
+// takes to be up first, and among them those that failed this page's
+// requests fewest times, then those in WithDataCenter's data center, then
+// ring order (the primary replica first). A request that failed at a node
+// sends the next one elsewhere; a node known to be down is tried only when
+// no replica is up.
+//
+// A request pinned to a node can fail without being sent: the node is
+// down, or the driver has no connection pool to that host ID (a session
+// with DisableInitialHostLookup lists each node twice, and only one entry
+// has a pool). That costs nothing, so the request goes at once to the next
+// replica, then to wherever the driver's own host selection policy sends
+// it, then to the replicas known to be down; only when none of them can
+// take it does the page wait (see Retry.MaxElapsed). The scan remembers
+// such a host for a while (unsendableFor), so that its other ranges do
+// not try it first.
+
+// unsendableFor is how long a host whose request could not be sent ranks
+// as down, and how often the scan's view of which hosts are up is read
+// from the driver at most, unless a request failed since.
+const (
+	unsendableFor = 5 * time.Second
+	refreshEvery  = time.Second
+)
+
+// liveness is a scan's view of its nodes, shared by its ranges.
+type liveness struct {
+	cluster driver.Cluster
+
+	mu         sync.Mutex
+	read       time.Time       // when up was read from the driver; zero: read it again
+	up         map[string]bool // by host ID, as the driver takes them
+	unsendable map[string]time.Time
+}
+
+func newLiveness(c driver.Cluster) *liveness {
+	return &liveness{cluster: c, unsendable: map[string]time.Time{}}
+}
+
+// down reports, for each of hosts, whether it should be tried only when no
+// other can: the driver takes it to be down, or a request to it could not
+// be sent a moment ago.
+func (l *liveness) down(hosts []string) []bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if l.up == nil || now.Sub(l.read) > refreshEvery {
+		if hs, err := l.cluster.Hosts(); err == nil {
+			l.up = make(map[string]bool, len(hs))
+			for _, h := range hs {
+				l.up[h.ID] = h.Up
+			}
+			l.read = now
 		}
 	}
-	hosts := make([]string, 0, len(replicas))
-	for _, h := range replicas {
-		hosts = append(hosts, s.hosts[h])
+	out := make([]bool, len(hosts))
+	for i, h := range hosts {
+		out[i] = !l.up[h] || now.Before(l.unsendable[h])
 	}
-	rank := func(h string) int {
-		r := 0
-		if !up[h] {
-			r += 2
-		}
-		if !s.local[h] {
-			r++
-		}
-		return r
+	return out
+}
+
+// failed records a request that failed at host: read the driver's view
+// again before the next choice, and rank the host as down for a while if
+// the request could not be sent.
+func (l *liveness) failed(host string, sent bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.read = time.Time{}
+	if !sent && host != "" {
+		l.unsendable[host] = time.Now().Add(unsendableFor)
 	}
-	slices.SortStableFunc(hosts, func(a, b string) int { return cmp.Compare(rank(a), rank(b)) })
-	return hosts
+}
+
+// replicaRoute chooses the node of each request of one range's pages. Its
+// methods are called by the range's pager, from its goroutine and from its
+// prefetch's, one at a time.
+type replicaRoute struct {
+	live     *liveness
+	replicas []string        // host IDs, in ring order
+	local    map[string]bool // in WithDataCenter's data center (all without it)
+
+	mu       sync.Mutex
+	failures map[string]int  // this page's requests that failed at a node, by host
+	tried    map[string]bool // hosts ("" the driver's routing) whose request could not be sent since the last one that was
+}
+
+func newReplicaRoute(live *liveness, replicas []string, local map[string]bool) *replicaRoute {
+	return &replicaRoute{live: live, replicas: replicas, local: local, failures: map[string]int{}, tried: map[string]bool{}}
+}
+
+// pick returns the host ID for the page's next request: "" for the
+// driver's own routing.
+func (r *replicaRoute) pick() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	host, _ := r.next()
+	return host
+}
+
+// next returns the first target not yet tried this round: replicas up,
+// the driver's routing, replicas down; false when all were.
+func (r *replicaRoute) next() (string, bool) {
+	down := r.live.down(r.replicas)
+	order := make([]int, len(r.replicas))
+	for i := range order {
+		order[i] = i
+	}
+	rank := func(i int) int {
+		k := 0
+		if !r.local[r.replicas[i]] {
+			k++
+		}
+		return k
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Or(cmp.Compare(r.failures[r.replicas[a]], r.failures[r.replicas[b]]), cmp.Compare(rank(a), rank(b)))
+	})
+	for _, wantDown := range []bool{false, true} {
+		for _, i := range order {
+			if h := r.replicas[i]; down[i] == wantDown && !r.tried[h] {
+				return h, true
+			}
+		}
+		if !wantDown && !r.tried[""] {
+			return "", true
+		}
+	}
+	return "", false
+}
+
+// failed records that the request sent to host failed, and whether it
+// left the client. It reports whether another target may be tried at once:
+// only after a request that was not sent, while one is left this round.
+// When none is, a new round begins (after the caller's wait).
+func (r *replicaRoute) failed(host string, sent bool) bool {
+	r.live.failed(host, sent)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if sent {
+		r.failures[host]++
+		clear(r.tried)
+		return false
+	}
+	r.tried[host] = true
+	if _, ok := r.next(); ok {
+		return true
+	}
+	clear(r.tried)
+	return false
+}
+
+// pageDone starts the next page's choices afresh.
+func (r *replicaRoute) pageDone() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.failures)
+	clear(r.tried)
 }

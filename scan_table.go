@@ -93,7 +93,7 @@ func readTopology(ctx context.Context, c driver.Cluster, keyspace, table string)
 	}
 	type keyspaceRow struct{ Replication map[string]string }
 	var rep *keyspaceRow
-	for r, err := range StreamFrom[keyspaceRow](ctx, c.Query("SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?", []any{keyspace}, nil)) {
+	for r, err := range StreamFrom[keyspaceRow](ctx, c.Query("SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?", []any{keyspace})) {
 		if err != nil {
 			return fail(err)
 		}
@@ -115,7 +115,7 @@ func readTopology(ctx context.Context, c driver.Cluster, keyspace, table string)
 		Position   int
 	}
 	var keys []columnRow
-	for r, err := range StreamFrom[columnRow](ctx, c.Query("SELECT column_name, kind, position FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?", []any{keyspace, table}, nil)) {
+	for r, err := range StreamFrom[columnRow](ctx, c.Query("SELECT column_name, kind, position FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?", []any{keyspace, table})) {
 		if err != nil {
 			return fail(err)
 		}

@@ -555,30 +555,57 @@ func (u upHosts) Hosts() ([]driver.Host, error) {
 	return hs, nil
 }
 
-func (u upHosts) Query(string, []any, []string) driver.Source { return nil }
+func (u upHosts) Query(string, []any) driver.Source { return nil }
 
-// A range's replicas are tried up first, then in WithDataCenter's data
-// center first, else in ring order.
+// A page's requests go to the range's replicas the driver takes to be up
+// first, in WithDataCenter's data center first, then to those that failed
+// the page fewest times, then in ring order; a request that could not be
+// sent goes at once to the next target (the driver's own routing after the
+// replicas up, then those down), and when every target was tried, a new
+// round begins after a wait.
 func TestScanRouting(t *testing.T) {
-	s := &scan[int]{hosts: []string{"a", "b", "c", "d"}}
+	type step struct {
+		pick string // the host expected
+		sent bool   // the request to it failed after it was sent, or not
+		now  bool   // another target may be tried at once
+	}
+	all := map[string]bool{"a": true, "b": true, "c": true}
 	for _, tt := range []struct {
+		name  string
 		up    upHosts
 		local map[string]bool
-		want  []string
+		steps []step
 	}{
-		{upHosts{"a": true, "b": true, "c": true}, nil, []string{"a", "b", "c"}},
-		{upHosts{"a": false, "b": true, "c": true}, nil, []string{"b", "c", "a"}},
-		{upHosts{"a": true, "b": true, "c": true}, map[string]bool{"c": true}, []string{"c", "a", "b"}},
-		{upHosts{"a": true, "b": true, "c": false}, map[string]bool{"c": true}, []string{"a", "b", "c"}},
+		{"all up: primary first, then the next replica after each failure, round and round", upHosts{"a": true, "b": true, "c": true}, all,
+			[]step{{"a", true, false}, {"b", true, false}, {"c", true, false}, {"a", true, false}, {"b", true, false}}},
+		{"the primary down: never tried while another is up", upHosts{"a": false, "b": true, "c": true}, all,
+			[]step{{"b", true, false}, {"c", true, false}, {"b", true, false}, {"c", true, false}}},
+		{"WithDataCenter: its replica first", upHosts{"a": true, "b": true, "c": true}, map[string]bool{"c": true},
+			[]step{{"c", true, false}, {"a", true, false}, {"b", true, false}, {"c", true, false}}},
+		{"the local replica down: the others first", upHosts{"a": true, "b": true, "c": false}, map[string]bool{"c": true},
+			[]step{{"a", true, false}, {"b", true, false}, {"a", true, false}}},
+		{"not sent: the next at once, the driver's routing, the replicas down, then a wait", upHosts{"a": true, "b": true, "c": false}, all,
+			[]step{{"a", false, true}, {"b", false, true}, {"", false, true}, {"c", false, false}, {"", true, false}}},
+		{"no replica known to the driver: its own routing", upHosts{}, all,
+			[]step{{"", true, false}, {"", false, true}, {"a", false, true}, {"b", false, true}, {"c", false, false}}},
 	} {
-		s.tbl, s.local = tt.up, tt.local
-		if s.local == nil {
-			s.local = map[string]bool{"a": true, "b": true, "c": true, "d": true}
-		}
-		if got := s.route([]int{0, 1, 2}); !slices.Equal(got, tt.want) {
-			t.Errorf("up %v, local %v: %v, want %v", tt.up, tt.local, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			r := newReplicaRoute(newLiveness(tt.up), []string{"a", "b", "c"}, tt.local)
+			for i, st := range tt.steps {
+				if got := r.pick(); got != st.pick {
+					t.Fatalf("request %d went to %q, want %q", i, got, st.pick)
+				}
+				if now := r.failed(st.pick, st.sent); now != st.now {
+					t.Fatalf("request %d to %q failed (sent %v): at once %v, want %v", i, st.pick, st.sent, now, st.now)
+				}
+			}
+			r.pageDone()
+		})
 	}
+}
+
+// A scan's WithDataCenter must name a data center of the cluster.
+func TestScanDataCenter(t *testing.T) {
 	for _, err := range Scan[int](context.Background(), cqlseqtest.Session(t), "ks.t", WithDataCenter(" ")) {
 		if !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("WithDataCenter(\" \"): %v", err)
@@ -615,11 +642,11 @@ type failAfter struct {
 
 var errFailAfter = errors.New("failAfter: the node went away")
 
-func (f *failAfter) Query(cql string, values []any, hosts []string) driver.Source {
+func (f *failAfter) Query(cql string, values []any) driver.Source {
 	if !strings.Contains(cql, "token(") { // the topology's queries
-		return f.v2Cluster.Query(cql, values, hosts)
+		return f.v2Cluster.Query(cql, values)
 	}
-	return &failAfterSource{Source: f.v2Cluster.Query(cql, values, hosts), f: f}
+	return &failAfterSource{Source: f.v2Cluster.Query(cql, values), f: f}
 }
 
 type failAfterSource struct {
@@ -649,11 +676,11 @@ func (o *otherPartitioner) Hosts() ([]driver.Host, error) {
 	return hosts, err
 }
 
-func (o *otherPartitioner) Query(cql string, values []any, hosts []string) driver.Source {
+func (o *otherPartitioner) Query(cql string, values []any) driver.Source {
 	if strings.Contains(cql, "token(") {
 		o.queries.Add(1)
 	}
-	return o.v2Cluster.Query(cql, values, hosts)
+	return o.v2Cluster.Query(cql, values)
 }
 
 // A cluster on another partitioner than Murmur3 is refused, by name,
@@ -682,11 +709,11 @@ type flaky struct {
 
 var errFlaky = errors.New("flaky: not sent")
 
-func (f *flaky) Query(cql string, values []any, hosts []string) driver.Source {
+func (f *flaky) Query(cql string, values []any) driver.Source {
 	if !strings.Contains(cql, "token(") { // the topology's queries
-		return f.v2Cluster.Query(cql, values, hosts)
+		return f.v2Cluster.Query(cql, values)
 	}
-	return &flakySource{Source: f.v2Cluster.Query(cql, values, hosts), f: f, rng: fmt.Sprint(values[:2])}
+	return &flakySource{Source: f.v2Cluster.Query(cql, values), f: f, rng: fmt.Sprint(values[:2])}
 }
 
 type flakySource struct {
@@ -723,9 +750,12 @@ func (s *flakySource) Host(it driver.Iter) string {
 	return s.Source.Host(it)
 }
 
+// Retryable takes errFlaky for a request that reached its node (a
+// timeout), which spends a retry: one that was not sent would go to the
+// next replica at once, for free.
 func (s *flakySource) Retryable(err error) driver.Retryability {
 	if errors.Is(err, errFlaky) {
-		return driver.NotSent
+		return driver.MaybeSent
 	}
 	return s.Source.Retryable(err)
 }

@@ -43,6 +43,7 @@ type scan[T any] struct {
 	rows   *rowLevel // a row-level Scan's, for the trace; nil for ScanPages
 
 	limiter *rate.Limiter // WithRateLimit's, shared by the workers
+	live    *liveness     // which nodes are up, shared by the workers
 	// bufs, for a row-level Scan, holds the row slices of pages whose rows
 	// were all yielded (by value), for the workers' next pages: the
 	// scan's pages then allocate no rows, as a Stream's do not.
@@ -84,6 +85,7 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 			t.TraceStreamEnd(tctx, TraceStreamEndData{Rows: rows, Pages: pages, Reason: reason, Err: endErr})
 		}()
 	}
+	s.live = newLiveness(s.tbl)
 	if s.cfg.rateSet {
 		// One limit for this ranging's workers, counted from now.
 		s.limiter = newRowLimiter(s.cfg.rateLimit)
@@ -250,7 +252,10 @@ func (s *scan[T]) loop(ctx context.Context, next *atomic.Int64, send func(scanMs
 // readRange reads r, the i-th range, and hands its pages to send; it
 // reports whether the worker may go on to another range.
 func (s *scan[T]) readRange(ctx context.Context, i int, r scanRange, send func(scanMsg[T]) bool) bool {
-	hosts := s.route(r.replicas)
+	hosts := make([]string, len(r.replicas)) // in ring order
+	for k, h := range r.replicas {
+		hosts[k] = s.hosts[h]
+	}
 	var d TraceRangeEndData // for a RangeTracer
 	returned := false
 	if rt, ok := s.cfg.tracer.(RangeTracer); ok {
@@ -274,8 +279,9 @@ func (s *scan[T]) readRange(ctx context.Context, i int, r scanRange, send func(s
 // readPages reads the pages of r for readRange, noting in d what a
 // RangeTracer is told.
 func (s *scan[T]) readPages(ctx context.Context, i int, r scanRange, hosts []string, send func(scanMsg[T]) bool, d *TraceRangeEndData) bool {
-	src := s.tbl.Query(s.cql, append([]any{r.start, r.end}, s.cfg.scanValues...), hosts)
+	src := s.tbl.Query(s.cql, append([]any{r.start, r.end}, s.cfg.scanValues...))
 	cfg := *s.cfg
+	cfg.route = newReplicaRoute(s.live, hosts, s.local)
 	// Two pages at most per worker: the one it hands over, and the next,
 	// requested as the hand-off starts (prefetch), so that Cassandra works
 	// while the worker waits for the consumer. A range's query is a

@@ -54,10 +54,8 @@ func (c cluster) Hosts() ([]driver.Host, error) {
 	return hosts, nil
 }
 
-func (c cluster) Query(cql string, values []any, hosts []string) driver.Source {
-	src := prepareQuery(c.s.Query(cql, nil).Bind(values...))
-	src.hosts = hosts
-	return src
+func (c cluster) Query(cql string, values []any) driver.Source {
+	return prepareQuery(c.s.Query(cql, nil).Bind(values...))
 }
 
 // argError is a bad argument, worded as package cqlseq words its own.

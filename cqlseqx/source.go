@@ -25,7 +25,6 @@ type source struct {
 	session *gocql.Session
 	mapper  *reflectx.Mapper // the query's, for fields that embed gocqlx.UDT
 	query   driver.Query
-	hosts   []string // route requests to these hosts (IDs), the next on each retry
 }
 
 func (s *source) Query() driver.Query { return s.query }
@@ -35,7 +34,7 @@ func (s *source) Query() driver.Query { return s.query }
 func (s *source) Fetch(ctx context.Context, r driver.Request) driver.Iter {
 	q := s.base.WithContext(ctx) // a copy
 	s.private(q)
-	return driver.Apply[*gocql.Query, gocql.Consistency](q, r, s.hosts).PageState(r.State).Iter()
+	return driver.Apply[*gocql.Query, gocql.Consistency](q, r).PageState(r.State).Iter()
 }
 
 // A struct copy of a gocql.Query (the fork's) shares two pointers with the

@@ -138,24 +138,23 @@ func (d discard[TI]) UnmarshalCQL(TI, []byte) error {
 }
 
 // Apply sets on q, a driver's query made for one page request, what r asks
-// besides the paging state: its page size and consistency, if set, and,
-// when hosts are given, the host to send it to: hosts[r.Attempt %
-// len(hosts)], so that each retry goes to the next (Query.SetHostID).
-// Q is the driver's *Query and C its Consistency:
-// Apply[*gocql.Query, gocql.Consistency](q, r, hosts).
+// besides the paging state: its page size and consistency, if set, and
+// the host to send it to, if r names one (Query.SetHostID). Q is the
+// driver's *Query and C its Consistency:
+// Apply[*gocql.Query, gocql.Consistency](q, r).
 func Apply[Q interface {
 	PageSize(int) Q
 	Consistency(C) Q
 	SetHostID(string) Q
-}, C ~uint16](q Q, r Request, hosts []string) Q {
+}, C ~uint16](q Q, r Request) Q {
 	if r.PageSize > 0 {
 		q.PageSize(r.PageSize)
 	}
 	if r.HasConsistency {
 		q.Consistency(C(r.Consistency))
 	}
-	if len(hosts) > 0 {
-		q.SetHostID(hosts[r.Attempt%len(hosts)])
+	if r.Host != "" {
+		q.SetHostID(r.Host)
 	}
 	return q
 }

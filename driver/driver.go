@@ -120,9 +120,12 @@ type Request struct {
 	// consistency applies.
 	HasConsistency bool
 	// Attempt counts the times this page was asked for before, after a
-	// failure (0 the first time): a source that routes its requests to a
-	// host can send a retry to another.
+	// failure (0 the first time).
 	Attempt int
+	// Host is the host ID of the node to send the request to
+	// (Query.SetHostID); "" leaves the choice to the driver's host
+	// selection policy. A scan sets it; the source must honour it.
+	Host string
 }
 
 // Iter is one page of a result as a driver returns it, with the methods of
@@ -180,10 +183,10 @@ type Cluster interface {
 	// Hosts returns the nodes the driver knows, with their tokens.
 	Hosts() ([]Host, error)
 	// Query returns the source of cql with values bound to its markers,
-	// whose page requests go to hosts (host IDs) in turn: the first request
-	// to the first, a retry to the next (Request.Attempt); with no hosts,
-	// where the driver's policy sends them.
-	Query(cql string, values []any, hosts []string) Source
+	// with the session's settings and nothing else: each page request
+	// goes to the node its Request.Host names, or where the driver's
+	// policy sends it.
+	Query(cql string, values []any) Source
 }
 
 // Host is a node of the ring, as the driver reports it.
