@@ -173,12 +173,31 @@
 // between them (on the 3-node test cluster at parallelism 16, under 600
 // bytes), not one entry per range.
 // [PageInfo.Scan] reports progress; [WithRateLimit] holds the workers
-// together to a number of rows per second. A scan retries a failed
-// request 3 times by default, each time at the range's next replica (those
-// the driver takes to be up first, then those in [WithDataCenter]'s data
-// center); [WithRetry] replaces that, and
-// Retry{} turns failover off. [WithPrefetch] does not apply: a worker asks
-// for its next page as soon as it starts handing over the last one.
+// together to a number of rows per second. [WithPrefetch] does not apply:
+// a worker asks for its next page as soon as it starts handing over the
+// last one.
+//
+// A scan survives a node's death at its default options. Each request of a
+// range is routed when it is sent, by the driver's view of the nodes at
+// that moment: to a replica the driver takes to be up, the one that failed
+// the page's requests fewest times, in [WithDataCenter]'s data center
+// first, else the first in ring order; a node known to be down is tried
+// only when no replica is up. A request the driver could not send (the
+// node is down, or the session has no connection pool for that host, as a
+// session made with DisableInitialHostLookup has for some) goes at once to
+// the next replica, then to wherever the driver's own host selection
+// policy sends it. By default a page's requests are retried for up to 2
+// minutes (Retry{Attempts: 30, MinBackoff: 250ms, MaxBackoff: 5s,
+// MaxElapsed: 2m}; requests that were not sent spend no attempt): after
+// SIGKILL, a dead node's replicas go on waiting for it as coordinators
+// until Cassandra's failure detector convicts it, 10-25 s, each such
+// request failing only when it times out (Cassandra's
+// range_request_timeout is 10 s by default, the driver's timeout 11 s), and
+// the budget outlasts that several times over. A range that fails for
+// good ends the scan with a [*RangeError] naming the range and its
+// replicas, around a [*PageError] that lists every request of the page
+// (node, time, outcome). [WithRetry] replaces the default; Retry{} turns
+// failover off.
 //
 // # Other drivers
 //

@@ -113,9 +113,11 @@ func WithConsistency(c gocql.Consistency) Option {
 // same paging state, when that is safe and may succeed (see "Resuming:
 // cursors and retries" in the package documentation): rows are neither lost
 // nor repeated. After
-// r.Attempts retries of one page, or at once for other errors, the error is
-// yielded. The default is no retries. The driver's own retry policy still
-// applies to each request, if the query has one.
+// r.Attempts retries of one page, or r.MaxElapsed, or at once for other
+// errors, the error is yielded. The default is no retries for Stream and
+// Pages, and for a scan 2 minutes of retries at the range's replicas (see
+// "Whole tables: Scan" in the package documentation). The driver's own
+// retry policy still applies to each request, if the query has one.
 func WithRetry(r Retry) Option { return optionFunc(func(c *config) { c.Retry, c.retrySet = r, true }) }
 
 // WithStrict makes a result column that maps to no field of the row struct

@@ -36,7 +36,8 @@ type Retry struct {
 // time: when a node dies, the other replicas, as coordinators, go on
 // waiting for it until Cassandra's failure detector convicts it (about
 // 10-25 s; phi_convict_threshold), each such request failing only at the
-// coordinator's read timeout (5 s by default) or the driver's (11 s).
+// coordinator's range_request_timeout (10 s by default) or the driver's
+// timeout (11 s).
 // Two minutes outlast that several times over; the attempts, counted on
 // requests that reached a node, are a bound on a range that keeps failing
 // fast.
