@@ -3,8 +3,9 @@
 # and a small local cluster on 127.0.0.2, .3, ... for tests that need replicas and node failures.
 #
 #   cassandra.sh start | stop | restart | status | pid | logs [N] | nodetool ARGS... | wipe
-#   cassandra.sh cluster start | stop | restart | status | hosts | wipe
+#   cassandra.sh cluster start | stop | restart | status | hosts | wipe | add-node
 #   cassandra.sh cluster pid I | kill I [KILL|STOP|CONT] | start-node I | stop-node I | restart-node I
+#   cassandra.sh cluster remove-node I
 #   cassandra.sh cluster logs I [N] | nodetool I ARGS...
 #
 # There is no Docker and no download site here, only Maven Central, so Cassandra is run straight from
@@ -551,6 +552,13 @@ jvm_options() {
 			# role setup task fails and reschedules itself after that delay, and at 0 it logged
 			# 2.5 million lines (650 MB) a minute and slowed start-up. The default is 10 s.
 		)
+		if is_added "$NODE_ID"; then
+			# A node added by add-node is there to be decommissioned by remove-node, and
+			# decommission first sleeps max(ring_delay, this timeout): 20 s at the default
+			# (2 x write_request_timeout). Its only other use: a logged batch whose batchlog this
+			# node holds is replayed (the same mutations again) when not done within it.
+			JVM_OPTS+=(-Dcassandra.batchlog.replay_timeout_in_ms=2000)
+		fi
 	fi
 	if ((JMX_PORT > 0)); then
 		JVM_OPTS+=("-Dcassandra.jmx.local.port=$JMX_PORT")
@@ -801,9 +809,26 @@ cluster_ids() {
 	done | sort -n
 }
 
+# A node that cluster add-node joined to the ring has this file in its state dir. It is a member of
+# the ring until cluster remove-node takes it out: cluster start starts it with nodes 1..N, and
+# status and hosts count it. (A nodeK dir beyond N without it is left over from a run with a larger
+# CQLSEQ_CLUSTER_NODES: stop, status and wipe cover it, start leaves it alone.)
+ADDED_MARKER="added-by-add-node"
+
+is_added() { [[ -f $CLUSTER_DIR/node$1/$ADDED_MARKER ]]; }
+
+# The nodes the cluster is made of: 1..N, then the added ones.
+member_ids() {
+	local i
+	for i in $(cluster_ids); do
+		if ((i <= CLUSTER_NODES)) || is_added "$i"; then echo "$i"; fi
+	done
+}
+
 cluster_hosts() {
-	local i hosts=()
-	for ((i = 1; i <= CLUSTER_NODES; i++)); do
+	local i hosts=() ids
+	mapfile -t ids < <(member_ids)
+	for i in "${ids[@]}"; do
 		if ((CLUSTER_NATIVE_PORT == 9042)); then
 			hosts+=("$CLUSTER_NET.$((i + 1))")
 		else
@@ -836,13 +861,27 @@ cluster_start() {
 		node_start
 		notes+="${notes:+, }node$i $START_NOTE"
 	done
+	# Then the nodes add-node joined: members of the ring, whose ranges would otherwise have a
+	# replica down. The summary says how many there are, so the size is never a surprise.
+	local added=()
 	mapfile -t ids < <(cluster_ids)
 	for i in "${ids[@]}"; do
 		((i > CLUSTER_NODES)) || continue
 		use_cluster_node "$i"
-		[[ -n $(running_pid) ]] && say "${PFX}also running (beyond CQLSEQ_CLUSTER_NODES=$CLUSTER_NODES); left alone"
+		if is_added "$i"; then
+			node_start
+			notes+=", node$i (added) $START_NOTE"
+			added+=("node$i")
+		elif [[ -n $(running_pid) ]]; then
+			say "${PFX}also running (beyond CQLSEQ_CLUSTER_NODES=$CLUSTER_NODES, not added by add-node); left alone"
+		fi
 	done
-	say "cluster of $CLUSTER_NODES nodes ready on $(cluster_hosts) in $(since "$t0") ($notes)"
+	if ((${#added[@]} > 0)); then
+		say "cluster of $CLUSTER_NODES nodes + ${#added[@]} added by add-node (${added[*]}; 'cluster remove-node I'" \
+			"takes one out) ready on $(cluster_hosts) in $(since "$t0") ($notes)"
+	else
+		say "cluster of $CLUSTER_NODES nodes ready on $(cluster_hosts) in $(since "$t0") ($notes)"
+	fi
 }
 
 # All nodes at once: SIGTERM to every one, then wait for each (SIGKILL after the grace time).
@@ -875,18 +914,31 @@ cluster_stop() {
 	say "cluster: stopped ${#pids[@]} node(s) in $(since "$t0")"
 }
 
+# Exit 0 only when every member (1..N and the added nodes) answers CQL.
 cluster_status() {
-	local i line rc answering=0 ids
+	local i line rc answering=0 members=0 n_added=0 ids tag
 	mapfile -t ids < <(cluster_ids)
 	for i in "${ids[@]}"; do
 		use_cluster_node "$i"
 		rc=0
 		line=$(node_status) || rc=$?
-		printf 'node%s %s: %s\n' "$i" "$ADDR" "$line"
-		if ((rc == 0 && i <= CLUSTER_NODES)); then answering=$((answering + 1)); fi
+		tag=""
+		if ((i <= CLUSTER_NODES)); then
+			members=$((members + 1))
+		elif is_added "$i"; then
+			members=$((members + 1))
+			n_added=$((n_added + 1))
+			tag=" (added)"
+		else
+			tag=" (beyond CQLSEQ_CLUSTER_NODES, not counted)"
+		fi
+		printf 'node%s %s%s: %s\n' "$i" "$ADDR" "$tag" "$line"
+		if ((rc == 0)) && [[ $tag != " (beyond"* ]]; then answering=$((answering + 1)); fi
 	done
-	echo "cluster: $answering of $CLUSTER_NODES nodes answer CQL (state dir $CLUSTER_DIR)"
-	((answering == CLUSTER_NODES))
+	local what="$members nodes"
+	((n_added == 0)) || what="$members nodes ($CLUSTER_NODES + $n_added added)"
+	echo "cluster: $answering of $what answer CQL (state dir $CLUSTER_DIR)"
+	((answering == members))
 }
 
 # Fault injection: SIGKILL (default; waits until the process is gone and its ports are free),
@@ -918,7 +970,133 @@ cluster_wipe() {
 	say "cluster: wiped the node state dirs under $CLUSTER_DIR (the jars in $JAR_ROOT are kept)"
 }
 
-cluster_lock_wait() { echo $((CLUSTER_NODES * (START_TIMEOUT + STOP_TIMEOUT) + 120)); }
+# Node 1's view of the ring (nodetool status): prints the line of the node at $1, or nothing when
+# node 1 does not list it. Returns 1 when nodetool gave no ring at all.
+ring_line() {
+	local out
+	out=$( (use_cluster_node 1 && node_nodetool status) 2>&1 9>&-) || true
+	[[ $out == *Datacenter:* ]] || return 1
+	awk -v a="$1" '$2 == a' <<<"$out"
+}
+
+# Waits (up to START_TIMEOUT) until node 1's ring shows the node at $1 Up and Normal ($2 = UN), or no
+# longer lists it ($2 = gone). Sets RING_LINE to its last line.
+wait_ring() {
+	local addr=$1 want=$2 deadline=$((SECONDS + START_TIMEOUT)) line
+	while :; do
+		if line=$(ring_line "$addr"); then
+			RING_LINE=$line
+			case $want in
+			UN) [[ $line == UN\ * ]] && return 0 ;;
+			gone) [[ -z $line ]] && return 0 ;;
+			esac
+		fi
+		((SECONDS < deadline)) || return 1
+		sleep 1
+	done
+}
+
+# Set while add-node starts its node: a start that fails leaves no member behind.
+ADDING=
+add_node_failed() {
+	[[ -n $ADDING ]] || return 0
+	use_cluster_node "$ADDING"
+	local pid
+	pid=$(running_pid)
+	if [[ -n $pid ]]; then kill_pid "$pid" 10 >/dev/null || true; fi
+	rm -rf "$NODE_DIR.failed"
+	mv "$NODE_DIR" "$NODE_DIR.failed" 2>/dev/null || true
+	err "${PFX}did not join the cluster; its state dir is kept as $NODE_DIR.failed for its logs" \
+		"(not a member: cluster start, status and hosts ignore it; cluster wipe deletes it)"
+}
+
+# Joins one more node to the running cluster: node K, one past the highest node there is (N+1 when
+# there is none beyond N), on NET.(K+1), with its own state dir and the same configuration as the
+# others (seed node 1, the token allocator, JMX base+K). It bootstraps: it takes its share of the
+# ring and streams that share's data from the nodes that held it. Returns once it answers CQL and
+# node 1's ring shows it UN; prints its number alone on the last line.
+cluster_add_node() {
+	((CLUSTER_JMX_BASE > 0)) || die "cluster add-node waits for node 1's ring (nodetool), which needs JMX; CQLSEQ_CLUSTER_JMX_PORT is 0"
+	local t0 ids i k=$CLUSTER_NODES
+	t0=$(now)
+	mapfile -t ids < <(cluster_ids)
+	for i in "${ids[@]}"; do
+		((i > k)) && k=$i
+		((i <= CLUSTER_NODES)) || is_added "$i" || continue
+		use_cluster_node "$i"
+		node_status >/dev/null ||
+			die "${PFX}does not answer CQL: add-node joins a node to a running cluster; run '$0 cluster start' first (see '$0 cluster status')"
+	done
+	k=$((k + 1))
+	((k <= CLUSTER_MAX_NODES)) || die "cluster add-node: node $k would be beyond the $CLUSTER_MAX_NODES nodes this script runs"
+	use_cluster_node "$k"
+	rm -rf "$NODE_DIR.failed"
+	mkdir -p "$NODE_DIR"
+	: >"$NODE_DIR/$ADDED_MARKER"
+	say "${PFX}joining the cluster as node $k: it bootstraps (takes its share of the ring and streams its data)"
+	ADDING=$k
+	trap add_node_failed EXIT
+	node_start
+	trap - EXIT
+	ADDING=
+	local t_ring
+	t_ring=$(now)
+	if ! wait_ring "$ADDR" UN; then
+		die "${PFX}answers CQL, but node 1's ring did not show it UN within ${START_TIMEOUT}s: '${RING_LINE:-}'." \
+			"It is a member of the ring now: '$0 cluster remove-node $k' takes it out."
+	fi
+	say "${PFX}node 1's ring shows it Normal ($(since "$t_ring") after CQL): $RING_LINE"
+	say "${PFX}node $k added in $(since "$t0") ($START_NOTE); the cluster is $(cluster_hosts)"
+	echo "$k"
+}
+
+# Takes node I (one beyond N: an added node) out of the cluster, so that it is again what cluster
+# start makes: a running node is decommissioned (it streams its data to the nodes that take over
+# its ranges, and leaves the ring), then stopped; one that does not run is removed from the ring by
+# node 1 (nodetool removenode: the others stream its ranges' data among themselves). Then its state
+# dir is deleted.
+cluster_remove_node() {
+	((NODE_ID > CLUSTER_NODES)) ||
+		die "cluster remove-node: node $NODE_ID is one of the $CLUSTER_NODES nodes cluster start makes (CQLSEQ_CLUSTER_NODES);" \
+			"remove-node takes out a node beyond them, such as one add-node added"
+	((CLUSTER_JMX_BASE > 0)) || die "cluster remove-node runs nodetool, which needs JMX; CQLSEQ_CLUSTER_JMX_PORT is 0"
+	local t0 pid line id t1
+	t0=$(now)
+	pid=$(running_pid)
+	if [[ -n $pid ]]; then
+		[[ $(proc_state "$pid") != T ]] ||
+			die "${PFX}the node (pid $pid) is frozen (SIGSTOP); send it SIGCONT (kill -CONT $pid) first"
+		cql_answers "$ADDR" "$NATIVE_PORT" ||
+			die "${PFX}runs (pid $pid) but does not answer CQL (starting or stuck); it cannot be decommissioned now"
+		say "${PFX}decommissioning: it streams its data to the nodes that take over its ranges, then leaves the ring"
+		t1=$(now)
+		(node_nodetool decommission) 9>&- || die_with_logs "${PFX}nodetool decommission failed"
+		say "${PFX}decommissioned in $(since "$t1")"
+		node_stop
+	else
+		line=$(ring_line "$ADDR") || die "cluster remove-node: node 1 did not give its ring (is the cluster running?)"
+		if [[ -n $line ]]; then
+			id=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9a-f]+-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$/) print $i }' <<<"$line")
+			[[ -n $id ]] || die "cluster remove-node: no host ID in node 1's ring line '$line'"
+			say "${PFX}not running; node 1 removes it from the ring (host ID $id): $line"
+			t1=$(now)
+			(use_cluster_node 1 && node_nodetool removenode "$id") 9>&- || die "${PFX}nodetool removenode $id (on node 1) failed"
+			say "${PFX}removed from the ring in $(since "$t1")"
+		else
+			say "${PFX}not running and not in node 1's ring"
+		fi
+	fi
+	wait_ring "$ADDR" gone || die "${PFX}node 1's ring still lists it ${START_TIMEOUT}s later: '${RING_LINE:-}'"
+	rm -rf "$NODE_DIR"
+	say "${PFX}node $NODE_ID removed in $(since "$t0"); node 1's ring no longer lists it; the cluster is $(cluster_hosts)"
+}
+
+# Long enough for a whole stop and start of every node there is, and one more.
+cluster_lock_wait() {
+	local n
+	n=$(cluster_ids | wc -l)
+	echo $(((n + 1) * (START_TIMEOUT + STOP_TIMEOUT) + 120))
+}
 
 cluster_main() {
 	local cmd=${1:-}
@@ -937,6 +1115,9 @@ cluster_main() {
 	start-node) use_node_arg "$@"; take_lock "$(cluster_lock_wait)"; node_start ;;
 	stop-node) use_node_arg "$@"; take_lock "$(cluster_lock_wait)"; node_stop ;;
 	restart-node) use_node_arg "$@"; take_lock "$(cluster_lock_wait)"; node_stop; node_start ;;
+	add-node) [[ $# -eq 0 ]] || die "cluster add-node takes no argument: the node is one past the highest there is"
+		take_lock "$(cluster_lock_wait)"; cluster_add_node ;;
+	remove-node) use_node_arg "$@"; take_lock "$(cluster_lock_wait)"; cluster_remove_node ;;
 	logs) use_node_arg "$@"; shift; node_logs "$@" ;;
 	nodetool) use_node_arg "$@"; shift; node_nodetool "$@" ;;
 	-h | --help | help | "") usage; [[ -n $cmd ]] || exit 2 ;;
@@ -949,8 +1130,8 @@ cluster_main() {
 usage() {
 	cat <<-EOF
 		usage: $0 start|stop|restart|status|pid|logs [N]|nodetool ARGS...|wipe
-		       $0 cluster start|stop|restart|status|hosts|wipe
-		       $0 cluster pid I|kill I [KILL|STOP|CONT]|start-node I|stop-node I|restart-node I
+		       $0 cluster start|stop|restart|status|hosts|wipe|add-node
+		       $0 cluster pid I|kill I [KILL|STOP|CONT]|start-node I|stop-node I|restart-node I|remove-node I
 		       $0 cluster logs I [N]|nodetool I ARGS...
 		single node: 127.0.0.1, state dir $SINGLE_DIR (CQLSEQ_CASSANDRA_DIR)
 		cluster: $CLUSTER_NODES nodes (CQLSEQ_CLUSTER_NODES) on $(cluster_hosts), state dir $CLUSTER_DIR (CQLSEQ_CLUSTER_DIR)
