@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -98,15 +100,21 @@ type errPanic struct{ v any }
 func (e errPanic) Error() string { return fmt.Sprintf("the driver panicked: %v", e.v) }
 
 // PageError reports a page request that failed: the page's number in the
-// stream, how many times the request was sent again (WithRetry) before the
-// stream gave up, every failed request, and the last one's error, the
-// driver's, which it unwraps to.
+// stream, the retries spent on it (WithRetry), its failed requests, and the
+// last one's error, the driver's, which it unwraps to.
 type PageError struct {
-	Page     int       // counting from 1; a resumed stream counts from 1 again
-	Retries  int       // retries of this page's request that reached a node
-	Attempts []Attempt // the page's failed requests, the first first
-	Err      error     // the driver's error
+	Page    int // counting from 1; a resumed stream counts from 1 again
+	Retries int // of Retry.Attempts, spent on this page
+	// Failed is how many of the page's requests failed; Requests holds the
+	// first and the last of them (maxFailedKept at most), in order.
+	Failed   int
+	Requests []FailedRequest
+	Err      error // the driver's error
 }
+
+// maxFailedKept bounds PageError.Requests: a page that waits minutes for a
+// node can fail thousands of requests.
+const maxFailedKept = 32
 
 func (e *PageError) Error() string {
 	var b strings.Builder
@@ -115,30 +123,49 @@ func (e *PageError) Error() string {
 		fmt.Fprintf(&b, ", %d retries", e.Retries)
 	}
 	fmt.Fprintf(&b, ": %v", e.Err)
-	if len(e.Attempts) > 1 {
-		// Each request's node, time and outcome; the same outcome at the
-		// same node in a row told once.
-		b.WriteString(" (requests:")
-		first := e.Attempts[0].Time
-		at := func(a Attempt) string { return fmt.Sprintf("+%.1fs", a.Time.Sub(first).Seconds()) }
-		for i := 0; i < len(e.Attempts); {
-			a := e.Attempts[i]
-			j := i + 1
-			for j < len(e.Attempts) && e.Attempts[j].sameAs(a) {
-				j++
+	if e.Failed > 1 && len(e.Requests) > 0 {
+		// Each node's outcomes, in the order they first came, told once
+		// with their count and times.
+		type outcome struct {
+			node, msg   string
+			sent        bool
+			n           int
+			first, last time.Time
+		}
+		var outs []*outcome
+		for _, r := range e.Requests {
+			i := slices.IndexFunc(outs, func(o *outcome) bool { return o.node == r.node() && o.sent == r.Sent && o.msg == r.msg })
+			if i < 0 {
+				outs = append(outs, &outcome{node: r.node(), msg: r.msg, sent: r.Sent, first: r.Time})
+				i = len(outs) - 1
 			}
+			outs[i].n++
+			outs[i].last = r.Time
+		}
+		start := e.Requests[0].Time
+		since := func(t time.Time) time.Duration { return t.Sub(start).Round(time.Millisecond) }
+		fmt.Fprintf(&b, " (%d failed requests over %v", e.Failed, since(e.Requests[len(e.Requests)-1].Time))
+		if e.Failed > len(e.Requests) {
+			fmt.Fprintf(&b, "; of the first and last %d", len(e.Requests))
+		}
+		b.WriteString(":")
+		const maxOutcomes = 8
+		for i, o := range outs[:min(len(outs), maxOutcomes)] {
 			if i > 0 {
 				b.WriteString(";")
 			}
-			fmt.Fprintf(&b, " %s at %s", a.node(), at(a))
-			if j-i > 1 {
-				fmt.Fprintf(&b, " and %d more to %s", j-i-1, at(e.Attempts[j-1]))
+			fmt.Fprintf(&b, " %s", o.node)
+			if !o.sent {
+				b.WriteString(" not sent")
 			}
-			if !a.Sent {
-				b.WriteString(", not sent")
+			fmt.Fprintf(&b, " %dx at +%v", o.n, since(o.first))
+			if o.n > 1 {
+				fmt.Fprintf(&b, " to +%v", since(o.last))
 			}
-			fmt.Fprintf(&b, ": %v", a.Err)
-			i = j
+			fmt.Fprintf(&b, ": %s", o.msg)
+		}
+		if len(outs) > maxOutcomes {
+			fmt.Fprintf(&b, "; %d other outcomes", len(outs)-maxOutcomes)
 		}
 		b.WriteString(")")
 	}
@@ -148,36 +175,55 @@ func (e *PageError) Error() string {
 // Unwrap returns the driver's error.
 func (e *PageError) Unwrap() error { return e.Err }
 
-// Attempt is a failed request for a page, as [PageError] lists them.
-type Attempt struct {
+// FailedRequest is a failed request for a page, as [PageError] lists them.
+type FailedRequest struct {
 	// HostID is the host ID of the node a scan sent the request to; ""
 	// where the driver's host selection policy chose.
 	HostID string
-	// Host is the address (host:port) of the node that failed the
-	// request, "" where the driver does not say.
+	// Host is the address (host:port) of the node, "" if unknown.
 	Host string
 	// Sent says the request left the client: false when the driver had
 	// no connection to send it on (the node down, or no pool to it).
 	Sent bool
 	Time time.Time // when it failed
 	Err  error
+	msg  string // Err's text, without a local port that differs per connection
 }
 
-// node names the node of a, for messages.
-func (a Attempt) node() string {
+// node names the node of r, for messages.
+func (r FailedRequest) node() string {
 	switch {
-	case a.Host != "" && a.HostID != "":
-		return a.Host + " (" + a.HostID + ")"
-	case a.Host != "":
-		return a.Host
-	case a.HostID != "":
-		return a.HostID
+	case r.Host != "" && r.HostID != "":
+		return r.Host + " (" + r.HostID + ")"
+	case r.Host != "":
+		return r.Host
+	case r.HostID != "":
+		return r.HostID
 	}
-	return "(the driver's choice)"
+	return "the driver's choice"
 }
 
-func (a Attempt) sameAs(b Attempt) bool {
-	return a.HostID == b.HostID && a.Host == b.Host && a.Sent == b.Sent && fmt.Sprint(a.Err) == fmt.Sprint(b.Err)
+// localPort matches the client's side of a connection in a network
+// error ("read tcp 127.0.0.1:51638->127.0.0.3:9042"), which differs for
+// every connection to the same node.
+var localPort = regexp.MustCompile(`(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:]+\]):\d+->`)
+
+// failedRequests keeps the first and the last of a page's failed requests.
+type failedRequests struct {
+	n    int
+	kept []FailedRequest
+}
+
+func (f *failedRequests) add(r FailedRequest) {
+	r.msg = localPort.ReplaceAllString(fmt.Sprint(r.Err), "$1->")
+	f.n++
+	if len(f.kept) == maxFailedKept {
+		// The first half stays; the second half is the latest.
+		half := maxFailedKept / 2
+		copy(f.kept[half:], f.kept[half+1:])
+		f.kept = f.kept[:maxFailedKept-1]
+	}
+	f.kept = append(f.kept, r)
 }
 
 // invalid wraps err so that errors.Is(err, ErrInvalidArgument) holds.
@@ -219,10 +265,18 @@ type RangeError struct {
 	Start, End int64    // the range (Start, End] of tokens
 	Replicas   []string // the range's replicas' host IDs, in ring order (the primary first)
 	Err        error
+	addrs      []string // the replicas' addresses, for the message ("" if unknown)
 }
 
 func (e *RangeError) Error() string {
-	return fmt.Sprintf("cqlseq: scanning token range (%d, %d] (replicas %s): %v", e.Start, e.End, strings.Join(e.Replicas, ", "), e.Err)
+	names := make([]string, len(e.Replicas))
+	for i, id := range e.Replicas {
+		names[i] = id
+		if i < len(e.addrs) && e.addrs[i] != "" {
+			names[i] = e.addrs[i] + " (" + id + ")"
+		}
+	}
+	return fmt.Sprintf("cqlseq: scanning token range (%d, %d] (replicas %s): %s", e.Start, e.End, strings.Join(names, ", "), strings.TrimPrefix(e.Err.Error(), "cqlseq: "))
 }
 
 // Unwrap returns the range's error.

@@ -144,7 +144,7 @@ type v2Cluster struct{ session *gocql.Session }
 func (c v2Cluster) Hosts() ([]driver.Host, error) {
 	var hosts []driver.Host
 	for _, h := range c.session.GetHosts() {
-		hosts = append(hosts, driver.Host{ID: h.HostID(), DataCenter: h.DataCenter(), Rack: h.Rack(), Partitioner: h.Partitioner(), Tokens: h.Tokens(), Up: h.IsUp()})
+		hosts = append(hosts, driver.Host{ID: h.HostID(), Addr: h.ConnectAddressAndPort(), DataCenter: h.DataCenter(), Rack: h.Rack(), Partitioner: h.Partitioner(), Tokens: h.Tokens(), Up: h.IsUp()})
 	}
 	return hosts, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -247,38 +248,56 @@ func (p *pager) fetch(state []byte) (driver.Iter, error) {
 			p.pageDone()
 			return it, nil
 		}
-		if p.ctx.Err() != nil {
-			return nil, p.ctxErr()
-		}
 		class := p.src.Retryable(err)
 		sent := class != driver.NotSent
 		now := time.Now()
 		if p.failing.first.IsZero() {
 			p.failing.first = now
 		}
-		p.failing.attempts = append(p.failing.attempts, Attempt{HostID: r.Host, Host: p.src.Host(it), Sent: sent, Time: now, Err: err})
-		fail := func() error {
-			return &PageError{Page: p.number + 1, Retries: p.retries, Attempts: p.failing.attempts, Err: err}
+		host := p.src.Host(it)
+		if host == "" && p.route != nil {
+			host = p.route.live.addr(r.HostID)
 		}
-		if p.cfg.Retry.Attempts == 0 || !p.retry(class) {
-			return nil, fail()
+		p.failing.requests.add(FailedRequest{HostID: r.HostID, Host: host, Sent: sent, Time: now, Err: err})
+		if p.ctx.Err() != nil {
+			return nil, p.ctxErrAfter(err)
 		}
-		if p.route == nil || !p.route.failed(r.Host, sent) {
-			d := p.backoff()
-			if !p.budgetLeft(!sent, d) {
-				return nil, fail()
+		if !p.retry(class) {
+			return nil, p.pageError(err)
+		}
+		// A request that was not sent goes at once to a scan's next target,
+		// if it has one: that is routing, and costs nothing.
+		if p.route == nil || !p.route.failed(r.HostID, sent) {
+			d, ok := p.budget(sent)
+			if !ok {
+				return nil, p.pageError(err)
 			}
-			if err := p.sleep(d); err != nil {
-				return nil, err
+			if p.sleep(d) != nil {
+				return nil, p.ctxErrAfter(err)
 			}
 			p.failing.waits++
 			if sent || p.cfg.Retry.MaxElapsed == 0 {
 				p.retries++
 			}
 		}
-		r = p.request(state, len(p.failing.attempts))
+		r = p.request(state, p.failing.requests.n)
 		it, p.latency, tr = p.send(r, p.number+1)
 	}
+}
+
+// pageError is the error of the current page, whose last request failed
+// with err.
+func (p *pager) pageError(err error) error {
+	return &PageError{Page: p.number + 1, Retries: p.retries, Failed: p.failing.requests.n, Requests: p.failing.requests.kept, Err: err}
+}
+
+// ctxErrAfter is the error of a stream whose context ended while its page
+// was failing, the last request with err: the context's error, which it
+// matches, with the page's failed requests (a [*PageError]) after it.
+func (p *pager) ctxErrAfter(err error) error {
+	cerr := p.ctxErr()
+	pe := p.pageError(err)
+	return &wrapped{cerr.Error() + ", while " + strings.TrimPrefix(pe.Error(), "cqlseq: "), []error{cerr, pe}}
 }
 
 // request returns the request for the page that starts at state, attempt
@@ -287,7 +306,7 @@ func (p *pager) request(state []byte, attempt int) driver.Request {
 	r := p.cfg.request(state)
 	r.Attempt = attempt
 	if p.route != nil {
-		r.Host = p.route.pick()
+		r.HostID = p.route.pick()
 	}
 	return r
 }

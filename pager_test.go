@@ -7,7 +7,10 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -41,6 +44,8 @@ type fakeSource struct {
 	pages     map[string]fakePage // by the state that requests them ("" = first)
 	failed    map[string]int      // failures served so far, by state
 	unsent    map[string]int      // requests not sent so far, by state
+	mu        sync.Mutex
+	hosts     []string // the HostID of every request
 	fetches   atomic.Int32
 	cancelled atomic.Int32
 	open      atomic.Int32 // pages fetched and not closed
@@ -53,6 +58,9 @@ func (s *fakeSource) Query() driver.Query {
 func (s *fakeSource) Fetch(ctx context.Context, r driver.Request) driver.Iter {
 	state := r.State
 	s.fetches.Add(1)
+	s.mu.Lock()
+	s.hosts = append(s.hosts, r.HostID)
+	s.mu.Unlock()
 	p := s.pages[string(state)]
 	if p.wait != nil {
 		<-p.wait
@@ -107,6 +115,12 @@ func (s *fakeSource) Dest(d *driver.Dest) any { return d.Ptr }
 func (s *fakeSource) Discard(*driver.Dest) any { return new(int) }
 
 func (s *fakeSource) Host(driver.Iter) string { return "fake:9042" }
+
+func (s *fakeSource) hostIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.hosts)
+}
 
 func (s *fakeSource) Retryable(err error) driver.Retryability {
 	switch {
@@ -349,14 +363,61 @@ func TestRetryUnsentSpendsNothing(t *testing.T) {
 	src = &fakeSource{pages: map[string]fakePage{"": {rows: []int{1}, unsent: math.MaxInt}}}
 	_, errs = drain(streamRows[int](context.Background(), src, testConfig(t, within(1, 30*time.Millisecond))))
 	var pe *PageError
-	if len(errs) != 1 || !errors.As(errs[0], &pe) || pe.Retries != 0 || len(pe.Attempts) < 3 || pe.Attempts[0].Sent || !errors.Is(pe, errUnsent) {
+	if len(errs) != 1 || !errors.As(errs[0], &pe) || pe.Retries != 0 || pe.Failed < 3 || len(pe.Requests) != min(pe.Failed, maxFailedKept) ||
+		pe.Requests[0].Sent || !errors.Is(pe, errUnsent) {
 		t.Fatalf("never sent: %v; want a PageError of 0 retries listing several requests not sent", errs)
 	}
-	if last := pe.Attempts[len(pe.Attempts)-1]; last.Time.Sub(pe.Attempts[0].Time) > 30*time.Millisecond {
-		t.Fatalf("requests from %v to %v: past MaxElapsed", pe.Attempts[0].Time, last.Time)
-	}
-	if !strings.Contains(pe.Error(), "not sent") {
+	if !strings.Contains(pe.Error(), "fake:9042 not sent") {
 		t.Fatalf("%q does not say the requests were not sent", pe)
+	}
+	t.Logf("never sent, 30 ms: %v", pe)
+
+	// A context that ends while a page fails: its error, and the page's.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	src = &fakeSource{pages: map[string]fakePage{"": {rows: []int{1}, unsent: math.MaxInt}}}
+	_, errs = drain(streamRows[int](ctx, src, testConfig(t, within(1, time.Hour))))
+	if len(errs) != 1 || !errors.Is(errs[0], context.DeadlineExceeded) || !errors.As(errs[0], &pe) || pe.Failed == 0 {
+		t.Fatalf("deadline while failing: %v; want the deadline and the PageError", errs)
+	}
+}
+
+// A scan's range routes each request of a page: the primary first; after
+// a failure that reached a node, the replica that failed the page fewest
+// times, after a wait; after one that was not sent, the next at once, for
+// no attempt. The first request of the next page (a prefetch) goes to the
+// primary again.
+func TestRetryRoutesScanRequests(t *testing.T) {
+	src := &fakeSource{pages: map[string]fakePage{
+		"":  {rows: []int{1}, state: "a", fail: 1, unsent: 2},
+		"a": {rows: []int{2}, unsent: 1},
+	}}
+	var infos []PageInfo
+	cfg := testConfig(t, WithRetry(Retry{Attempts: 1, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}), WithPrefetch(1),
+		WithPageCallback(func(p PageInfo) { infos = append(infos, p) }))
+	cfg.route = newReplicaRoute(newLiveness(upHosts{"a": true, "b": true, "c": true}), []string{"a", "b", "c"}, map[string]bool{"a": true, "b": true, "c": true})
+	rows, errs := drain(streamRows[int](context.Background(), src, cfg))
+	if errs != nil || !cmp.Equal(rows, []int{1, 2}) {
+		t.Fatalf("got %v, %v; want both rows", rows, errs)
+	}
+	// Page 1: a fails (a wait, the one retry), b and c not sent (at once),
+	// a again. Page 2 (prefetched): a not sent; b and c could not be sent
+	// a moment ago either, so the driver's own routing ("").
+	if want := []string{"a", "b", "c", "a", "a", ""}; !cmp.Equal(src.hostIDs(), want) {
+		t.Fatalf("requests went to %v, want %v", src.hostIDs(), want)
+	}
+	if infos[0].Retries != 1 || infos[1].Retries != 0 {
+		t.Fatalf("retries %d and %d, want 1 and 0", infos[0].Retries, infos[1].Retries)
+	}
+
+	// With Retry{}, a request that was not sent still goes to the next
+	// replica: that is routing, not retrying.
+	src = &fakeSource{pages: map[string]fakePage{"": {rows: []int{1}, unsent: 3}}}
+	cfg = testConfig(t, WithRetry(Retry{}))
+	cfg.route = newReplicaRoute(newLiveness(upHosts{"a": true, "b": true, "c": true}), []string{"a", "b", "c"}, map[string]bool{"a": true, "b": true, "c": true})
+	rows, errs = drain(streamRows[int](context.Background(), src, cfg))
+	if errs != nil || !cmp.Equal(rows, []int{1}) || !cmp.Equal(src.hostIDs(), []string{"a", "b", "c", ""}) {
+		t.Fatalf("Retry{}: got %v, %v after requests to %v; want the row from the driver's routing after the 3 replicas", rows, errs, src.hostIDs())
 	}
 }
 
@@ -373,12 +434,12 @@ func TestRetryGivesUp(t *testing.T) {
 		t.Fatalf("%d requests, want 1 + 1 + 2 retries", got)
 	}
 	var pe *PageError
-	const msg = `cqlseq: fetching page 2, 2 retries: fetching "a": transient (requests: fake:9042 at +0.0s and 2 more to +0.0s: fetching "a": transient)`
-	if !errors.As(errs[0], &pe) || pe.Page != 2 || pe.Retries != 2 || errs[0].Error() != msg {
+	msg := regexp.MustCompile(`^cqlseq: fetching page 2, 2 retries: fetching "a": transient \(3 failed requests over \S+: fake:9042 3x at \+0s to \+\S+: fetching "a": transient\)$`)
+	if !errors.As(errs[0], &pe) || pe.Page != 2 || pe.Retries != 2 || !msg.MatchString(errs[0].Error()) {
 		t.Fatalf("error %q: PageError %+v, want page 2 after 2 retries: %q", errs[0], pe, msg)
 	}
-	if len(pe.Attempts) != 3 || !pe.Attempts[2].Sent || pe.Attempts[2].Host != "fake:9042" || !errors.Is(pe.Attempts[0].Err, errTransient) {
-		t.Fatalf("attempts %+v, want the 3 requests sent to fake:9042", pe.Attempts)
+	if pe.Failed != 3 || len(pe.Requests) != 3 || !pe.Requests[2].Sent || pe.Requests[2].Host != "fake:9042" || !errors.Is(pe.Requests[0].Err, errTransient) {
+		t.Fatalf("failed requests %+v, want the 3 requests sent to fake:9042", pe.Requests)
 	}
 
 	// An error the source does not call retryable ends the stream at once.

@@ -51,9 +51,10 @@ type PageInfo struct {
 	// empty after the last page. For a scan it is the scan's checkpoint, as
 	// Page.Cursor.
 	Cursor string
-	// Retries is the number of times a failed request for this page was
-	// sent again (WithRetry); for a scan, the request of this page's token
-	// range.
+	// Retries is how many of Retry.Attempts this page spent (WithRetry):
+	// the times its request was sent again after a wait. A scan's request
+	// that could not be sent and went at once to another replica spends
+	// none.
 	Retries int
 	// Latency is the time the page's request took, from sending it to the
 	// page in hand (its last attempt, if it was retried). A prefetched

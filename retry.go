@@ -13,41 +13,43 @@ import (
 // state, so no row is lost or repeated. Other errors (bad syntax, an invalid
 // query, no permission) end the stream at once.
 type Retry struct {
-	// Attempts is how many times one page's request is sent again before
-	// the stream gives up and yields the error. 0 turns retrying off.
+	// Attempts is how many times one page's request is sent again after a
+	// wait before the stream gives up and yields the error. 0 turns
+	// retrying off.
 	Attempts int
 	// MinBackoff is the wait before the first retry (100 ms if zero); each
 	// further wait doubles, up to MaxBackoff (5 s if zero), with jitter.
 	MinBackoff, MaxBackoff time.Duration
-	// MaxElapsed bounds the time one page may spend failing: once it has
-	// passed since the page's first failed request, the stream gives up,
-	// and no wait is begun that would end after it. 0 sets no bound but
-	// Attempts.
+	// MaxElapsed bounds the time one page may spend failing: the stream
+	// gives up once it has passed since the page's first failed request
+	// (the last wait is cut short to end there). 0 sets no bound but
+	// Attempts; a bound needs Attempts > 0.
 	//
-	// With a bound, a request that could not be sent at all (the driver
-	// had no connection to a node that could serve it) spends no attempt:
-	// a scan sends it at once to the range's next replica, and when no
-	// node can take it, the stream waits and tries again, within
-	// MaxElapsed. Without one, such a request counts as an attempt.
+	// With a bound, a wait for a request that could not be sent at all
+	// (the driver had no connection to a node that could serve it) spends
+	// no attempt: the stream tries again within MaxElapsed. Without one,
+	// such a wait counts as an attempt. Either way a scan first sends
+	// such a request to the range's next replica, at once and for free.
 	MaxElapsed time.Duration
 }
 
 // scanRetry is a scan's Retry unless WithRetry gives another. Its budget is
 // time: when a node dies, the other replicas, as coordinators, go on
-// waiting for it until Cassandra's failure detector convicts it (about
-// 10-25 s; phi_convict_threshold), each such request failing only at the
+// waiting for it until Cassandra's failure detector convicts it
+// (phi_convict_threshold), each such request failing only at the
 // coordinator's range_request_timeout (10 s by default) or the driver's
-// timeout (11 s).
-// Two minutes outlast that several times over; the attempts, counted on
-// requests that reached a node, are a bound on a range that keeps failing
-// fast.
+// timeout (11 s): in TestClusterScanNodeKilledAtDefaults, a range's
+// requests at the two other replicas timed out 11 and 23 s after the kill,
+// and the next succeeded at 24 s. Two minutes outlast that several times
+// over; the attempts, counted on requests that reached a node, bound a
+// range that keeps failing fast.
 var scanRetry = Retry{Attempts: 30, MinBackoff: 250 * time.Millisecond, MaxBackoff: 5 * time.Second, MaxElapsed: 2 * time.Minute}
 
 // pageFailures is the state of one page's failed requests.
 type pageFailures struct {
 	first    time.Time // the page's first failed request ended
 	waits    int       // backoffs waited so far
-	attempts []Attempt // every failed request of the page, for its error
+	requests failedRequests
 }
 
 // retry reports whether a failed request may be sent again: the failure
@@ -63,30 +65,39 @@ func (p *pager) retry(class driver.Retryability) bool {
 	return false
 }
 
-// budgetLeft reports whether the page may wait d and send its request
-// again: attempts left (a request that was not sent spends none when
-// MaxElapsed is set), and, with MaxElapsed, time enough for the wait.
-func (p *pager) budgetLeft(unsent bool, d time.Duration) bool {
+// budget returns the wait before the page's request is sent again, and
+// whether the budget allows it: attempts left (a wait for a request that
+// was not sent spends none when MaxElapsed is set), and, with MaxElapsed,
+// time left, the wait cut short to end with it.
+func (p *pager) budget(sent bool) (time.Duration, bool) {
 	r := p.cfg.Retry
-	if r.MaxElapsed > 0 {
-		if time.Since(p.failing.first)+d > r.MaxElapsed {
-			return false
-		}
-		if unsent {
-			return true
-		}
+	if (sent || r.MaxElapsed == 0) && p.retries >= r.Attempts {
+		return 0, false
 	}
-	return p.retries < r.Attempts
+	d := p.backoff()
+	if r.MaxElapsed > 0 {
+		left := r.MaxElapsed - time.Since(p.failing.first)
+		if left <= 0 {
+			return 0, false
+		}
+		d = min(d, left)
+	}
+	return d, true
 }
 
 // backoff returns the wait before the page's next request: MinBackoff
 // doubled per wait so far, capped at MaxBackoff, minus up to a fifth at
 // random so that many streams do not retry in step.
 func (p *pager) backoff() time.Duration {
-	d := p.cfg.Retry.MinBackoff << min(p.failing.waits, 30)
-	if d <= 0 || d > p.cfg.Retry.MaxBackoff {
-		d = p.cfg.Retry.MaxBackoff
+	d := p.cfg.Retry.MinBackoff
+	for range p.failing.waits {
+		if d >= p.cfg.Retry.MaxBackoff/2 {
+			d = p.cfg.Retry.MaxBackoff
+			break
+		}
+		d *= 2
 	}
+	d = min(d, p.cfg.Retry.MaxBackoff)
 	return d - time.Duration(rand.Int64N(int64(d)/5+1))
 }
 

@@ -12,22 +12,24 @@ import (
 // How a scan routes a range's requests.
 //
 // Each request of a page goes to one of the range's replicas, chosen when
-// it is sent, by the driver's view at that moment: replicas the driver
-// takes to be up first, and among them those that failed this page's
-// requests fewest times, then those in WithDataCenter's data center, then
-// ring order (the primary replica first). A request that failed at a node
-// sends the next one elsewhere; a node known to be down is tried only when
-// no replica is up.
+// it is sent, by the driver's view of the nodes (read at most a second
+// before, or after the last failure): a replica the driver takes to be up,
+// among those the one that failed this page's requests fewest times, and
+// among those the first in ring order (the primary replica first). With
+// WithDataCenter, only the replicas in that data center are candidates: a
+// coordinator elsewhere would read at LOCAL_* consistency from its own
+// data center. A node known to be down is tried only when no candidate is
+// up.
 //
 // A request pinned to a node can fail without being sent: the node is
 // down, or the driver has no connection pool to that host ID (a session
 // with DisableInitialHostLookup lists each node twice, and only one entry
 // has a pool). That costs nothing, so the request goes at once to the next
-// replica, then to wherever the driver's own host selection policy sends
-// it, then to the replicas known to be down; only when none of them can
-// take it does the page wait (see Retry.MaxElapsed). The scan remembers
-// such a host for a while (unsendableFor), so that its other ranges do
-// not try it first.
+// candidate up, then to wherever the driver's own host selection policy
+// sends it, then to the candidates known to be down; only when none of
+// them can take it does the page wait (see Retry.MaxElapsed). The scan
+// remembers such a host for a while (unsendableFor), so that its other
+// ranges do not try it first.
 
 // unsendableFor is how long a host whose request could not be sent ranks
 // as down, and how often the scan's view of which hosts are up is read
@@ -42,8 +44,9 @@ type liveness struct {
 	cluster driver.Cluster
 
 	mu         sync.Mutex
-	read       time.Time       // when up was read from the driver; zero: read it again
-	up         map[string]bool // by host ID, as the driver takes them
+	read       time.Time         // when up was read from the driver; zero: read it again
+	up         map[string]bool   // by host ID, as the driver takes them
+	addrs      map[string]string // by host ID, for messages
 	unsendable map[string]time.Time
 }
 
@@ -58,20 +61,36 @@ func (l *liveness) down(hosts []string) []bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
-	if l.up == nil || now.Sub(l.read) > refreshEvery {
-		if hs, err := l.cluster.Hosts(); err == nil {
-			l.up = make(map[string]bool, len(hs))
-			for _, h := range hs {
-				l.up[h.ID] = h.Up
-			}
-			l.read = now
-		}
-	}
+	l.refresh(now)
 	out := make([]bool, len(hosts))
 	for i, h := range hosts {
 		out[i] = !l.up[h] || now.Before(l.unsendable[h])
 	}
 	return out
+}
+
+// refresh reads which hosts are up from the driver, if it is time to.
+func (l *liveness) refresh(now time.Time) {
+	if l.up != nil && now.Sub(l.read) <= refreshEvery {
+		return
+	}
+	if hs, err := l.cluster.Hosts(); err == nil {
+		l.up = make(map[string]bool, len(hs))
+		l.addrs = make(map[string]string, len(hs))
+		for _, h := range hs {
+			l.up[h.ID] = h.Up
+			l.addrs[h.ID] = h.Addr
+		}
+		l.read = now
+	}
+}
+
+// addr returns the address of host, "" if unknown.
+func (l *liveness) addr(host string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.refresh(time.Now())
+	return l.addrs[host]
 }
 
 // failed records a request that failed at host: read the driver's view
@@ -91,16 +110,24 @@ func (l *liveness) failed(host string, sent bool) {
 // prefetch's, one at a time.
 type replicaRoute struct {
 	live     *liveness
-	replicas []string        // host IDs, in ring order
-	local    map[string]bool // in WithDataCenter's data center (all without it)
+	replicas []string // the candidates' host IDs, in ring order
 
 	mu       sync.Mutex
 	failures map[string]int  // this page's requests that failed at a node, by host
 	tried    map[string]bool // hosts ("" the driver's routing) whose request could not be sent since the last one that was
 }
 
+// newReplicaRoute routes the requests of a range whose replicas are
+// replicas (host IDs in ring order), those in WithDataCenter's data center
+// only, if it was given (local).
 func newReplicaRoute(live *liveness, replicas []string, local map[string]bool) *replicaRoute {
-	return &replicaRoute{live: live, replicas: replicas, local: local, failures: map[string]int{}, tried: map[string]bool{}}
+	var candidates []string
+	for _, h := range replicas {
+		if local[h] {
+			candidates = append(candidates, h)
+		}
+	}
+	return &replicaRoute{live: live, replicas: candidates, failures: map[string]int{}, tried: map[string]bool{}}
 }
 
 // pick returns the host ID for the page's next request: "" for the
@@ -120,15 +147,8 @@ func (r *replicaRoute) next() (string, bool) {
 	for i := range order {
 		order[i] = i
 	}
-	rank := func(i int) int {
-		k := 0
-		if !r.local[r.replicas[i]] {
-			k++
-		}
-		return k
-	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		return cmp.Or(cmp.Compare(r.failures[r.replicas[a]], r.failures[r.replicas[b]]), cmp.Compare(rank(a), rank(b)))
+		return cmp.Compare(r.failures[r.replicas[a]], r.failures[r.replicas[b]])
 	})
 	for _, wantDown := range []bool{false, true} {
 		for _, i := range order {

@@ -105,7 +105,8 @@ type TracePageStartData struct {
 	// Page is the page's number in its stream (in its token range, for a
 	// scan), counting from 1.
 	Page int
-	// Attempt counts the times the request was sent before (WithRetry).
+	// Attempt counts the page's requests before this one: retries
+	// (WithRetry), and a scan's requests that went to another replica.
 	Attempt int
 }
 

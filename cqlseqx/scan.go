@@ -49,7 +49,7 @@ type cluster struct{ s gocqlx.Session }
 func (c cluster) Hosts() ([]driver.Host, error) {
 	var hosts []driver.Host
 	for _, h := range c.s.Session.GetHosts() {
-		hosts = append(hosts, driver.Host{ID: h.HostID(), DataCenter: h.DataCenter(), Rack: h.Rack(), Partitioner: h.Partitioner(), Tokens: h.Tokens(), Up: h.IsUp()})
+		hosts = append(hosts, driver.Host{ID: h.HostID(), Addr: h.ConnectAddressAndPort(), DataCenter: h.DataCenter(), Rack: h.Rack(), Partitioner: h.Partitioner(), Tokens: h.Tokens(), Up: h.IsUp()})
 	}
 	return hosts, nil
 }

@@ -153,8 +153,8 @@ func Apply[Q interface {
 	if r.HasConsistency {
 		q.Consistency(C(r.Consistency))
 	}
-	if r.Host != "" {
-		q.SetHostID(r.Host)
+	if r.HostID != "" {
+		q.SetHostID(r.HostID)
 	}
 	return q
 }

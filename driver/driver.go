@@ -119,13 +119,13 @@ type Request struct {
 	// HasConsistency says Consistency is set; otherwise the query's own
 	// consistency applies.
 	HasConsistency bool
-	// Attempt counts the times this page was asked for before, after a
-	// failure (0 the first time).
+	// Attempt counts the requests for this page before this one (0 the
+	// first time): retries, and a scan's requests sent to another replica.
 	Attempt int
-	// Host is the host ID of the node to send the request to
+	// HostID is the host ID of the node to send the request to
 	// (Query.SetHostID); "" leaves the choice to the driver's host
 	// selection policy. A scan sets it; the source must honour it.
-	Host string
+	HostID string
 }
 
 // Iter is one page of a result as a driver returns it, with the methods of
@@ -184,14 +184,15 @@ type Cluster interface {
 	Hosts() ([]Host, error)
 	// Query returns the source of cql with values bound to its markers,
 	// with the session's settings and nothing else: each page request
-	// goes to the node its Request.Host names, or where the driver's
+	// goes to the node its Request.HostID names, or where the driver's
 	// policy sends it.
 	Query(cql string, values []any) Source
 }
 
 // Host is a node of the ring, as the driver reports it.
 type Host struct {
-	ID          string   // the host ID, for Cluster.Query
+	ID          string   // the host ID, for Request.HostID
+	Addr        string   // the address its requests go to (host:port), for messages
 	DataCenter  string   // its data center
 	Rack        string   // its rack
 	Partitioner string   // the partitioner's class name, if the driver knows it
