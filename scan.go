@@ -161,6 +161,10 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 				fail(err)
 				return
 			}
+			if err := checkColumns(keyspace, name, cfg.scanColumns, top); err != nil {
+				fail(err)
+				return
+			}
 			ring, err := buildRing(top.hosts, top.rep)
 			if err != nil {
 				fail(fmt.Errorf("cqlseq: scanning %s.%s: %w", keyspace, name, err))
@@ -192,9 +196,21 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 				fail(invalidf("WithDataCenter(%q): the cluster has no node in that data center", cfg.scanDC))
 				return
 			}
+			cql := scanQuery(keyspace, name, top.partitionKey, cfg)
+			if cfg.scanColumnsSet || cfg.scanFilterSet {
+				if err := tryStatement(ctx, tbl, keyspace, name, cql, cfg); err != nil {
+					fail(err)
+					return
+				}
+			}
+			// The rows are mapped as the front end maps its own queries'
+			// (a gocqlx session's mapper), in this ranging's copy: cfg is
+			// every ranging's.
+			mapped := *cfg
+			mapped.Mapper, mapped.Strict = top.mapper, cfg.Strict || top.strict
 			s := &scan[T]{
-				cfg: cfg, tbl: tbl, table: name, ranges: work, order: tokenOrder(work), hosts: hostIDs, local: local, fp: fp, after: rl != nil, rows: rl,
-				cql: scanQuery(keyspace, name, top.partitionKey, cfg),
+				cfg: &mapped, tbl: tbl, table: name, ranges: work, order: tokenOrder(work), hosts: hostIDs, local: local, fp: fp, after: rl != nil, rows: rl,
+				cql: cql,
 			}
 			s.run(ctx, min(parallel, len(work)), yield)
 		}
