@@ -27,14 +27,15 @@ func WithParallelism(n int) Option {
 }
 
 // WithDataCenter makes a [Scan] send each range's requests to its replicas
-// in data center dc first, as a DC-aware host policy keeps a program's
-// requests in its own data center: a range's replicas are tried in the
-// order up and in dc, up elsewhere, then the others. Without it they are
-// tried in ring order, those the driver takes to be up first: a scan does
-// not consult the session's host selection policy, so in a cluster of
-// several data centers give WithDataCenter, or the scan reads from all of
-// them. A data center with no node of the cluster is an error, as is the
-// option on Stream and Pages.
+// in data center dc only, as a DC-aware host policy keeps a program's
+// requests in its own data center (a coordinator elsewhere would read at a
+// LOCAL_* consistency from its own): a request that no replica in dc can
+// take goes where the session's host selection policy sends it. Without
+// it, a range's requests go to all its replicas, the primary first: a scan
+// consults the session's policy only for a request no replica could take,
+// so in a cluster of several data centers give WithDataCenter, or the scan
+// reads from all of them. A data center with no node of the cluster is an
+// error, as is the option on Stream and Pages.
 func WithDataCenter(dc string) Option {
 	return optionFunc(func(c *config) { c.scanDC, c.scanDCSet = dc, true })
 }
