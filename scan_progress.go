@@ -6,7 +6,9 @@ import (
 )
 
 // ScanProgress is how far a scan has come, as [PageInfo.Scan] reports it
-// after each page.
+// after each page. RangesDone and Fraction only grow; the last report of a
+// complete scan has every range done and Fraction 1 (a call with no rows
+// after the last page, when that page did not finish the scan).
 type ScanProgress struct {
 	Ranges     int // the token ranges the ring was cut into
 	RangesDone int // those read to their end
@@ -26,7 +28,10 @@ type ScanProgress struct {
 // progress reports a scan that has read ringDone tokens' worth of ranges,
 // startDone of them before this run (a resumed scan's).
 func progress(ranges, done int, ringDone, startDone float64, rows int64, elapsed time.Duration) ScanProgress {
-	p := ScanProgress{Ranges: ranges, RangesDone: done, Fraction: ringDone / math.MaxUint64, Elapsed: elapsed}
+	p := ScanProgress{Ranges: ranges, RangesDone: done, Fraction: min(ringDone/math.MaxUint64, 1), Elapsed: elapsed}
+	if done == ranges {
+		p.Fraction = 1 // whatever the float sum of the widths came to
+	}
 	if s := elapsed.Seconds(); s > 0 {
 		p.RowsPerSecond = float64(rows) / s
 	}
