@@ -25,6 +25,7 @@ import (
 
 var (
 	chaosScans = flag.Int("chaos.scans", 1, "TestClusterScanChaos: how many scans, each with its own stops, resumes and node kills")
+	chaosKills = flag.Int("chaos.kills", 1, "TestClusterScanChaos: node kills (each followed by a restart) per scan")
 	chaosSeed  = flag.Uint64("chaos.seed", 0, "TestClusterScanChaos: the seed (0: a new one, logged)")
 )
 
@@ -272,7 +273,8 @@ func TestClusterScanNodeKilledAtDefaults(t *testing.T) {
 // Seeded chaos: scans stopped at random pages and resumed from their
 // checkpoints at a random parallelism and fetch size, while a random node
 // is killed and restarted at random moments: every row exactly once. CI
-// runs one scan; -chaos.scans=N runs more, -chaos.seed=S repeats a run.
+// runs one scan with one kill; -chaos.scans=N and -chaos.kills=K run more,
+// -chaos.seed=S repeats a run.
 func TestClusterScanChaos(t *testing.T) {
 	seed := *chaosSeed
 	if seed == 0 {
@@ -287,11 +289,16 @@ func TestClusterScanChaos(t *testing.T) {
 	names := nodeNames(t, s)
 	ev := newNodeEvents(t)
 	for scan := range *chaosScans {
-		// Two kill-restart cycles at random shares of the rows, and three
-		// stops at random pages.
-		marks := []int{rng.IntN(n / 4), n/4 + rng.IntN(n/4), n/2 + rng.IntN(n/4), 3*n/4 + rng.IntN(n/4)}
-		slices.Sort(marks)
-		node := []string{fmt.Sprint(1 + rng.IntN(3)), fmt.Sprint(1 + rng.IntN(3))}
+		// Kill-restart cycles at random shares of the rows, a kill and its
+		// restart in each share, and three stops at random pages.
+		kills := max(1, *chaosKills)
+		var marks []int
+		var node []string
+		for k := range kills {
+			share := n / (2 * kills)
+			marks = append(marks, 2*k*share+rng.IntN(share), (2*k+1)*share+rng.IntN(share))
+			node = append(node, fmt.Sprint(1+rng.IntN(3)))
+		}
 		var got []kv
 		cursor, next := "", 0
 		for run := 0; ; run++ {
