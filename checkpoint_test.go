@@ -1,6 +1,7 @@
 package cqlseq
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/base64"
 	"encoding/binary"
@@ -10,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,6 +41,135 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		}
 		if _, _, err := decodeCheckpoint(text, newFingerprint("ks", "SCAN u", nil), key); !errors.Is(err, ErrInvalidCursor) {
 			t.Fatalf("another scan's checkpoint: %v", err)
+		}
+		// Any one character changed: refused.
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		for i := range len(text) {
+			for _, c := range []byte{alphabet[(strings.IndexByte(alphabet, text[i])+1)%64], alphabet[(strings.IndexByte(alphabet, text[i])+32)%64]} {
+				altered := text[:i] + string(c) + text[i+1:]
+				if _, _, err := decodeCheckpoint(altered, fp, key); !errors.Is(err, ErrInvalidCursor) {
+					t.Fatalf("key %q: character %d of %d changed to %q: %v", key, i, len(text), c, err)
+				}
+			}
+		}
+	}
+}
+
+// A checkpoint of an earlier version is refused, saying so.
+func TestCheckpointOfEarlierVersion(t *testing.T) {
+	fp := newFingerprint("ks", "SCAN t", nil)
+	// testRanges' checkpoint, as the previous version ('t') wrote it.
+	_, _, err := decodeCheckpoint("dAD0WJcDDPSVdx5s_HBex631ZAMJAg4BAwECA_7__________wEAlKK3nA", fp, nil)
+	if !errors.Is(err, ErrInvalidCursor) || !strings.Contains(err.Error(), "earlier version") {
+		t.Fatalf("a checkpoint of version 't': %v", err)
+	}
+}
+
+// checkpointBound is the length doc.go states for a checkpoint of a scan
+// split into ranges ranges, with open of them open at paging states of
+// state bytes at most: 16 characters per range, 4/3 of (the paging state
+// and 16 bytes) per open range, and 80 characters.
+func checkpointBound(ranges, open, state int) int {
+	return 80 + 16*ranges + (open*(state+16)*4+2)/3
+}
+
+// With the longest keys Cassandra takes (paging states of 131,090 bytes)
+// and as many open ranges as the largest parallelism has workers, a
+// checkpoint is accepted, no longer than doc.go says, and resumes where it
+// was made.
+func TestCheckpointOfLongestKeys(t *testing.T) {
+	const n, open, state = 4 * maxParallelism, maxParallelism, 131_090
+	src := rand.NewChaCha8([32]byte{3, 4})
+	r := rand.New(src)
+	fp := newFingerprint("ks", "SCAN t", nil)
+	var ranges []scanRange
+	for i, x := range cutRange(tokenRange{start: minToken, end: maxToken}, n) {
+		w := scanRange{tokenRange: x}
+		switch {
+		case i%4 == 1: // the open ranges amid done and pending ones
+			w.state = make([]byte, state)
+			src.Read(w.state)
+		case r.IntN(2) == 0:
+			w.done = true
+		}
+		ranges = append(ranges, w)
+	}
+	// Signed: the longer of the two kinds (37 characters more).
+	key := []byte("k")
+	text := encodeCheckpoint(fp, 1, ranges, nil, key)
+	bound := checkpointBound(n, open, state)
+	if len(text) > bound {
+		t.Fatalf("%d bytes, more than the bound of %d", len(text), bound)
+	}
+	got, _, err := decodeCheckpoint(text, fp, key)
+	if err != nil {
+		t.Fatalf("a checkpoint of %d bytes: %v", len(text), err)
+	}
+	var want []scanRange
+	for _, x := range ranges {
+		if k := len(want) - 1; k >= 0 && x.status() != rangeOpen && x.status() == want[k].status() {
+			want[k].end = x.end
+			continue
+		}
+		want = append(want, x)
+	}
+	// Compared by hand: go-cmp takes minutes over 134 MB of paging states.
+	if len(got) != len(want) {
+		t.Fatalf("%d ranges, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		if g := got[i]; g.tokenRange.String() != w.tokenRange.String() || g.done != w.done || !bytes.Equal(g.state, w.state) {
+			t.Fatalf("range %d is %v done=%v with a %d-byte paging state, want %v done=%v with %d bytes", i, g.tokenRange, g.done, len(g.state), w.tokenRange, w.done, len(w.state))
+		}
+	}
+	t.Logf("%d open ranges of %d-byte paging states: %d bytes (the bound: %d)", open, state, len(text), bound)
+}
+
+// A checkpointer's text is always the checkpoint of the ranges as they
+// are (the same text encodeCheckpoint makes of them), whatever moved since
+// the last, and it encodes again at most two runs per range that moved:
+// a page's checkpoint does not encode the other ranges' runs again.
+func TestCheckpointerEncodesWhatMoved(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	fp := newFingerprint("ks", "SCAN t", nil)
+	for iter := range 200 {
+		var ranges []scanRange
+		for _, x := range cutRange(tokenRange{start: minToken, end: maxToken}, uint64(1+r.IntN(300))) {
+			ranges = append(ranges, scanRange{tokenRange: x})
+		}
+		var order []int
+		if iter%2 == 1 { // ranges out of token order, as a scan's are
+			r.Shuffle(len(ranges), func(i, j int) { ranges[i], ranges[j] = ranges[j], ranges[i] })
+			order = tokenOrder(ranges)
+		}
+		var key []byte
+		if iter%3 == 0 {
+			key = []byte("k")
+		}
+		c := newCheckpointer(fp, 10, ranges, order, key)
+		for step := range 50 {
+			moved := map[int]bool{}
+			for range 1 + r.IntN(4) {
+				i := r.IntN(len(ranges))
+				switch x := &ranges[i]; {
+				case x.done:
+					continue
+				case r.IntN(3) == 0:
+					x.done, x.state = true, nil
+				default:
+					x.state = []byte{byte(step), byte(r.IntN(256))}
+				}
+				c.moved(i)
+				moved[i] = true
+			}
+			before := c.encoded
+			got := c.text()
+			if want := encodeCheckpoint(fp, 10, ranges, order, key); got != want {
+				t.Fatalf("iteration %d, step %d: the checkpointer's text\n%s\nis not the checkpoint of the ranges\n%s", iter, step, got, want)
+			}
+			if encoded := c.encoded - before; encoded > 2*len(moved) {
+				t.Fatalf("iteration %d, step %d: %d ranges moved, %d runs encoded again", iter, step, len(moved), encoded)
+			}
 		}
 	}
 }
@@ -101,50 +232,89 @@ func TestProgressOfResumedScan(t *testing.T) {
 	}
 }
 
-// The checkpoint is encoded after every page. Its cost is a pass over the
-// ranges (16 vnodes × 3 nodes, split for parallelism 12, is 48 ranges; 256
-// vnodes × 100 nodes, 25,600) and the encoding of its runs: midway, a scan
-// that reads ranges in token order has a done run, its open ranges and a
-// few holes near them, and a pending run; at worst (statuses alternating)
-// every range is a run.
+// A checkpoint is made after every page, in which one range moved on. Its
+// cost is measured on the splits a scan makes (16 vnodes × 3 nodes, split
+// for parallelism 12, is 48 ranges; 256 vnodes × 100 nodes, 25,600):
+// midway, a scan that reads ranges in token order has a done run, its open
+// ranges and a few holes near them, and a pending run; at worst (statuses
+// alternating) every range is a run; and with keys as long as Cassandra
+// allows, every worker's range open with a paging state of a 64 KiB
+// partition key and a 64 KiB clustering value (the checkpoint is then
+// mostly those states: bytes/op and the bytes metric are its size).
 func BenchmarkEncodeCheckpoint(b *testing.B) {
+	type shape struct {
+		name         string
+		ranges, open int // open: 0 for the midway and worst layouts
+		state        int // bytes of each paging state
+		key          []byte
+	}
+	shapes := []shape{}
 	for _, n := range []int{48, 1024, 25_600} {
-		for _, shape := range []string{"midway", "worst"} {
-			b.Run(fmt.Sprintf("ranges=%d/%s", n, shape), func(b *testing.B) {
-				ranges := make([]scanRange, n)
-				step := uint64(math.MaxUint64) / uint64(n)
-				for i := range ranges {
-					ranges[i].start = int64(uint64(i)*step + 1<<63)
-					ranges[i].end = int64(uint64(i+1)*step + 1<<63)
-					if i == n-1 {
-						ranges[i].end = maxToken
+		shapes = append(shapes, shape{name: fmt.Sprintf("ranges=%d/midway", n), ranges: n, state: 40},
+			shape{name: fmt.Sprintf("ranges=%d/worst", n), ranges: n, state: 40})
+	}
+	shapes = append(shapes,
+		shape{name: "ranges=25600/worst/signed", ranges: 25_600, state: 40, key: []byte("k")},
+		shape{name: "open=160/state=120KB", ranges: 640, open: 160, state: 120_000},
+		shape{name: "open=160/state=120KB/signed", ranges: 640, open: 160, state: 120_000, key: []byte("k")},
+		shape{name: "open=1024/state=128KiB", ranges: 4096, open: 1024, state: 131_082},
+		shape{name: "open=1024/state=128KiB/signed", ranges: 4096, open: 1024, state: 131_082, key: []byte("k")},
+	)
+	for _, sh := range shapes {
+		b.Run(sh.name, func(b *testing.B) {
+			n := sh.ranges
+			ranges := make([]scanRange, n)
+			step := uint64(math.MaxUint64) / uint64(n)
+			var open []int
+			for i := range ranges {
+				ranges[i].start = int64(uint64(i)*step + 1<<63)
+				ranges[i].end = int64(uint64(i+1)*step + 1<<63)
+				if i == n-1 {
+					ranges[i].end = maxToken
+				}
+				status := i % 3
+				switch {
+				case sh.open > 0: // a quarter done, then the open ranges, then pending
+					status = 2
+					if i < n/4 {
+						status = 0
+					} else if i < n/4+sh.open {
+						status = 1
 					}
-					status := i % 3
-					if shape == "midway" {
-						frontier := 2 * n / 5
-						switch {
-						case i < frontier-16:
-							status = 0
-						case i < frontier+16 && i%2 == 0:
-							status = 1
-						default:
-							status = 2
-						}
-					}
-					switch status {
-					case 0:
-						ranges[i].done = true
-					case 1:
-						ranges[i].state = make([]byte, 40)
+				case strings.HasSuffix(sh.name, "midway"):
+					frontier := 2 * n / 5
+					switch {
+					case i < frontier-16:
+						status = 0
+					case i < frontier+16 && i%2 == 0:
+						status = 1
+					default:
+						status = 2
 					}
 				}
-				var size int
-				for b.Loop() {
-					size = len(encodeCheckpoint(fingerprint{}, 1000, ranges, nil, nil))
+				switch status {
+				case 0:
+					ranges[i].done = true
+				case 1:
+					ranges[i].state = bytes.Repeat([]byte{byte(i)}, sh.state)
+					open = append(open, i)
 				}
-				b.ReportMetric(float64(size), "bytes")
-			})
-		}
+			}
+			// A page moves one open range on (its new paging state as long
+			// as the last), and the scan makes its checkpoint.
+			next := [2][]byte{bytes.Repeat([]byte{1}, sh.state), bytes.Repeat([]byte{2}, sh.state)}
+			c := newCheckpointer(fingerprint{}, 1000, ranges, nil, sh.key)
+			b.ReportAllocs()
+			var size, k int
+			for b.Loop() {
+				i := open[k%len(open)]
+				ranges[i].state = next[k%2]
+				k++
+				c.moved(i)
+				size = len(c.text())
+			}
+			b.ReportMetric(float64(size), "bytes")
+		})
 	}
 }
 

@@ -171,7 +171,20 @@
 // (per replica), and a checkpoint writes neighbouring ranges that are done
 // (or not started) as one: it holds the ranges being read and the runs
 // between them (on the 3-node test cluster at parallelism 16, under 600
-// bytes), not one entry per range.
+// bytes), not one entry per range. Its length is bounded: 16 bytes per
+// range of the split (4 per worker, and up to one more per vnode range),
+// 4/3 of (paging state + 16 bytes) per open range, and 80 bytes. A scan
+// has at most one open range per worker (a resumed scan, as many as its
+// checkpoint held if that is more: never more than 1024), and a paging
+// state holds the last row's partition key and clustering values, which
+// Cassandra caps at 65,535 bytes each (the clustering values together):
+// 131,090 bytes with both that long and one clustering column, up to 3
+// bytes more per further clustering column. With keys that long at
+// parallelism 1024 a checkpoint can reach 179 MB; [WithCursor] accepts
+// every checkpoint a scan makes (up to 357 MiB). A page's checkpoint
+// encodes again only the ranges that moved since the last page: beyond
+// that it costs a copy of the text and a hash over a digest per run, not
+// an encoding of every paging state.
 // [PageInfo.Scan] reports progress; [WithRateLimit] holds the workers
 // together to a number of rows per second. [WithPrefetch] does not apply:
 // a worker asks for its next page as soon as it starts handing over the

@@ -84,8 +84,12 @@ func WithPageState(state []byte) Option {
 // and retries" in the package documentation). Without [WithFetchSize] the
 // stream takes the cursor's. A scan's checkpoint is checked against the
 // table, columns, filter and values; a scan may resume at another fetch
-// size (its ranges have no LIMIT to keep). An empty cursor starts from the
-// beginning.
+// size (its ranges have no LIMIT to keep). A scan's checkpoint holds the
+// paging state of each range being read, up to one per worker: with the
+// longest keys Cassandra takes, up to about 175 KB per worker (179 MB at
+// parallelism 1024; see "Whole tables: Scan" in the package documentation),
+// and WithCursor accepts every checkpoint a scan makes. An empty cursor
+// starts from the beginning.
 func WithCursor(cursor string) Option { return optionFunc(func(c *config) { c.Cursor = cursor }) }
 
 // WithCursorKey signs the cursors a stream makes with HMAC-SHA256 under key,

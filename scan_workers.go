@@ -41,6 +41,9 @@ type scan[T any] struct {
 	fp     fingerprint
 	after  bool      // call the page callback after yielding
 	rows   *rowLevel // a row-level Scan's, for the trace; nil for ScanPages
+	// check makes the pages' checkpoints, from the first page on: nil
+	// until then, and for a scan whose checkpoints nobody reads.
+	check *checkpointer
 
 	limiter *rate.Limiter // WithRateLimit's, shared by the workers
 	live    *liveness     // which nodes are up, shared by the workers
@@ -156,6 +159,7 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 			if !s.ranges[m.rng].done {
 				finish(&s.ranges[m.rng])
 			}
+			s.check.moved(m.rng)
 			// Warnings of the range's trailing pages without rows go with
 			// the next page of any range, or to the callback at the end.
 			warned = append(warned, m.page.Warnings...)
@@ -175,7 +179,11 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 		page := Page[T]{Rows: m.page.Rows, Number: number, TotalRows: total, Warnings: m.page.Warnings}
 		cb := s.cfg.PageCallback
 		if !s.after || cb != nil { // read by someone
-			page.Cursor = encodeCheckpoint(s.fp, s.cfg.PageSize, s.ranges, s.order, s.cfg.CursorKey)
+			s.check.moved(m.rng)
+			if s.check == nil {
+				s.check = newCheckpointer(s.fp, s.cfg.PageSize, s.ranges, s.order, s.cfg.CursorKey)
+			}
+			page.Cursor = s.check.text()
 		}
 		var info PageInfo
 		if cb != nil {
