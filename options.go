@@ -292,6 +292,8 @@ func resolve(opts []Option, q driver.Query) (*config, error) {
 	}
 	if c.Retry.Attempts < 0 || c.Retry.MinBackoff < 0 || c.Retry.MaxBackoff < 0 || c.Retry.MaxElapsed < 0 {
 		c.errs = append(c.errs, fmt.Errorf("retry attempts, backoffs and MaxElapsed must be >= 0, got %+v", c.Retry))
+	} else if c.Retry.MaxElapsed > 0 && c.Retry.Attempts == 0 {
+		c.errs = append(c.errs, fmt.Errorf("retry MaxElapsed %v with no Attempts: retrying is off; give Attempts > 0", c.Retry.MaxElapsed))
 	} else if c.Retry.MaxBackoff > 0 && c.Retry.MinBackoff > c.Retry.MaxBackoff {
 		c.errs = append(c.errs, fmt.Errorf("retry MinBackoff %v is above MaxBackoff %v", c.Retry.MinBackoff, c.Retry.MaxBackoff))
 	}

@@ -47,13 +47,29 @@ type scan[T any] struct {
 
 	limiter *rate.Limiter // WithRateLimit's, shared by the workers
 	live    *liveness     // which nodes are up, shared by the workers
+	lost    atomic.Pointer[lostPanic]
 	// bufs, for a row-level Scan, holds the row slices of pages whose rows
 	// were all yielded (by value), for the workers' next pages: the
 	// scan's pages then allocate no rows, as a Stream's do not.
 	bufs chan []T
 }
 
+// run runs the scan with workers workers and yields its pages. A panic of a
+// worker (a tracer's hook, a driver's observer) that it could not hand to
+// the consumer, because the scan was stopping, is raised here once every
+// worker has returned: it reaches the caller however the scan ended, unless
+// the loop body's own panic is already on its way.
 func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], error) bool) {
+	s.runPages(ctx, workers, yield)
+	if p := s.lost.Load(); p != nil {
+		panic(p.v)
+	}
+}
+
+// lostPanic is a worker's panic that no consumer received.
+type lostPanic struct{ v any }
+
+func (s *scan[T]) runPages(ctx context.Context, workers int, yield func(Page[T], error) bool) {
 	number, total, left := 0, int64(0), 0
 	var reason EndReason // why the scan ended, for its trace: the first given
 	var endErr error
@@ -128,11 +144,21 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 		left--
 	}
 	var warned []string
+	reported := -1 // the ranges done at the last page callback
 	defer func() {
-		if len(warned) > 0 && left == 0 && s.cfg.PageCallback != nil {
-			s.cfg.PageCallback(PageInfo{Number: number + 1, TotalRows: total, Warnings: warned,
-				Scan: progress(len(s.ranges), len(s.ranges), ringDone, startDone, total, time.Since(start))})
+		// A complete scan's last report says so: every range done. The
+		// range whose last page had no rows, or held no rows at all, was
+		// done after the last page's callback; warnings of pages without
+		// rows may wait for it too.
+		cb := s.cfg.PageCallback
+		if cb == nil || reason != EndComplete || len(warned) == 0 && reported == len(s.ranges) {
+			return
 		}
+		if s.check == nil {
+			s.check = newCheckpointer(s.fp, s.cfg.PageSize, s.ranges, s.order, s.cfg.CursorKey)
+		}
+		cb(PageInfo{Number: number + 1, TotalRows: total, Warnings: warned, Cursor: s.check.text(),
+			Scan: progress(len(s.ranges), len(s.ranges), ringDone, startDone, total, time.Since(start))})
 	}()
 	for left > 0 {
 		var m scanMsg[T]
@@ -190,6 +216,7 @@ func (s *scan[T]) run(ctx context.Context, workers int, yield func(Page[T], erro
 			info = PageInfo{Number: number, RowCount: len(page.Rows), TotalRows: total, Cursor: page.Cursor, Retries: m.info.Retries,
 				Latency: m.info.Latency, Host: m.info.Host, Warnings: page.Warnings}
 			info.Scan = progress(len(s.ranges), len(s.ranges)-left, ringDone, startDone, total, time.Since(start))
+			reported = info.Scan.RangesDone
 		}
 		if cb != nil && !s.after {
 			cb(info)
@@ -229,7 +256,9 @@ func (s *scan[T]) work(ctx context.Context, next *atomic.Int64, out chan<- scanM
 	defer func() {
 		switch r := recover(); {
 		case r != nil:
-			send(scanMsg[T]{panic: r})
+			if !send(scanMsg[T]{panic: r}) {
+				s.lost.CompareAndSwap(nil, &lostPanic{r})
+			}
 		case !finished:
 			// runtime.Goexit in a request (t.FailNow in a query observer):
 			// the consumer must not wait for this worker's ranges forever.
@@ -312,7 +341,11 @@ func (s *scan[T]) readPages(ctx context.Context, i int, r scanRange, hosts []str
 			// the range: reported as Stream reports it.
 			var me *MappingError
 			if ctx.Err() == nil && !errors.As(err, &me) {
-				err = &RangeError{Start: r.start, End: r.end, Replicas: hosts, Err: err}
+				addrs := make([]string, len(hosts))
+				for k, h := range hosts {
+					addrs[k] = s.live.addr(h)
+				}
+				err = &RangeError{Start: r.start, End: r.end, Replicas: hosts, Err: err, addrs: addrs}
 			}
 			d.Err = err
 			send(scanMsg[T]{rng: i, err: err})
