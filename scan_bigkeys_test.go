@@ -110,11 +110,11 @@ func (r bigRow) id(t *testing.T) bigID {
 // yielded.
 func TestScanBigKeys(t *testing.T) {
 	if testing.Short() {
-		t.Skip("needs the Cassandra node; writes 320 rows of 64 KiB keys and scans them at parallelism 1024")
+		t.Skip("needs the Cassandra node; writes 150 rows of 64 KiB keys and scans them at parallelism 1024")
 	}
 	const (
-		narrow = 260 // partitions of one row
-		wide   = 20  // partitions of 3 rows: pages that end inside a partition
+		narrow = 120 // partitions of one row
+		wide   = 10  // partitions of 3 rows: pages that end inside a partition
 		state  = 131_090
 	)
 	start := time.Now()
@@ -198,7 +198,17 @@ func TestScanBigKeys(t *testing.T) {
 			}
 			copy(fp[:], raw[2:headerLen])
 		}
-		// What WithCursor does with it.
+		if len(p.Cursor) > bound || len(p.Cursor) > maxCheckpointLen {
+			t.Fatalf("page %d: a checkpoint of %d bytes; the bound is %d bytes, WithCursor's limit %d", pages, len(p.Cursor), bound, maxCheckpointLen)
+		}
+		// What WithCursor does with it, for every 8th page, the longest
+		// checkpoint so far and the samples: decoding each of hundreds of
+		// checkpoints of megabytes took minutes under -race, and the length
+		// above is what varies from page to page.
+		if pages%8 != 0 && len(p.Cursor) <= len(longest.cursor) && !slices.Contains(marks, pages) {
+			last = sample{pages, p.Cursor, len(got)}
+			return
+		}
 		ranges, _, err := decodeCheckpoint(p.Cursor, fp, nil)
 		if err != nil {
 			t.Fatalf("page %d: a checkpoint of %d bytes: %v", pages, len(p.Cursor), err)
@@ -254,7 +264,7 @@ func TestScanBigKeys(t *testing.T) {
 	if mostOpen < 64 {
 		t.Fatalf("at most %d ranges open at once: too few for what the test is for", mostOpen)
 	}
-	t.Logf("%v: %d rows in %d pages (%d stops); every checkpoint accepted; the longest: %d bytes at page %d, %d open ranges at most, paging states of %d bytes at most; the bound: %d bytes",
+	t.Logf("%v: %d rows in %d pages (%d stops); every checkpoint within the bound, 1 in 8 and each longest so far decoded as WithCursor does; the longest: %d bytes at page %d, %d open ranges at most, paging states of %d bytes at most; the bound: %d bytes",
 		time.Since(start).Round(time.Millisecond), len(got), pages, stops, len(longest.cursor), longest.page, mostOpen, mostState, bound)
 	resumed := 0
 	for _, sm := range append(append([]sample{longest}, samples...), last) {
