@@ -10,16 +10,8 @@ import (
 )
 
 // rangeEndPanics is a RangeTracer whose TraceRangeEnd panics.
-type rangeEndPanics struct{}
+type rangeEndPanics struct{ nopTracer }
 
-func (rangeEndPanics) TraceStreamStart(ctx context.Context, _ TraceStreamStartData) context.Context {
-	return ctx
-}
-func (rangeEndPanics) TraceStreamEnd(context.Context, TraceStreamEndData) {}
-func (rangeEndPanics) TracePageStart(ctx context.Context, _ TracePageStartData) context.Context {
-	return ctx
-}
-func (rangeEndPanics) TracePageEnd(context.Context, TracePageEndData) {}
 func (rangeEndPanics) TraceRangeStart(ctx context.Context, _ TraceRangeStartData) context.Context {
 	return ctx
 }
