@@ -90,14 +90,6 @@ func (r *scanRange) status() byte {
 	return rangePending
 }
 
-// encodeCheckpoint returns the checkpoint of ranges, which partition the
-// ring; order holds their indexes in token order (nil if ranges are in
-// it). A scan makes one checkpointer instead, which encodes again only
-// what changed from one page to the next.
-func encodeCheckpoint(fp fingerprint, pageSize int, ranges []scanRange, order []int, key []byte) string {
-	return newCheckpointer(fp, pageSize, ranges, order, key).text()
-}
-
 // checkpointer makes the checkpoints of one ranging of a scan. It keeps
 // the base64 text and the digest of every run, by the position in token
 // order of the range that ends it; moved(i) says that range i changed (its

@@ -415,3 +415,10 @@ func TestCheckpointResumesOnAnyRing(t *testing.T) {
 		t.Fatalf("1000 ranges, 400 done, 16 open: %d ranges in the checkpoint (%v), want 18", len(got), err)
 	}
 }
+
+// encodeCheckpoint returns the checkpoint of ranges, which partition the
+// ring; order holds their indexes in token order (nil if ranges are in
+// it), as a fresh checkpointer makes it.
+func encodeCheckpoint(fp fingerprint, pageSize int, ranges []scanRange, order []int, key []byte) string {
+	return newCheckpointer(fp, pageSize, ranges, order, key).text()
+}
