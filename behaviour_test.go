@@ -10,7 +10,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/cqlseq/cqlseq"
-	"github.com/cqlseq/cqlseq/driver/drivertest"
+	"github.com/cqlseq/cqlseq/internal/driver/drivertest"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 

@@ -221,6 +221,6 @@
 //
 // [StreamFrom], [PagesFrom], [ScanFrom] and [ScanPagesFrom] do the same
 // over another driver, adapted by a front end with package
-// [github.com/cqlseq/cqlseq/driver]; cqlseqx is one. Applications call
+// [github.com/cqlseq/cqlseq/internal/driver]; cqlseqx is one. Applications call
 // Stream, Pages, Scan and ScanPages, or the front end's.
 package cqlseq

@@ -7,7 +7,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/cqlseq/cqlseq"
-	"github.com/cqlseq/cqlseq/driver/drivertest"
+	"github.com/cqlseq/cqlseq/internal/driver/drivertest"
 )
 
 // The generic destinations are the driver's Unmarshalers only if Codec is

@@ -8,7 +8,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"go.uber.org/goleak"
 
-	"github.com/cqlseq/cqlseq/driver/drivertest"
+	"github.com/cqlseq/cqlseq/internal/driver/drivertest"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 

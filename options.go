@@ -14,7 +14,7 @@ import (
 	"github.com/scylladb/go-reflectx"
 	"golang.org/x/time/rate"
 
-	"github.com/cqlseq/cqlseq/driver"
+	"github.com/cqlseq/cqlseq/internal/driver"
 )
 
 // An Option configures a stream. Options are plain values: build them once

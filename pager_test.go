@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cqlseq/cqlseq/driver"
+	"github.com/cqlseq/cqlseq/internal/driver"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 )

@@ -7,7 +7,7 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
-	"github.com/cqlseq/cqlseq/driver"
+	"github.com/cqlseq/cqlseq/internal/driver"
 )
 
 // Page is one page of rows, as [Pages] yields it.

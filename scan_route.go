@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cqlseq/cqlseq/driver"
+	"github.com/cqlseq/cqlseq/internal/driver"
 )
 
 // How a scan routes a range's requests.

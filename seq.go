@@ -6,7 +6,7 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
-	"github.com/cqlseq/cqlseq/driver"
+	"github.com/cqlseq/cqlseq/internal/driver"
 )
 
 // Stream returns the rows of st, decoded into T, one at a time. Pages are
@@ -22,7 +22,7 @@ func Stream[T any](ctx context.Context, session *gocql.Session, st Statement, op
 
 // StreamFrom is [Stream] over a query of another driver, adapted by a front
 // end such as [github.com/cqlseq/cqlseq/cqlseqx] (see package
-// [github.com/cqlseq/cqlseq/driver]). Applications call Stream.
+// [github.com/cqlseq/cqlseq/internal/driver]). Applications call Stream.
 func StreamFrom[T any](ctx context.Context, src driver.Source, opts ...Option) iter.Seq2[T, error] {
 	cfg, err := start(ctx, src, opts)
 	if err != nil {

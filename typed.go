@@ -9,7 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/cqlseq/cqlseq/driver"
+	"github.com/cqlseq/cqlseq/internal/driver"
 	"github.com/scylladb/go-reflectx"
 )
 

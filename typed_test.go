@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cqlseq/cqlseq/driver"
+	"github.com/cqlseq/cqlseq/internal/driver"
 )
 
 // fakeColumn accepts the destinations a driver would for its type.

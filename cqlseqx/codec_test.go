@@ -7,7 +7,7 @@ import (
 	"github.com/gocql/gocql"
 	"github.com/scylladb/gocqlx/v3"
 
-	"github.com/cqlseq/cqlseq/driver/drivertest"
+	"github.com/cqlseq/cqlseq/internal/driver/drivertest"
 )
 
 // The generic destinations are the fork's Unmarshalers only if Codec is

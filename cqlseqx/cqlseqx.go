@@ -37,7 +37,7 @@
 // rather than a package of the core module: a replace directive binds only
 // the main module, and users of the core module must never need the fork,
 // gocqlx or the old driver. cqlseqx reaches the core through its public API
-// only ([cqlseq.StreamFrom] and package [github.com/cqlseq/cqlseq/driver]).
+// only ([cqlseq.StreamFrom] and package [github.com/cqlseq/cqlseq/internal/driver]).
 //
 // # The query
 //
@@ -121,7 +121,7 @@ import (
 	"github.com/scylladb/gocqlx/v3"
 
 	"github.com/cqlseq/cqlseq"
-	"github.com/cqlseq/cqlseq/driver"
+	"github.com/cqlseq/cqlseq/internal/driver"
 )
 
 // Stream returns the rows of q, decoded into T, one at a time: it is

@@ -17,7 +17,7 @@ import (
 
 	"github.com/cqlseq/cqlseq"
 	"github.com/cqlseq/cqlseq/cqlseqx"
-	"github.com/cqlseq/cqlseq/driver/drivertest"
+	"github.com/cqlseq/cqlseq/internal/driver/drivertest"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 

@@ -8,7 +8,7 @@ import (
 	"github.com/scylladb/gocqlx/v3"
 
 	"github.com/cqlseq/cqlseq"
-	"github.com/cqlseq/cqlseq/driver"
+	"github.com/cqlseq/cqlseq/internal/driver"
 )
 
 // Scan returns every row of table ("keyspace.table"), decoded into T by

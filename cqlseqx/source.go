@@ -9,7 +9,7 @@ import (
 	"github.com/gocql/gocql"
 	"github.com/scylladb/go-reflectx"
 
-	"github.com/cqlseq/cqlseq/driver"
+	"github.com/cqlseq/cqlseq/internal/driver"
 )
 
 // source runs one gocql query a page at a time: every page is its own

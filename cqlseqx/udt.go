@@ -9,7 +9,7 @@ import (
 	"github.com/scylladb/go-reflectx"
 	"github.com/scylladb/gocqlx/v3"
 
-	"github.com/cqlseq/cqlseq/driver"
+	"github.com/cqlseq/cqlseq/internal/driver"
 )
 
 // gocqlx decodes a value whose type embeds gocqlx.UDT by its own rules,

@@ -23,7 +23,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/cqlseq/cqlseq"
-	"github.com/cqlseq/cqlseq/driver"
+	"github.com/cqlseq/cqlseq/internal/driver"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 
