@@ -23,7 +23,7 @@ func TestBadInput(t *testing.T) {
 		ctx     context.Context
 		session *gocql.Session
 		stmt    string
-		opts    []cqlseq.Option
+		opts    []cqlseq.StreamOption
 		is      error  // errors.Is target
 		as      any    // errors.As target, for the server's errors
 		msg     string // in the message
@@ -32,29 +32,29 @@ func TestBadInput(t *testing.T) {
 		{name: "nil context", ctx: nilCtx, session: s, stmt: good, is: cqlseq.ErrInvalidArgument, msg: "cqlseq: nil context"},
 		{name: "empty statement", session: s, stmt: "", is: cqlseq.ErrInvalidArgument, msg: "cqlseq: empty statement"},
 		{name: "blank statement", session: s, stmt: " \n\t", is: cqlseq.ErrInvalidArgument, msg: "cqlseq: empty statement"},
-		{name: "fetch size 0", session: s, stmt: good, opts: []cqlseq.Option{cqlseq.WithFetchSize(0)},
-			is: cqlseq.ErrInvalidArgument, msg: "fetch size must be > 0, got 0"},
-		{name: "negative fetch size", session: s, stmt: good, opts: []cqlseq.Option{cqlseq.WithFetchSize(-5)},
-			is: cqlseq.ErrInvalidArgument, msg: "fetch size must be > 0, got -5"},
-		{name: "huge fetch size", session: s, stmt: good, opts: []cqlseq.Option{cqlseq.WithFetchSize(math.MaxInt32 + 1)},
-			is: cqlseq.ErrInvalidArgument, msg: "fetch size must fit in 32 bits"},
-		{name: "negative max pages", session: s, stmt: good, opts: []cqlseq.Option{cqlseq.WithMaxPages(-1)},
+		{name: "fetch size 0", session: s, stmt: good, opts: []cqlseq.StreamOption{cqlseq.WithFetchSize(0)},
+			is: cqlseq.ErrInvalidArgument, msg: "fetch size must be in [1, 2^31), got 0"},
+		{name: "negative fetch size", session: s, stmt: good, opts: []cqlseq.StreamOption{cqlseq.WithFetchSize(-5)},
+			is: cqlseq.ErrInvalidArgument, msg: "fetch size must be in [1, 2^31), got -5"},
+		{name: "huge fetch size", session: s, stmt: good, opts: []cqlseq.StreamOption{cqlseq.WithFetchSize(math.MaxInt32 + 1)},
+			is: cqlseq.ErrInvalidArgument, msg: "fetch size must be in [1, 2^31), got 2147483648"},
+		{name: "negative max pages", session: s, stmt: good, opts: []cqlseq.StreamOption{cqlseq.WithMaxPages(-1)},
 			is: cqlseq.ErrInvalidArgument, msg: "max pages must be >= 0, got -1"},
-		{name: "prefetch below 0", session: s, stmt: good, opts: []cqlseq.Option{cqlseq.WithPrefetch(-0.1)},
+		{name: "prefetch below 0", session: s, stmt: good, opts: []cqlseq.StreamOption{cqlseq.WithPrefetch(-0.1)},
 			is: cqlseq.ErrInvalidArgument, msg: "prefetch must be in [0, 1], got -0.1"},
-		{name: "prefetch above 1", session: s, stmt: good, opts: []cqlseq.Option{cqlseq.WithPrefetch(1.5)},
+		{name: "prefetch above 1", session: s, stmt: good, opts: []cqlseq.StreamOption{cqlseq.WithPrefetch(1.5)},
 			is: cqlseq.ErrInvalidArgument, msg: "prefetch must be in [0, 1], got 1.5"},
-		{name: "prefetch NaN", session: s, stmt: good, opts: []cqlseq.Option{cqlseq.WithPrefetch(math.NaN())},
+		{name: "prefetch NaN", session: s, stmt: good, opts: []cqlseq.StreamOption{cqlseq.WithPrefetch(math.NaN())},
 			is: cqlseq.ErrInvalidArgument, msg: "prefetch must be in [0, 1], got NaN"},
-		{name: "unknown consistency", session: s, stmt: good, opts: []cqlseq.Option{cqlseq.WithConsistency(99)},
+		{name: "unknown consistency", session: s, stmt: good, opts: []cqlseq.StreamOption{cqlseq.WithConsistency(99)},
 			is: cqlseq.ErrInvalidArgument, msg: "unknown consistency 99"},
-		{name: "empty cursor key", session: s, stmt: good, opts: []cqlseq.Option{cqlseq.WithCursorKey([]byte{})},
+		{name: "empty cursor key", session: s, stmt: good, opts: []cqlseq.StreamOption{cqlseq.WithCursorKey([]byte{})},
 			is: cqlseq.ErrInvalidArgument, msg: "empty cursor key"},
-		{name: "nil cursor key", session: s, stmt: good, opts: []cqlseq.Option{cqlseq.WithCursorKey(nil)},
+		{name: "nil cursor key", session: s, stmt: good, opts: []cqlseq.StreamOption{cqlseq.WithCursorKey(nil)},
 			is: cqlseq.ErrInvalidArgument, msg: "empty cursor key"},
-		{name: "nil option", session: s, stmt: good, opts: []cqlseq.Option{nil},
+		{name: "nil option", session: s, stmt: good, opts: []cqlseq.StreamOption{nil},
 			is: cqlseq.ErrInvalidArgument, msg: "option 0 is nil"},
-		{name: "two bad options", session: s, stmt: good, opts: []cqlseq.Option{cqlseq.WithFetchSize(0), cqlseq.WithMaxPages(-2)},
+		{name: "two bad options", session: s, stmt: good, opts: []cqlseq.StreamOption{cqlseq.WithFetchSize(0), cqlseq.WithMaxPages(-2)},
 			is: cqlseq.ErrInvalidArgument, msg: "max pages must be >= 0, got -2"},
 		{name: "CQL that does not parse", session: s, stmt: "SELEC id FROM " + table,
 			as: new(*gocql.RequestErrSyntax), msg: "cqlseq: fetching page 1"},
@@ -64,7 +64,7 @@ func TestBadInput(t *testing.T) {
 			as: new(*gocql.RequestErrInvalid), msg: "cqlseq: fetching page 1"},
 		{name: "wrong number of bound values", session: s, stmt: good + " WHERE id = ?",
 			msg: "cqlseq: fetching page 1"},
-		{name: "forged paging state", session: s, stmt: good, opts: []cqlseq.Option{cqlseq.WithPageState([]byte("forged"))},
+		{name: "forged paging state", session: s, stmt: good, opts: []cqlseq.StreamOption{cqlseq.WithPageState([]byte("forged"))},
 			as: new(gocql.RequestError), msg: "cqlseq: fetching page 1"},
 	}
 	for _, tt := range tests {

@@ -29,37 +29,37 @@ func TestBehaviour(t *testing.T) {
 	}
 	drivertest.Run(t, drivertest.FrontEnd{
 		Name: "cqlseq",
-		Rows: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Row, error] {
+		Rows: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[drivertest.Row, error] {
 			return cqlseq.Stream[drivertest.Row](ctx, nil, stmt(q), opts...)
 		},
-		Pages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[drivertest.Row], error] {
+		Pages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[cqlseq.Page[drivertest.Row], error] {
 			return cqlseq.Pages[drivertest.Row](ctx, nil, stmt(q), opts...)
 		},
-		Smalls: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Small, error] {
+		Smalls: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[drivertest.Small, error] {
 			return cqlseq.Stream[drivertest.Small](ctx, nil, stmt(q), opts...)
 		},
-		Partials: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Partial, error] {
+		Partials: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[drivertest.Partial, error] {
 			return cqlseq.Stream[drivertest.Partial](ctx, nil, stmt(q), opts...)
 		},
-		Nullables: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Nullable, error] {
+		Nullables: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[drivertest.Nullable, error] {
 			return cqlseq.Stream[drivertest.Nullable](ctx, nil, stmt(q), opts...)
 		},
-		Ints: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[int, error] {
+		Ints: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[int, error] {
 			return cqlseq.Stream[int](ctx, nil, stmt(q), opts...)
 		},
-		IntPages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[int], error] {
+		IntPages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[cqlseq.Page[int], error] {
 			return cqlseq.Pages[int](ctx, nil, stmt(q), opts...)
 		},
-		Schema: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.SchemaRow, error] {
+		Schema: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[drivertest.SchemaRow, error] {
 			return cqlseq.Stream[drivertest.SchemaRow](ctx, nil, stmt(q), opts...)
 		},
-		SchemaPages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[drivertest.SchemaRow], error] {
+		SchemaPages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[cqlseq.Page[drivertest.SchemaRow], error] {
 			return cqlseq.Pages[drivertest.SchemaRow](ctx, nil, stmt(q), opts...)
 		},
-		Skips: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.SkipRow, error] {
+		Skips: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[drivertest.SkipRow, error] {
 			return cqlseq.Stream[drivertest.SkipRow](ctx, nil, stmt(q), opts...)
 		},
-		Anys: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.AnyRow, error] {
+		Anys: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[drivertest.AnyRow, error] {
 			return cqlseq.Stream[drivertest.AnyRow](ctx, nil, stmt(q), opts...)
 		},
 		IsDecodeError:  func(err error) bool { var e gocql.UnmarshalError; return errors.As(err, &e) },
@@ -82,10 +82,10 @@ func TestSchemaChangesProtocol4(t *testing.T) {
 	}
 	drivertest.RunSchemaChanges(t, drivertest.FrontEnd{
 		Name: "cqlseq-v4",
-		Schema: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.SchemaRow, error] {
+		Schema: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[drivertest.SchemaRow, error] {
 			return cqlseq.Stream[drivertest.SchemaRow](ctx, nil, stmt(q), opts...)
 		},
-		SchemaPages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[drivertest.SchemaRow], error] {
+		SchemaPages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[cqlseq.Page[drivertest.SchemaRow], error] {
 			return cqlseq.Pages[drivertest.SchemaRow](ctx, nil, stmt(q), opts...)
 		},
 	})

@@ -1630,7 +1630,7 @@ func diffRunLib[T any](ctx context.Context, s *gocql.Session, c *diffCase) (got 
 		}
 	}()
 	st := cqlseq.CQL(c.stmt)
-	opts := []cqlseq.Option{cqlseq.WithFetchSize(c.fetch), cqlseq.WithPrefetch(c.prefetch)}
+	opts := []cqlseq.StreamOption{cqlseq.WithFetchSize(c.fetch), cqlseq.WithPrefetch(c.prefetch)}
 	if c.pages {
 		for p, err := range cqlseq.Pages[T](ctx, s, st, opts...) {
 			if err != nil {
@@ -1850,7 +1850,7 @@ func diffCheck(t *testing.T, s *gocql.Session, c *diffCase, ref *diffRef, got *d
 }
 
 // diffErrRow returns the number (from 1) of the row a stream's error is
-// about (the Row of a cqlseq.ScanError), or 0.
+// about (the Row of a cqlseq.DecodeError), or 0.
 func diffErrRow(err error) int {
 	for ; err != nil; err = errors.Unwrap(err) {
 		v := reflect.ValueOf(err)

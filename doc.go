@@ -25,7 +25,7 @@
 // cancels a page request in flight, waits for it and closes every page it
 // holds before the range statement completes. A panic in the loop body
 // propagates unchanged; a panic in the driver's decoding becomes a
-// [ScanError].
+// [DecodeError].
 //
 // An error is yielded once, as (zero value, err), and the sequence ends:
 //
@@ -34,7 +34,7 @@
 //   - A row type that cannot hold the result is a [*MappingError] (matching
 //     [ErrMapping]) before the first row, or before the first row of a page
 //     whose columns changed.
-//   - A value that cannot be decoded is a [*ScanError] at its row, naming the
+//   - A value that cannot be decoded is a [*DecodeError] at its row, naming the
 //     column, the field, the page and the row.
 //   - A failed page request is a [*PageError] naming the page and the retries
 //     made. A failed page is never taken for the end of the data.
@@ -72,7 +72,7 @@
 //     themselves. A NULL gives the zero value, never the previous row's (a
 //     type with its own Unmarshaler is handed the NULL and decides). A NULL
 //     nested in a collection or tuple read into any can make the v2 driver
-//     fail: that ends the stream with a ScanError. An interface with methods
+//     fail: that ends the stream with a DecodeError. An interface with methods
 //     (fmt.Stringer, error) cannot be decoded into and is refused before the
 //     first row.
 //   - A column with no field is skipped, whatever its type: tuples and UDTs

@@ -29,7 +29,7 @@ var (
 
 	// ErrMapping is matched by the error for a row type that cannot hold
 	// the result: a [MappingError], before the first row (or the first row
-	// of a page whose columns changed), or a [ScanError], at the row whose
+	// of a page whose columns changed), or a [DecodeError], at the row whose
 	// value does not fit its field.
 	ErrMapping = errors.New("row type does not fit the result")
 
@@ -75,10 +75,10 @@ func (e *MappingError) Is(target error) bool { return target == ErrMapping }
 // Unwrap returns the driver's error, if any.
 func (e *MappingError) Unwrap() error { return e.Err }
 
-// ScanError reports a row that could not be decoded: the driver failed on
+// DecodeError reports a row that could not be decoded: the driver failed on
 // the value of Column for Field (a bigint out of an int8's range, say), or
 // panicked. It matches ErrMapping and unwraps to the driver's error.
-type ScanError struct {
+type DecodeError struct {
 	Column string // the result column whose value failed, "" if unknown
 	Field  string // the Go field it was decoded into, "" if unknown
 	Page   int    // the page's number in the stream, counting from 1
@@ -86,7 +86,7 @@ type ScanError struct {
 	Err    error  // the driver's error
 }
 
-func (e *ScanError) Error() string {
+func (e *DecodeError) Error() string {
 	if e.Column == "" {
 		return fmt.Sprintf("cqlseq: decoding row %d (page %d): %v", e.Row, e.Page, e.Err)
 	}
@@ -94,12 +94,12 @@ func (e *ScanError) Error() string {
 }
 
 // Is reports whether target is ErrMapping.
-func (e *ScanError) Is(target error) bool { return target == ErrMapping }
+func (e *DecodeError) Is(target error) bool { return target == ErrMapping }
 
 // Unwrap returns the driver's error.
-func (e *ScanError) Unwrap() error { return e.Err }
+func (e *DecodeError) Unwrap() error { return e.Err }
 
-// errPanic is the cause of a ScanError for a driver that panicked.
+// errPanic is the cause of a DecodeError for a driver that panicked.
 type errPanic struct{ v any }
 
 func (e errPanic) Error() string { return fmt.Sprintf("the driver panicked: %v", e.v) }
@@ -263,7 +263,7 @@ func ctxError(prefix string, ctx context.Context) error {
 
 // RangeError reports a token range of a [Scan] that could not be read: the
 // range, the hosts its requests were routed to (their host IDs), and the
-// error, a [*PageError] or a [*ScanError], which it unwraps to. A row type
+// error, a [*PageError] or a [*DecodeError], which it unwraps to. A row type
 // that does not fit the columns is a [*MappingError], not wrapped: it is
 // no failure of a range.
 type RangeError struct {

@@ -179,7 +179,7 @@ func ExampleWithCursor() {
 }
 
 // firstCursor returns the cursor after the first page of core's ids.
-func firstCursor(session *gocql.Session, users string, key cqlseq.Option) string {
+func firstCursor(session *gocql.Session, users string, key cqlseq.StreamOption) string {
 	stmt := cqlseq.CQL("SELECT id FROM "+users+" WHERE team = ?", "core")
 	for p, err := range cqlseq.Pages[int](context.Background(), session, stmt, cqlseq.WithFetchSize(4), key) {
 		if err != nil {
@@ -208,7 +208,7 @@ func ExampleMappingError() {
 	// before any row: column "name" into Row.Name (matches ErrMapping: true)
 }
 
-func ExampleScanError() {
+func ExampleDecodeError() {
 	session, users, done := exampleTable()
 	defer done()
 
@@ -220,7 +220,7 @@ func ExampleScanError() {
 	}
 	stmt := cqlseq.CQL("SELECT id, writetime(name) FROM " + users)
 	for _, err := range cqlseq.Stream[Row](context.Background(), session, stmt) {
-		var se *cqlseq.ScanError
+		var se *cqlseq.DecodeError
 		if errors.As(err, &se) {
 			fmt.Printf("row %d of page %d: column %q into %s\n", se.Row, se.Page, se.Column, se.Field)
 		}

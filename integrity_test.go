@@ -90,36 +90,43 @@ func TestBoundValuesAreCopied(t *testing.T) {
 	}
 }
 
-// FromQuery honours the page size and the paging state the query was
-// given, and WithPageState copies the caller's buffer.
+// FromQuery leaves out the page size and the paging state the query was
+// given (the driver has no getters for them): the stream pages at
+// WithFetchSize's size, from WithPageState's state. WithPageState copies
+// the caller's buffer.
 func TestFromQueryPaging(t *testing.T) {
 	s := cqlseqtest.Session(t)
 	table := clusteredTable(t, s, 50, 0)
 	stmt := "SELECT c FROM " + table + " WHERE p = 0"
 	var state []byte
 	var cursor string
-	for p, err := range cqlseq.Pages[int](context.Background(), nil, cqlseq.FromQuery(s.Query(stmt).PageSize(20))) {
+	for p, err := range cqlseq.Pages[int](context.Background(), nil, cqlseq.FromQuery(s.Query(stmt).PageSize(7)), cqlseq.WithFetchSize(20)) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(p.Rows) != 20 {
-			t.Fatalf("first page of a query with PageSize(20) has %d rows", len(p.Rows))
+			t.Fatalf("first page at WithFetchSize(20) of a query with PageSize(7) has %d rows", len(p.Rows))
 		}
 		state, cursor = p.PageState, p.Cursor
 		break
 	}
-	got, err := readInts(cqlseq.Stream[int](context.Background(), nil, cqlseq.FromQuery(s.Query(stmt).PageSize(20).PageState(state))))
-	if err != nil || !cmp.Equal(seq(20, 50), got) {
-		t.Fatalf("FromQuery(q.PageState(s)): %v, %v; want rows 20..49", got, err)
+	for p, err := range cqlseq.Pages[int](context.Background(), nil, cqlseq.FromQuery(s.Query(stmt).PageSize(7).PageState(state))) {
+		if err != nil || len(p.Rows) != 50 || p.Rows[0] != 0 {
+			t.Fatalf("FromQuery(q.PageSize(7).PageState(s)) without options: first page %v, %v; want all 50 rows from the start (DefaultFetchSize)", p.Rows, err)
+		}
 	}
-	// The cursor records page size 20: another page size on the query is
-	// refused, unless it is left to the cursor.
-	if _, err := readInts(cqlseq.Stream[int](context.Background(), nil, cqlseq.FromQuery(s.Query(stmt).PageSize(20)), cqlseq.WithCursor(cursor), cqlseq.WithFetchSize(35))); !errors.Is(err, cqlseq.ErrInvalidCursor) {
+	got, err := readInts(cqlseq.Stream[int](context.Background(), nil, cqlseq.FromQuery(s.Query(stmt)), cqlseq.WithPageState(state), cqlseq.WithFetchSize(20)))
+	if err != nil || !cmp.Equal(seq(20, 50), got) {
+		t.Fatalf("FromQuery(q) with WithPageState: %v, %v; want rows 20..49", got, err)
+	}
+	// The cursor records fetch size 20: another is refused, unless it is
+	// left to the cursor.
+	if _, err := readInts(cqlseq.Stream[int](context.Background(), nil, cqlseq.FromQuery(s.Query(stmt)), cqlseq.WithCursor(cursor), cqlseq.WithFetchSize(35))); !errors.Is(err, cqlseq.ErrInvalidCursor) {
 		t.Fatalf("cursor at another fetch size: %v; want ErrInvalidCursor", err)
 	}
 	got, err = readInts(cqlseq.Stream[int](context.Background(), s, cqlseq.CQL(stmt), cqlseq.WithCursor(cursor)))
 	if err != nil || !cmp.Equal(seq(20, 50), got) {
-		t.Fatalf("cursor on a statement without a page size: %v, %v; want rows 20..49", got, err)
+		t.Fatalf("cursor without a fetch size: %v, %v; want rows 20..49", got, err)
 	}
 	buf := bytes.Clone(state)
 	opt := cqlseq.WithPageState(buf)
@@ -301,7 +308,7 @@ func (b *boom) UnmarshalCQL(info gocql.TypeInfo, data []byte) error {
 	return gocql.Unmarshal(info, data, &b.s)
 }
 
-// A panic while decoding a row ends the stream with a ScanError that names
+// A panic while decoding a row ends the stream with a DecodeError that names
 // the column; it never escapes the range statement.
 func TestPanicWhileDecoding(t *testing.T) {
 	s, table := fixture(t)
@@ -318,9 +325,9 @@ func TestPanicWhileDecoding(t *testing.T) {
 		}
 		n++
 	}
-	var se *cqlseq.ScanError
+	var se *cqlseq.DecodeError
 	if !errors.As(got, &se) || se.Column != "name" || se.Field != "row.Name" || !strings.Contains(got.Error(), "boom") {
-		t.Fatalf("%d rows, then %v; want a ScanError for column name naming the panic", n, got)
+		t.Fatalf("%d rows, then %v; want a DecodeError for column name naming the panic", n, got)
 	}
 	t.Logf("after %d rows: %v", n, got)
 }

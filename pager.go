@@ -17,27 +17,25 @@ import (
 // pager walks the pages of one query. It is used by one goroutine; the only
 // other goroutine is a prefetch, which touches nothing but its channel.
 type pager struct {
-	ctx    context.Context // the caller's, joined with the query's own
-	qctx   context.Context // the query's own, if any
+	ctx    context.Context // the caller's (the stream's trace's, if traced)
 	fctx   context.Context // for fetches; cancelled by close
 	cancel context.CancelFunc
-	stop   func() bool // unlinks the query's context, if any
 	src    driver.Source
 	cfg    *config
+	link   *rangeLink // a scan's range's tie to its scan; nil for Stream and Pages
 
 	// onColumns is called, before its rows are read, with the first page
 	// that did not fail and with every later page whose columns differ from
 	// the previous one's: it makes the scanning plan for them.
 	onColumns func(cols []driver.Column, page int) error
 	cols      []driver.Column // the columns of the last page planned for
-	cursors   bool            // make a cursor for every page, not only for the callback
+	pages     bool            // the stream yields pages, which carry their PageInfo
 
 	cur     driver.Iter
 	state   []byte // paging state that follows cur; empty after the last page
 	started bool
 	number  int           // pages finished
 	total   int64         // rows in finished pages
-	cursor  string        // cursor after the last finished page
 	retries int           // retries for the current page
 	failing pageFailures  // the current page's failed requests
 	route   *replicaRoute // a scan's range's: the node of each request
@@ -77,28 +75,31 @@ type pageTrace struct {
 	page, attempt int
 }
 
-func newPager(ctx context.Context, src driver.Source, cfg *config) *pager {
-	p := &pager{src: src, cfg: cfg, stop: func() bool { return false }, tracer: cfg.tracer, limiter: cfg.limiter, route: cfg.route}
-	if cfg.rateSet && !cfg.scanRange {
+// rangeLink is what the stream of a scan's range shares with its scan.
+type rangeLink struct {
+	limiter *rate.Limiter // the scan's WithRateLimit, which its workers share
+	route   *replicaRoute // chooses the node of each request
+	// rowBufs, on a row-level Scan's ranges, is a chan []T of row slices
+	// the consumer is done with, for the ranges' pages to reuse (a nil
+	// one on ScanPages' ranges).
+	rowBufs any
+}
+
+// newPager returns the pager of one ranging of src's stream, or of a
+// scan's range with link.
+func newPager(ctx context.Context, src driver.Source, cfg *config, link *rangeLink) *pager {
+	p := &pager{src: src, cfg: cfg, tracer: cfg.tracer, link: link}
+	switch {
+	case link != nil:
+		p.limiter, p.route = link.limiter, link.route
+	case cfg.rateSet:
 		p.limiter = newRowLimiter(cfg.rateLimit) // each ranging's own
 	}
-	if p.tracer != nil && !cfg.scanRange {
+	if p.tracer != nil && link == nil {
 		ctx = p.tracer.TraceStreamStart(ctx, cfg.traceStart(0))
 		p.traced, p.tctx = true, ctx
 	}
 	p.ctx = ctx
-	if q := cfg.QueryContext; q != nil && q != ctx && q.Done() != nil {
-		// The query carries a context of its own (FromQuery, Queryx): the
-		// stream ends when either is done, with the error of the one that
-		// is (see ctxErr).
-		joined, cancel := context.WithCancelCause(ctx)
-		if q.Err() != nil {
-			cancel(errQueryContext) // at once: AfterFunc would run later
-		}
-		unlink := context.AfterFunc(q, func() { cancel(errQueryContext) })
-		p.ctx, p.qctx = joined, q
-		p.stop = func() bool { r := unlink(); cancel(nil); return r }
-	}
 	p.fctx, p.cancel = context.WithCancel(p.ctx)
 	return p
 }
@@ -413,45 +414,44 @@ func (p *pager) prefetch(page int) {
 // finish closes the current page after read rows were taken from it by s,
 // and reports the page to the callback. It returns the driver's error, if
 // any, as s describes it: a row that could not be decoded.
-func (p *pager) finish(read int, warnings []string, s scanner) error {
+func (p *pager) finish(read int, warnings []string, s scanner) (PageInfo, error) {
+	// Someone reads the page's PageInfo: the page, or the callback.
+	report := p.pages || p.cfg.PageCallback != nil
 	var host string
-	if p.cfg.PageCallback != nil {
+	if report {
 		host = p.src.Host(p.cur)
 	}
 	if err := s.scanErr(read, p.closeCur()); err != nil {
 		if p.ctx.Err() != nil {
-			return p.ctxErr()
+			return PageInfo{}, p.ctxErr()
 		}
-		return err
+		return PageInfo{}, err
 	}
 	p.number++
 	p.total += int64(read)
-	p.cursor = ""
-	// A cursor costs a hash and an encoding: made only where it can be read.
-	if len(p.state) > 0 && (p.cursors || p.cfg.PageCallback != nil && !p.cfg.scanRange) {
-		p.cursor = p.makeCursor()
+	if !report {
+		return PageInfo{}, nil
+	}
+	info := PageInfo{Number: p.number, RowCount: read, TotalRows: p.total, Retries: p.retries, Latency: p.latency, Host: host, Warnings: warnings}
+	if len(p.state) > 0 {
+		info.PageState = bytes.Clone(p.state)
+		// A cursor costs a hash and an encoding: a scan's range has none
+		// (the scan makes its checkpoints).
+		if p.link == nil {
+			info.Cursor = p.makeCursor()
+		}
 	}
 	if p.cfg.PageCallback != nil {
-		p.cfg.PageCallback(PageInfo{Number: p.number, RowCount: read, TotalRows: p.total, Cursor: p.cursor, Retries: p.retries,
-			Latency: p.latency, Host: host, Warnings: warnings})
+		p.cfg.PageCallback(info)
 	}
-	return nil
+	return info, nil
 }
 
 // makeCursor returns the cursor for the paging state after the current
 // page. The statement's fingerprint is computed on the first cursor only
 // (config.fingerprint is computed once).
 func (p *pager) makeCursor() string {
-	return encodeCursor(p.cfg.fingerprint(), p.cfg.PageSize, p.state, p.cfg.CursorKey)
-}
-
-// resume returns a copy of the paging state after the current page, or nil
-// when no page follows it.
-func (p *pager) resume() []byte {
-	if len(p.state) == 0 {
-		return nil
-	}
-	return bytes.Clone(p.state)
+	return encodeCursor(p.cfg.fingerprint(), p.cfg.FetchSize, p.state, p.cfg.CursorKey)
 }
 
 func (p *pager) closeCur() error {
@@ -463,18 +463,7 @@ func (p *pager) closeCur() error {
 	return err
 }
 
-// errQueryContext is the cause of the joined context when the query's own
-// context ended it.
-var errQueryContext = errors.New("the query's context is done")
-
-func (p *pager) ctxErr() error {
-	if p.qctx != nil && errors.Is(context.Cause(p.ctx), errQueryContext) {
-		// The query's context ended the stream: report its error (a
-		// deadline is a deadline), not the joined context's Canceled.
-		return ctxError("cqlseq: the query's context: ", p.qctx)
-	}
-	return ctxError("cqlseq: ", p.ctx)
-}
+func (p *pager) ctxErr() error { return ctxError("cqlseq: ", p.ctx) }
 
 // close releases everything the pager opened: it cancels an in-flight
 // prefetch, waits for its goroutine and closes every page it holds. Errors
@@ -505,7 +494,6 @@ func (p *pager) close() {
 		p.tracer.TraceStreamEnd(p.tctx, d)
 	}
 	p.closeCur()
-	p.stop()
 }
 
 // throttle waits until n more rows are within WithRateLimit's rate, if

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"reflect"
 	"regexp"
@@ -169,9 +170,9 @@ func (it *fakeIter) Close() error {
 	return it.page.err
 }
 
-func testConfig(t *testing.T, opts ...Option) *config {
+func testConfig(t *testing.T, opts ...StreamOption) *config {
 	t.Helper()
-	cfg, err := resolve(opts, driver.Query{CQL: "SELECT v FROM t", Idempotent: true})
+	cfg, err := resolveStream(opts, driver.Query{CQL: "SELECT v FROM t", Idempotent: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func TestEmptyPagesDoNotEndTheStream(t *testing.T) {
 		"c": {rows: []int{3}},
 	}}
 	var infos []PageInfo
-	cfg := testConfig(t, optionFunc(func(c *config) {
+	cfg := testConfig(t, streamOption(func(c *config) {
 		c.PageCallback = func(p PageInfo) { infos = append(infos, p) }
 	}))
 	rows, errs := drain(streamRows[int](context.Background(), src, cfg))
@@ -205,8 +206,8 @@ func TestEmptyPagesDoNotEndTheStream(t *testing.T) {
 		t.Fatalf("got %v, %v; want [1 2 3]", rows, errs)
 	}
 	// Page 1's cursor resumes after it: at state "a", past the empty pages' states.
-	cursor := encodeCursor(newFingerprint("", "SELECT v FROM t", nil), 0, []byte("a"), nil)
-	want := []PageInfo{{Number: 1, RowCount: 2, TotalRows: 2, Cursor: cursor, Host: "fake:9042"}, {Number: 2, RowCount: 1, TotalRows: 3, Host: "fake:9042"}}
+	cursor := encodeCursor(newFingerprint("", "SELECT v FROM t", nil), DefaultFetchSize, []byte("a"), nil)
+	want := []PageInfo{{Number: 1, RowCount: 2, TotalRows: 2, Cursor: cursor, PageState: []byte("a"), Host: "fake:9042"}, {Number: 2, RowCount: 1, TotalRows: 3, Host: "fake:9042"}}
 	for i := range infos {
 		infos[i].Latency = 0 // measured; the conformance suite checks it on the node
 	}
@@ -217,15 +218,18 @@ func TestEmptyPagesDoNotEndTheStream(t *testing.T) {
 		t.Fatalf("%d pages left open", n)
 	}
 	var pages []Page[int]
-	for p, err := range streamPages[int](context.Background(), src, testConfig(t)) {
+	for p, err := range streamPages[int](context.Background(), src, testConfig(t), nil) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		pages = append(pages, p)
 	}
 	wantPages := []Page[int]{
-		{Rows: []int{1, 2}, Number: 1, TotalRows: 2, PageState: []byte("a"), Cursor: cursor},
-		{Rows: []int{3}, Number: 2, TotalRows: 3},
+		{Rows: []int{1, 2}, PageInfo: PageInfo{Number: 1, RowCount: 2, TotalRows: 2, PageState: []byte("a"), Cursor: cursor, Host: "fake:9042"}},
+		{Rows: []int{3}, PageInfo: PageInfo{Number: 2, RowCount: 1, TotalRows: 3, Host: "fake:9042"}},
+	}
+	for i := range pages {
+		pages[i].Latency = 0 // measured
 	}
 	if diff := cmp.Diff(wantPages, pages); diff != "" {
 		t.Fatalf("pages (-want +got):\n%s", diff)
@@ -241,7 +245,7 @@ func TestErrorOnlyOnClose(t *testing.T) {
 			"":  {rows: []int{1, 2}, state: "a"},
 			"a": {err: timeout},
 		}}
-		rows, errs := drain(streamRows[int](context.Background(), src, testConfig(t, optionFunc(func(c *config) { c.Prefetch = prefetch }))))
+		rows, errs := drain(streamRows[int](context.Background(), src, testConfig(t, streamOption(func(c *config) { c.Prefetch = prefetch }))))
 		if !cmp.Equal(rows, []int{1, 2}) || len(errs) != 1 || !errors.Is(errs[0], timeout) {
 			t.Fatalf("prefetch %v: got %v, %v; want rows [1 2] then the timeout", prefetch, rows, errs)
 		}
@@ -263,7 +267,7 @@ func TestBreakCancelsPrefetch(t *testing.T) {
 		"":  {rows: []int{1, 2, 3, 4}, state: "a"},
 		"a": {block: true},
 	}}
-	cfg := testConfig(t, optionFunc(func(c *config) { c.Prefetch = 1 }))
+	cfg := testConfig(t, streamOption(func(c *config) { c.Prefetch = 1 }))
 	for v, err := range streamRows[int](context.Background(), src, cfg) {
 		if err != nil || v != 1 {
 			t.Fatal(v, err)
@@ -279,7 +283,7 @@ func TestBreakCancelsPrefetch(t *testing.T) {
 	src.cancelled.Store(0)
 	func() {
 		defer func() { recover() }()
-		for range streamPages[int](context.Background(), src, cfg) {
+		for range streamPages[int](context.Background(), src, cfg, nil) {
 			panic("body")
 		}
 	}()
@@ -295,7 +299,7 @@ func TestMaxPagesStopsPrefetch(t *testing.T) {
 		"a": {rows: []int{2}, state: "b"},
 		"b": {rows: []int{3}},
 	}}
-	cfg := testConfig(t, optionFunc(func(c *config) { c.Prefetch, c.MaxPages = 1, 2 }))
+	cfg := testConfig(t, streamOption(func(c *config) { c.Prefetch, c.MaxPages = 1, 2 }))
 	rows, errs := drain(streamRows[int](context.Background(), src, cfg))
 	if errs != nil || !cmp.Equal(rows, []int{1, 2}) || src.fetches.Load() != 2 {
 		t.Fatalf("got %v, %v after %d fetches; want [1 2] after 2", rows, errs, src.fetches.Load())
@@ -303,8 +307,8 @@ func TestMaxPagesStopsPrefetch(t *testing.T) {
 }
 
 func TestResolve(t *testing.T) {
-	cfg, err := resolve(nil, driver.Query{})
-	if err != nil || cfg.Prefetch != DefaultPrefetch || cfg.FetchSize != 0 || cfg.MaxPages != 0 {
+	cfg, err := resolveStream(nil, driver.Query{})
+	if err != nil || cfg.Prefetch != DefaultPrefetch || cfg.FetchSize != DefaultFetchSize || cfg.MaxPages != 0 {
 		t.Fatalf("defaults: %+v, %v", cfg, err)
 	}
 }
@@ -395,8 +399,7 @@ func TestRetryRoutesScanRequests(t *testing.T) {
 	var infos []PageInfo
 	cfg := testConfig(t, WithRetry(Retry{Attempts: 1, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}), WithPrefetch(1),
 		WithPageCallback(func(p PageInfo) { infos = append(infos, p) }))
-	cfg.route = newReplicaRoute(newLiveness(upHosts{"a": true, "b": true, "c": true}), []string{"a", "b", "c"}, map[string]bool{"a": true, "b": true, "c": true})
-	rows, errs := drain(streamRows[int](context.Background(), src, cfg))
+	rows, errs := drain(routedRows(src, cfg))
 	if errs != nil || !cmp.Equal(rows, []int{1, 2}) {
 		t.Fatalf("got %v, %v; want both rows", rows, errs)
 	}
@@ -414,8 +417,7 @@ func TestRetryRoutesScanRequests(t *testing.T) {
 	// replica: that is routing, not retrying.
 	src = &fakeSource{pages: map[string]fakePage{"": {rows: []int{1}, unsent: 3}}}
 	cfg = testConfig(t, WithRetry(Retry{}))
-	cfg.route = newReplicaRoute(newLiveness(upHosts{"a": true, "b": true, "c": true}), []string{"a", "b", "c"}, map[string]bool{"a": true, "b": true, "c": true})
-	rows, errs = drain(streamRows[int](context.Background(), src, cfg))
+	rows, errs = drain(routedRows(src, cfg))
 	if errs != nil || !cmp.Equal(rows, []int{1}) || !cmp.Equal(src.hostIDs(), []string{"a", "b", "c", ""}) {
 		t.Fatalf("Retry{}: got %v, %v after requests to %v; want the row from the driver's routing after the 3 replicas", rows, errs, src.hostIDs())
 	}
@@ -467,16 +469,16 @@ func TestResolveRejects(t *testing.T) {
 	fp := newFingerprint("", "SELECT 1", nil)
 	tests := []struct {
 		name string
-		opts []Option
+		opts []StreamOption
 		msg  string
 	}{
-		{"negative retries", []Option{WithRetry(Retry{Attempts: -1})}, "retry attempts, backoffs and MaxElapsed must be >= 0"},
-		{"negative MaxElapsed", []Option{WithRetry(Retry{Attempts: 1, MaxElapsed: -time.Second})}, "MaxElapsed must be >= 0"},
-		{"min above max", []Option{WithRetry(Retry{Attempts: 1, MinBackoff: time.Second, MaxBackoff: time.Millisecond})}, "MinBackoff 1s is above MaxBackoff 1ms"},
-		{"cursor and state", []Option{WithCursor(encodeCursor(fp, 0, []byte("x"), nil)), WithPageState([]byte("x"))}, "both a cursor and a paging state"},
+		{"negative retries", []StreamOption{WithRetry(Retry{Attempts: -1})}, "retry attempts, backoffs and MaxElapsed must be >= 0"},
+		{"negative MaxElapsed", []StreamOption{WithRetry(Retry{Attempts: 1, MaxElapsed: -time.Second})}, "MaxElapsed must be >= 0"},
+		{"min above max", []StreamOption{WithRetry(Retry{Attempts: 1, MinBackoff: time.Second, MaxBackoff: time.Millisecond})}, "MinBackoff 1s is above MaxBackoff 1ms"},
+		{"cursor and state", []StreamOption{WithCursor(encodeCursor(fp, 0, []byte("x"), nil)), WithPageState([]byte("x"))}, "both a cursor and a paging state"},
 	}
 	for _, tt := range tests {
-		_, err := resolve(tt.opts, q)
+		_, err := resolveStream(tt.opts, q)
 		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("%s: got %v, want ErrInvalidArgument with %q", tt.name, err, tt.msg)
 		}
@@ -528,7 +530,7 @@ func TestRetryOnlyWhatIsSafe(t *testing.T) {
 		{false, 2, 1},
 	} {
 		src := &fakeSource{pages: map[string]fakePage{"": {rows: []int{1}, fail: tt.fails}}}
-		cfg, err := resolve([]Option{retrying(5)}, driver.Query{CQL: "x", Idempotent: tt.idempotent})
+		cfg, err := resolveStream([]StreamOption{retrying(5)}, driver.Query{CQL: "x", Idempotent: tt.idempotent})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -585,7 +587,7 @@ func TestWarningsOfEmptyPages(t *testing.T) {
 	var infos [][]string
 	cfg := testConfig(t, WithPageCallback(func(p PageInfo) { infos = append(infos, p.Warnings) }))
 	var pages [][]string
-	for p, err := range streamPages[int](context.Background(), src, cfg) {
+	for p, err := range streamPages[int](context.Background(), src, cfg, nil) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -618,7 +620,7 @@ func TestMaxPagesPrefetchesTheLastAllowedPage(t *testing.T) {
 		var during int32 = -1
 		var rows []int
 		if pages {
-			for p, err := range streamPages[int](context.Background(), src, cfg) {
+			for p, err := range streamPages[int](context.Background(), src, cfg, nil) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -681,8 +683,8 @@ func (counted) String() string { fingerprints.Add(1); return "counted" }
 func TestFingerprintOnlyForCursors(t *testing.T) {
 	pages := map[string]fakePage{"": {rows: []int{1}, state: "a"}, "a": {rows: []int{2}, state: "b"}, "b": {rows: []int{3}}}
 	q := driver.Query{CQL: "SELECT v FROM t WHERE k = ?", Values: []any{counted(nil)}}
-	resolve := func(opts ...Option) *config {
-		cfg, err := resolve(opts, q)
+	resolve := func(opts ...StreamOption) *config {
+		cfg, err := resolveStream(opts, q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -696,7 +698,7 @@ func TestFingerprintOnlyForCursors(t *testing.T) {
 		t.Fatalf("a stream without cursors computed the fingerprint %d times", n)
 	}
 	var cursor string
-	for p, err := range streamPages[int](context.Background(), &fakeSource{pages: pages}, resolve()) {
+	for p, err := range streamPages[int](context.Background(), &fakeSource{pages: pages}, resolve(), nil) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -742,38 +744,21 @@ func TestCancelAfterLastRowOnPageBoundary(t *testing.T) {
 	}
 }
 
-// A query's own context that is already done stops the stream before any
-// request, and the error is that context's: a deadline is reported as a
-// deadline, not as the stream's cancellation.
-func TestQueryContext(t *testing.T) {
-	qctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
-	defer cancel()
-	src := &fakeSource{pages: map[string]fakePage{"": {rows: []int{1}}}}
-	cfg, err := resolve(nil, driver.Query{CQL: "x", Context: qctx})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, errs := drain(streamRows[int](context.Background(), src, cfg))
-	if len(errs) != 1 || !errors.Is(errs[0], context.DeadlineExceeded) || errors.Is(errs[0], context.Canceled) || src.fetches.Load() != 0 {
-		t.Fatalf("errors %v after %d requests; want the query's deadline before any request", errs, src.fetches.Load())
-	}
-	// Cancelled while the stream runs: the stream ends with its error.
-	qctx2, cancel2 := context.WithCancel(context.Background())
-	src = &fakeSource{pages: map[string]fakePage{"": {rows: []int{1, 2, 3}, state: "a"}, "a": {rows: []int{4}}}}
-	cfg, _ = resolve(nil, driver.Query{CQL: "x", Context: qctx2})
-	if _, errs := drain(streamRows[int](context.Background(), src, cfg)); errs != nil {
-		t.Fatalf("before the cancel: %v", errs)
-	}
-	cancel2()
-	n := 0
-	for _, err := range streamRows[int](context.Background(), src, cfg) {
-		if err != nil {
-			if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "the query's context") {
-				t.Fatalf("got %v, want the query's context's Canceled", err)
+// routedRows reads src's rows as a scan's range does, its requests routed
+// to replicas a, b and c in that order.
+func routedRows(src driver.Source, cfg *config) iter.Seq2[int, error] {
+	link := &rangeLink{route: newReplicaRoute(newLiveness(upHosts{"a": true, "b": true, "c": true}), []string{"a", "b", "c"}, map[string]bool{"a": true, "b": true, "c": true})}
+	return func(yield func(int, error) bool) {
+		for p, err := range streamPages[int](context.Background(), src, cfg, link) {
+			if err != nil {
+				yield(0, err)
+				return
 			}
-			return
+			for _, v := range p.Rows {
+				if !yield(v, nil) {
+					return
+				}
+			}
 		}
-		n++
 	}
-	t.Fatalf("%d rows and no error after the query's context was cancelled", n)
 }

@@ -10,48 +10,41 @@ import (
 	"github.com/cqlseq/cqlseq/internal/driver"
 )
 
-// Page is one page of rows, as [Pages] yields it.
+// Page is one page of rows, as [Pages] and [ScanPages] yield it, with what
+// the sequence knows of it.
 type Page[T any] struct {
 	// Rows holds the page's rows in the order the server sent them. The
 	// slice is new for every page and belongs to the caller.
 	Rows []T
-	// Number is the page's number in this stream, counting from 1. A stream
-	// resumed from a paging state counts from 1 again.
-	Number int
-	// TotalRows is the number of rows read so far, this page included.
-	TotalRows int64
-	// Warnings are the warnings the server sent with this page, and with
-	// the pages without rows that Cassandra sent just before it.
-	Warnings []string
-	// PageState resumes the query right after this page (see WithPageState).
-	// It is nil when Cassandra marked this page the last. When the rows end
-	// exactly on a page boundary Cassandra cannot know yet, and the last
-	// page carries a state from which the query resumes to no rows. The
-	// slice belongs to the caller. A scan's pages have none.
-	PageState []byte
-	// Cursor is PageState as text, tied to the statement, its bound values
-	// and the page size (and checked, or signed with WithCursorKey): resume
-	// with WithCursor. It is empty exactly when PageState is nil. A scan's
-	// pages carry a checkpoint of the whole scan instead (see [ScanPages]);
-	// resuming from the last page's yields no rows, though it may still ask
-	// the ranges that had not reported their end yet.
-	Cursor string
+	PageInfo
 }
 
-// PageInfo describes a page the stream has finished reading: what the
-// [WithPageCallback] function receives.
+// PageInfo describes a page the sequence has finished reading: what a
+// [Page] carries and the [WithPageCallback] function receives.
 type PageInfo struct {
-	// Number is the page's number, counting from 1.
+	// Number is the page's number in this sequence, counting from 1. A
+	// stream resumed from a cursor or paging state counts from 1 again.
 	Number int
 	// RowCount is the number of rows in the page.
 	RowCount int
 	// TotalRows is the number of rows read so far, this page included.
 	TotalRows int64
-	// Cursor resumes the stream right after this page (WithCursor); it is
-	// empty after the last page. For a scan it is the scan's checkpoint, as
-	// Page.Cursor.
+	// Cursor resumes the sequence right after this page ([WithCursor]): it
+	// is PageState as text, tied to the statement, its bound values and
+	// the fetch size (and checked, or signed with [WithCursorKey]). It is
+	// empty exactly when PageState is nil. A scan's pages carry a
+	// checkpoint of the whole scan instead (see [ScanPages]); resuming
+	// from the last page's yields no rows, though it may still ask the
+	// ranges that had not reported their end yet.
 	Cursor string
-	// Retries is how many of Retry.Attempts this page spent (WithRetry):
+	// PageState resumes the stream right after this page
+	// ([WithPageState]). It is nil when Cassandra marked this page the
+	// last. When the rows end exactly on a page boundary Cassandra cannot
+	// know yet, and the last page carries a state from which the query
+	// resumes to no rows. The slice belongs to the caller. A scan's pages
+	// have none: their Cursor resumes the scan.
+	PageState []byte
+	// Retries is how many of Retry.Attempts this page spent ([WithRetry]):
 	// the times its request was sent again after a wait. A scan's request
 	// that could not be sent and went at once to another replica spends
 	// none.
@@ -69,8 +62,8 @@ type PageInfo struct {
 	// rows that carried warnings, the callback is called once more with
 	// RowCount 0 and those warnings.
 	Warnings []string
-	// Scan is a scan's progress after this page; zero for Stream and
-	// Pages.
+	// Scan is a scan's progress after this page; zero for [Stream] and
+	// [Pages].
 	Scan ScanProgress
 }
 
@@ -82,28 +75,27 @@ type PageInfo struct {
 //
 // Ranging, errors and cleanup are as for [Stream]: an error is yielded once,
 // as (Page{}, err), and ends the sequence.
-func Pages[T any](ctx context.Context, session *gocql.Session, st Statement, opts ...Option) iter.Seq2[Page[T], error] {
-	return PagesFrom[T](ctx, prepare(session, st), opts...)
-}
-
-// PagesFrom is [Pages] over a query of another driver, adapted by a front
-// end (see [StreamFrom]).
-func PagesFrom[T any](ctx context.Context, src driver.Source, opts ...Option) iter.Seq2[Page[T], error] {
-	cfg, err := start(ctx, src, opts)
+func Pages[T any](ctx context.Context, session *gocql.Session, st Statement, opts ...StreamOption) iter.Seq2[Page[T], error] {
+	src := st.source(session)
+	cfg, err := startStream(ctx, src, opts)
 	if err != nil {
 		return fail[Page[T]](err)
 	}
-	return streamPages[T](ctx, src, cfg)
+	return streamPages[T](ctx, src, cfg, nil)
 }
 
-// streamPages returns the rows of the query run by src, a page at a time.
-func streamPages[T any](ctx context.Context, src driver.Source, cfg *config) iter.Seq2[Page[T], error] {
+// streamPages returns the rows of the query run by src, a page at a time:
+// Pages', or, with link, a scan's range's.
+func streamPages[T any](ctx context.Context, src driver.Source, cfg *config, link *rangeLink) iter.Seq2[Page[T], error] {
 	return func(yield func(Page[T], error) bool) {
-		p := newPager(ctx, src, cfg)
+		p := newPager(ctx, src, cfg, link)
 		s := newRowScanner[T](p)
-		p.cursors = !cfg.scanRange // Page.Cursor, but for a scan's ranges
+		p.pages = true
 		defer p.close()
-		bufs, _ := cfg.rowBufs.(chan []T) // nil but for a row-level Scan's ranges
+		var bufs chan []T // a row-level Scan's ranges' slices to reuse
+		if link != nil {
+			bufs, _ = link.rowBufs.(chan []T)
+		}
 		for {
 			it, err := p.next()
 			if err != nil {
@@ -130,12 +122,12 @@ func streamPages[T any](ctx context.Context, src driver.Source, cfg *config) ite
 			for s.scan(it) {
 				rows = append(rows, s.row)
 			}
-			warnings := p.warnings(it)
-			if err := p.finish(len(rows), warnings, s); err != nil {
+			info, err := p.finish(len(rows), p.warnings(it), s)
+			if err != nil {
 				yield(Page[T]{}, p.endWith(err))
 				return
 			}
-			page := Page[T]{Rows: rows, Number: p.number, TotalRows: p.total, Warnings: warnings, PageState: p.resume(), Cursor: p.cursor}
+			page := Page[T]{Rows: rows, PageInfo: info}
 			// The caller works on this page while the next one travels.
 			if cfg.Prefetch > 0 {
 				p.prefetch(p.number + 1)

@@ -74,7 +74,7 @@ func (s *rowScanner[T]) scan(it driver.Iter) (ok bool) {
 }
 
 // scanErr turns err, the driver's failure of the page just read after read
-// good rows (or a panic scan caught), into a ScanError naming the column
+// good rows (or a panic scan caught), into a DecodeError naming the column
 // and field. A failure that no destination saw (a truncated frame) keeps
 // the column empty.
 func (s *rowScanner[T]) scanErr(read int, err error) error {
@@ -84,7 +84,7 @@ func (s *rowScanner[T]) scanErr(read int, err error) error {
 	if err == nil {
 		return nil
 	}
-	e := &ScanError{Page: s.p.number + 1, Row: s.p.total + int64(read) + 1, Err: err}
+	e := &DecodeError{Page: s.p.number + 1, Row: s.p.total + int64(read) + 1, Err: err}
 	if s.at >= 0 && s.at < len(s.pl.slots) {
 		sl := s.pl.slots[s.at]
 		e.Column, e.Field = s.pl.cols[sl.col].Name, sl.field

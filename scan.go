@@ -26,40 +26,28 @@ import (
 // scan with [WithCursor]: the resumed scan yields exactly the rows of the
 // pages whose callback had not run, so a loop that stops in the middle of a
 // page gets that page's rows again.
-func Scan[T any](ctx context.Context, session *gocql.Session, table string, opts ...Option) iter.Seq2[T, error] {
-	if session == nil {
-		return fail[T](invalidf("nil session"))
-	}
-	return scanRows(ctx, scanPages[T](ctx, v2Cluster{session}, table, opts))
+func Scan[T any](ctx context.Context, session *gocql.Session, table string, opts ...ScanOption) iter.Seq2[T, error] {
+	return scanRows(ctx, scanPages[T](ctx, sessionCluster(session), table, opts))
 }
 
 // ScanPages is [Scan] a page at a time: each element is a page of one
 // range, whose Cursor resumes the scan right after it: the resumed scan
 // yields exactly the pages not yet yielded (see [WithCursor]). The page
 // callback runs before the page is yielded.
-func ScanPages[T any](ctx context.Context, session *gocql.Session, table string, opts ...Option) iter.Seq2[Page[T], error] {
+func ScanPages[T any](ctx context.Context, session *gocql.Session, table string, opts ...ScanOption) iter.Seq2[Page[T], error] {
+	return scanPages[T](ctx, sessionCluster(session), table, opts)(nil)
+}
+
+// sessionCluster returns what a scan needs of session; nil if it is nil.
+func sessionCluster(session *gocql.Session) driver.Cluster {
 	if session == nil {
-		return fail[Page[T]](invalidf("nil session"))
+		return nil
 	}
-	return scanPages[T](ctx, v2Cluster{session}, table, opts)(nil)
+	return v2Cluster{session}
 }
 
-// ScanFrom is [Scan] over another driver, adapted by a front end such as
-// [github.com/cqlseq/cqlseq/cqlseqx] (see [driver.Cluster]). Applications
-// call Scan.
-func ScanFrom[T any](ctx context.Context, cluster driver.Cluster, table string, opts ...Option) iter.Seq2[T, error] {
-	if cluster == nil {
-		return fail[T](invalidf("nil cluster"))
-	}
-	return scanRows(ctx, scanPages[T](ctx, cluster, table, opts))
-}
-
-// ScanPagesFrom is [ScanPages] over another driver (see [ScanFrom]).
-func ScanPagesFrom[T any](ctx context.Context, cluster driver.Cluster, table string, opts ...Option) iter.Seq2[Page[T], error] {
-	if cluster == nil {
-		return fail[Page[T]](invalidf("nil cluster"))
-	}
-	return scanPages[T](ctx, cluster, table, opts)(nil)
+func init() {
+	driver.ScanOn = func(c driver.Cluster) any { return scanOption(func(cfg *config) { cfg.cluster = c }) }
 }
 
 // scanRows yields the rows of a scan's pages one by one. Each ranging has
@@ -113,7 +101,7 @@ type rowLevel struct {
 // with a nil rowLevel. With one, for a ranging of a row-level Scan, the
 // page callback runs after a page was yielded (and the loop asked for
 // more), not before, and rl says how the rows' loop ended, for the trace.
-func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opts []Option) func(rl *rowLevel) iter.Seq2[Page[T], error] {
+func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opts []ScanOption) func(rl *rowLevel) iter.Seq2[Page[T], error] {
 	failed := func(err error) func(*rowLevel) iter.Seq2[Page[T], error] {
 		return func(*rowLevel) iter.Seq2[Page[T], error] { return fail[Page[T]](err) }
 	}
@@ -124,9 +112,15 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 	if err != nil {
 		return failed(invalid(err))
 	}
-	cfg, err := resolve(append([]Option{optionFunc(func(c *config) { c.scan = true })}, opts...), driver.Query{Keyspace: keyspace, CQL: "SCAN " + quote(keyspace) + "." + quote(name)})
+	cfg, err := resolveScan(opts, driver.Query{Keyspace: keyspace, CQL: "SCAN " + quote(keyspace) + "." + quote(name)})
 	if err != nil {
 		return failed(err)
+	}
+	if cfg.cluster != nil { // a front end's
+		tbl = cfg.cluster
+	}
+	if tbl == nil {
+		return failed(invalidf("nil session"))
 	}
 	fp := newFingerprint(keyspace, "SCAN "+quote(name)+" "+strings.Join(cfg.scanColumns, ", ")+" WHERE "+cfg.scanFilter, cfg.scanValues)
 	var resumed []scanRange
@@ -136,7 +130,7 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 			return failed(err)
 		}
 		if !cfg.fetchSizeSet {
-			cfg.FetchSize, cfg.PageSize = size, size
+			cfg.FetchSize = size
 		}
 	}
 	return func(rl *rowLevel) iter.Seq2[Page[T], error] {

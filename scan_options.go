@@ -20,10 +20,9 @@ func fragment(s string) bool {
 
 // WithParallelism sets how many token ranges a [Scan] reads at once: its
 // workers, each with one page request in flight at most. The default is 4
-// per node of the cluster; n must be in [1, 1024]. It is an error on Stream
-// and Pages.
-func WithParallelism(n int) Option {
-	return optionFunc(func(c *config) { c.parallelism, c.parallelismSet = n, true })
+// per node of the cluster; n must be in [1, 1024].
+func WithParallelism(n int) ScanOption {
+	return scanOption(func(c *config) { c.parallelism, c.parallelismSet = n, true })
 }
 
 // WithDataCenter makes a [Scan] send each range's requests to its replicas
@@ -35,9 +34,9 @@ func WithParallelism(n int) Option {
 // consults the session's policy only for a request no replica could take,
 // so in a cluster of several data centers give WithDataCenter, or the scan
 // reads from all of them. A data center with no node of the cluster is an
-// error, as is the option on Stream and Pages.
-func WithDataCenter(dc string) Option {
-	return optionFunc(func(c *config) { c.scanDC, c.scanDCSet = dc, true })
+// error.
+func WithDataCenter(dc string) ScanOption {
+	return scanOption(func(c *config) { c.scanDC, c.scanDCSet = dc, true })
 }
 
 // WithColumns makes a [Scan] read these columns (or expressions) only,
@@ -49,11 +48,10 @@ func WithDataCenter(dc string) Option {
 // columns, and the statement, with what WithColumns and [WithFilter] wrote
 // into it, is run once over an empty token range for Cassandra to judge
 // the rest (writetime(v), a cast, a function); either refusal is an error
-// that matches [ErrInvalidArgument] and names the option. It is an error
-// on Stream and Pages.
-func WithColumns(columns ...string) Option {
+// that matches [ErrInvalidArgument] and names the option.
+func WithColumns(columns ...string) ScanOption {
 	columns = slices.Clone(columns)
-	return optionFunc(func(c *config) { c.scanColumns, c.scanColumnsSet = columns, true })
+	return scanOption(func(c *config) { c.scanColumns, c.scanColumnsSet = columns, true })
 }
 
 // WithFilter makes a [Scan] read only the rows that match cql, a CQL
@@ -71,22 +69,14 @@ func WithColumns(columns ...string) Option {
 // statement is run once over an empty token range (see [WithColumns]), so
 // that a condition Cassandra refuses (an unknown column, a syntax error)
 // or a value the driver cannot bind (a string for an int column) is an
-// error that matches [ErrInvalidArgument]. It is an error on Stream and
-// Pages.
-func WithFilter(cql string, values ...any) Option {
+// error that matches [ErrInvalidArgument].
+func WithFilter(cql string, values ...any) ScanOption {
 	values = slices.Clone(values)
-	return optionFunc(func(c *config) { c.scanFilter, c.scanValues, c.scanFilterSet = cql, values, true })
+	return scanOption(func(c *config) { c.scanFilter, c.scanValues, c.scanFilterSet = cql, values, true })
 }
 
-// checkScan validates the options that belong to Scan or to Stream and
-// Pages alone.
+// checkScan validates the options of Scan alone.
 func (c *config) checkScan() {
-	if !c.scan {
-		if c.parallelismSet || c.scanColumnsSet || c.scanFilterSet || c.scanDCSet {
-			c.errs = append(c.errs, errors.New("WithParallelism, WithColumns, WithFilter and WithDataCenter are options of Scan"))
-		}
-		return
-	}
 	if c.scanDCSet && strings.TrimSpace(c.scanDC) == "" {
 		c.errs = append(c.errs, errors.New("WithDataCenter names no data center"))
 	}
@@ -108,9 +98,6 @@ func (c *config) checkScan() {
 	}
 	if c.scanFilterSet {
 		c.checkFilter()
-	}
-	if len(c.PageState) > 0 || c.MaxPages > 0 {
-		c.errs = append(c.errs, errors.New("WithPageState and WithMaxPages are options of Stream and Pages; a Scan resumes with WithCursor"))
 	}
 }
 

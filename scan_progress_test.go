@@ -20,7 +20,7 @@ func TestScanProgressEndsComplete(t *testing.T) {
 	for _, fetch := range []int{1, 3, 7, 1000} {
 		for _, pages := range []bool{false, true} {
 			var infos []PageInfo
-			opts := []Option{WithParallelism(4), WithFetchSize(fetch), WithPageCallback(func(i PageInfo) { infos = append(infos, i) })}
+			opts := []ScanOption{WithParallelism(4), WithFetchSize(fetch), WithPageCallback(func(i PageInfo) { infos = append(infos, i) })}
 			rows := 0
 			if pages {
 				for p, err := range ScanPages[scanRow](context.Background(), s, table, opts...) {

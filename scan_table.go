@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/scylladb/go-reflectx"
 
 	"github.com/cqlseq/cqlseq/internal/driver"
@@ -125,13 +124,13 @@ func scanError(keyspace, table string, err error, also ...error) error {
 // ownQuery is a front end's source of a query of the scan's own, seen
 // without the settings of the caller's session that Query reports: its
 // rows are mapped by this package's rules (not a gocqlx session's mapper,
-// nor strictly), from the first page, with no context but the scan's.
+// nor strictly).
 // readOwn sets the rest.
 type ownQuery struct{ driver.Source }
 
 func (q ownQuery) Query() driver.Query {
 	d := q.Source.Query()
-	d.Mapper, d.Strict, d.PageSize, d.PageState, d.Context = nil, false, 0, nil, nil
+	d.Mapper, d.Strict = nil, false
 	return d
 }
 
@@ -147,7 +146,12 @@ const metaFetchSize = 1000
 // session's query observer, if any, does: a Source has no way to leave it
 // out.
 func readOwn[T any](ctx context.Context, src driver.Source) iter.Seq2[T, error] {
-	return StreamFrom[T](ctx, ownQuery{src}, WithConsistency(gocql.One), WithFetchSize(metaFetchSize), WithRetry(Retry{Attempts: 5}))
+	src = ownQuery{src}
+	cfg, err := startStream(ctx, src, []StreamOption{WithConsistency(One), WithFetchSize(metaFetchSize), WithRetry(Retry{Attempts: 5})})
+	if err != nil {
+		return fail[T](err)
+	}
+	return streamRows[T](ctx, src, cfg)
 }
 
 // readTopology reads the ring from the driver and the keyspace's

@@ -97,10 +97,10 @@ func TestScanMetadataIgnoresSessionSettings(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		set  func(*gocql.ClusterConfig)
-		opts []Option
+		opts []ScanOption
 	}{
 		// A write-only default: the scan reads at the level it asks for.
-		{"consistency ANY, page size 1", func(c *gocql.ClusterConfig) { c.Consistency, c.PageSize = gocql.Any, 1 }, []Option{WithConsistency(gocql.One)}},
+		{"consistency ANY, page size 1", func(c *gocql.ClusterConfig) { c.Consistency, c.PageSize = gocql.Any, 1 }, []ScanOption{WithConsistency(One)}},
 		{"consistency ALL", func(c *gocql.ClusterConfig) { c.Consistency = gocql.All }, nil},
 		{"consistency EACH_QUORUM, page size 1", func(c *gocql.ClusterConfig) { c.Consistency, c.PageSize = gocql.EachQuorum, 1 }, nil},
 		{"consistency SERIAL", func(c *gocql.ClusterConfig) { c.Consistency = gocql.Serial }, nil},
@@ -155,32 +155,32 @@ func TestScanChecksOptionsFirst(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name    string
-		opts    []Option
+		opts    []ScanOption
 		option  string // the option the error names
 		atOnce  bool   // refused before any request at all
 		message string // what else the error says, if anything
 	}{
-		{"a column the table lacks", []Option{WithColumns("id", "nosuch")}, "WithColumns", false, `no column "nosuch"`},
-		{"a quoted column the table lacks", []Option{WithColumns(`"Age"`)}, "WithColumns", false, `no column "Age"`},
-		{"a column with capitals, unquoted", []Option{WithColumns("UserId")}, "WithColumns", false, `"\"UserId\""`},
-		{"an alias of a column the table lacks", []Option{WithColumns("nosuch AS x")}, "WithColumns", false, `no column "nosuch"`},
-		{"a function of a column the table lacks", []Option{WithColumns("writetime(nosuch)")}, "WithColumns", false, ""},
-		{"writetime of a key column", []Option{WithColumns("writetime(id)")}, "WithColumns", false, ""},
-		{"not an expression", []Option{WithColumns("id AS")}, "WithColumns", false, ""},
-		{"a bind marker in a column", []Option{WithColumns("id", "?")}, "WithColumns", true, ""},
-		{"a marker without its value", []Option{WithFilter("age > ?")}, "WithFilter", true, "1 bind marker"},
-		{"a value without its marker", []Option{WithFilter("age > 3", 4)}, "WithFilter", true, "1 value"},
-		{"named markers, one value", []Option{WithFilter("age > :lo AND age < :hi", 3)}, "WithFilter", true, "2 bind markers"},
-		{"a marker in a literal is none", []Option{WithFilter("v = 'a?' AND age > ?")}, "WithFilter", true, "1 bind marker"},
-		{"a LIMIT", []Option{WithFilter("age > ? LIMIT 1", 3)}, "WithFilter", true, "LIMIT"},
-		{"ALLOW FILTERING", []Option{WithFilter("age > ? ALLOW FILTERING", 3)}, "WithFilter", true, "ALLOW FILTERING"},
-		{"a column the table lacks in the filter", []Option{WithFilter("nosuch > ?", 3)}, "WithFilter", false, ""},
-		{"a syntax error", []Option{WithFilter("age >> ?", 3)}, "WithFilter", false, ""},
-		{"OR", []Option{WithFilter("age > ? OR age < ?", 3, 1)}, "WithFilter", false, ""},
-		{"a value of the wrong type", []Option{WithFilter("age > ?", "three")}, "WithFilter", false, ""},
-		{"a null value", []Option{WithFilter("v = ?", nil)}, "WithFilter", false, ""},
-		{"a second token restriction", []Option{WithFilter("token(id) > 0")}, "WithFilter", false, ""},
-		{"both options", []Option{WithColumns("id"), WithFilter("nosuch = 1")}, "WithColumns(\"id\") and WithFilter", false, ""},
+		{"a column the table lacks", []ScanOption{WithColumns("id", "nosuch")}, "WithColumns", false, `no column "nosuch"`},
+		{"a quoted column the table lacks", []ScanOption{WithColumns(`"Age"`)}, "WithColumns", false, `no column "Age"`},
+		{"a column with capitals, unquoted", []ScanOption{WithColumns("UserId")}, "WithColumns", false, `"\"UserId\""`},
+		{"an alias of a column the table lacks", []ScanOption{WithColumns("nosuch AS x")}, "WithColumns", false, `no column "nosuch"`},
+		{"a function of a column the table lacks", []ScanOption{WithColumns("writetime(nosuch)")}, "WithColumns", false, ""},
+		{"writetime of a key column", []ScanOption{WithColumns("writetime(id)")}, "WithColumns", false, ""},
+		{"not an expression", []ScanOption{WithColumns("id AS")}, "WithColumns", false, ""},
+		{"a bind marker in a column", []ScanOption{WithColumns("id", "?")}, "WithColumns", true, ""},
+		{"a marker without its value", []ScanOption{WithFilter("age > ?")}, "WithFilter", true, "1 bind marker"},
+		{"a value without its marker", []ScanOption{WithFilter("age > 3", 4)}, "WithFilter", true, "1 value"},
+		{"named markers, one value", []ScanOption{WithFilter("age > :lo AND age < :hi", 3)}, "WithFilter", true, "2 bind markers"},
+		{"a marker in a literal is none", []ScanOption{WithFilter("v = 'a?' AND age > ?")}, "WithFilter", true, "1 bind marker"},
+		{"a LIMIT", []ScanOption{WithFilter("age > ? LIMIT 1", 3)}, "WithFilter", true, "LIMIT"},
+		{"ALLOW FILTERING", []ScanOption{WithFilter("age > ? ALLOW FILTERING", 3)}, "WithFilter", true, "ALLOW FILTERING"},
+		{"a column the table lacks in the filter", []ScanOption{WithFilter("nosuch > ?", 3)}, "WithFilter", false, ""},
+		{"a syntax error", []ScanOption{WithFilter("age >> ?", 3)}, "WithFilter", false, ""},
+		{"OR", []ScanOption{WithFilter("age > ? OR age < ?", 3, 1)}, "WithFilter", false, ""},
+		{"a value of the wrong type", []ScanOption{WithFilter("age > ?", "three")}, "WithFilter", false, ""},
+		{"a null value", []ScanOption{WithFilter("v = ?", nil)}, "WithFilter", false, ""},
+		{"a second token restriction", []ScanOption{WithFilter("token(id) > 0")}, "WithFilter", false, ""},
+		{"both options", []ScanOption{WithColumns("id"), WithFilter("nosuch = 1")}, "WithColumns(\"id\") and WithFilter", false, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			log.take()

@@ -144,7 +144,7 @@ func TestScanRowsOnRangeBoundaries(t *testing.T) {
 	for _, p := range []int{1, 64} {
 		var pages atomic.Int64
 		got := scanAll(t, scanRows(context.Background(), scanPages[scanRow](context.Background(), tbl, table,
-			[]Option{WithParallelism(p), WithFetchSize(7), WithPageCallback(func(PageInfo) { pages.Add(1) })})), compareScanRows)
+			[]ScanOption{WithParallelism(p), WithFetchSize(7), WithPageCallback(func(PageInfo) { pages.Add(1) })})), compareScanRows)
 		if diff := gocmp.Diff(want, got); diff != "" {
 			t.Fatalf("parallelism %d, splits at rows' tokens: (-want +got):\n%s", p, diff)
 		}
@@ -186,7 +186,7 @@ func TestScanColumnsAndFilter(t *testing.T) {
 func TestScanStopsEveryWorker(t *testing.T) {
 	s := cqlseqtest.Session(t)
 	table, _ := scanFixture(t, s, 500)
-	opts := []Option{WithParallelism(16), WithFetchSize(5)}
+	opts := []ScanOption{WithParallelism(16), WithFetchSize(5)}
 	t.Run("break", func(t *testing.T) {
 		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 		n := 0
@@ -252,7 +252,7 @@ func TestScanStopsEveryWorker(t *testing.T) {
 		c := &failAfter{v2Cluster: v2Cluster{s}, after: 40}
 		var got error
 		n := 0
-		for _, err := range ScanFrom[scanRow](context.Background(), c, table, append(opts, WithTracer(rec), WithRetry(Retry{Attempts: 1, MinBackoff: time.Millisecond}))...) {
+		for _, err := range scanFrom[scanRow](context.Background(), c, table, append(opts, WithTracer(rec), WithRetry(Retry{Attempts: 1, MinBackoff: time.Millisecond}))...) {
 			if err != nil {
 				got = err
 				break
@@ -296,8 +296,6 @@ func TestScanBadInput(t *testing.T) {
 		"zero parallelism":      Scan[scanRow](context.Background(), s, "ks.t", WithParallelism(0)),
 		"no columns":            Scan[scanRow](context.Background(), s, "ks.t", WithColumns()),
 		"empty filter":          Scan[scanRow](context.Background(), s, "ks.t", WithFilter(" ")),
-		"paging state on scan":  Scan[scanRow](context.Background(), s, "ks.t", WithPageState([]byte{1})),
-		"max pages on scan":     Scan[scanRow](context.Background(), s, "ks.t", WithMaxPages(3)),
 		"parallelism 1025":      Scan[scanRow](context.Background(), s, "ks.t", WithParallelism(1025)),
 		"a ; in a column":       Scan[scanRow](context.Background(), s, "ks.t", WithColumns("p; DROP TABLE x")),
 		"a comment in a column": Scan[scanRow](context.Background(), s, "ks.t", WithColumns("p FROM ks.other --")),
@@ -315,11 +313,6 @@ func TestScanBadInput(t *testing.T) {
 			t.Errorf("%s: %d elements, want 1", name, n)
 		}
 	}
-	for _, err := range Stream[int](context.Background(), s, CQL("SELECT 1 FROM system.local"), WithParallelism(2)) {
-		if !errors.Is(err, ErrInvalidArgument) {
-			t.Errorf("WithParallelism on Stream: %v", err)
-		}
-	}
 }
 
 // A scan stopped after a random page and resumed from that page's Cursor
@@ -331,7 +324,7 @@ func TestScanResumesFromCheckpoint(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	// Round 2 resumes each time at another fetch size, which a scan allows.
 	for round, key := range [][]byte{nil, []byte("secret"), nil} {
-		opts := []Option{WithParallelism(6), WithFetchSize(9)}
+		opts := []ScanOption{WithParallelism(6), WithFetchSize(9)}
 		if key != nil {
 			opts = append(opts, WithCursorKey(key))
 		}
@@ -395,7 +388,7 @@ func TestScanResumesFromCheckpoint(t *testing.T) {
 		t.Fatalf("resumed from the last page's checkpoint: %d rows, want none", len(after))
 	}
 	// Refused before any query: another filter, altered, unsigned under a key.
-	for name, o := range map[string][]Option{
+	for name, o := range map[string][]ScanOption{
 		"another filter":  {WithCursor(cursor), WithFilter("v = ?", "x")},
 		"altered":         {WithCursor(cursor[:len(cursor)-2] + "AA")},
 		"key set":         {WithCursor(cursor), WithCursorKey([]byte("k"))},
@@ -696,7 +689,7 @@ func TestScanRefusesOtherPartitioners(t *testing.T) {
 	table, _ := scanFixture(t, s, 10)
 	c := &otherPartitioner{v2Cluster: v2Cluster{s}}
 	var got error
-	for _, err := range ScanFrom[scanRow](context.Background(), c, table) {
+	for _, err := range scanFrom[scanRow](context.Background(), c, table) {
 		got = err
 	}
 	if got == nil || !strings.Contains(got.Error(), "RandomPartitioner") || c.queries.Load() != 0 {
@@ -793,7 +786,7 @@ func TestScanPageRetriesAndWarnings(t *testing.T) {
 		f := &flaky{v2Cluster: v2Cluster{s}}
 		var infos []PageInfo
 		var got []scanRow
-		opts := []Option{WithParallelism(8), WithFetchSize(fetch), WithRetry(Retry{Attempts: 1, MinBackoff: time.Millisecond}),
+		opts := []ScanOption{WithParallelism(8), WithFetchSize(fetch), WithRetry(Retry{Attempts: 1, MinBackoff: time.Millisecond}),
 			WithPageCallback(func(i PageInfo) { infos = append(infos, i) })}
 		for p, err := range scanPages[scanRow](context.Background(), f, table, opts)(nil) {
 			if err != nil {
@@ -851,4 +844,9 @@ func TestScanCheckpointsStayShort(t *testing.T) {
 		t.Fatalf("%d pages; their checkpoints held up to %d ranges, want at most %d", pages, most, 2*p+2)
 	}
 	t.Logf("%d pages of a scan split into %d ranges; checkpoints held at most %d", pages, 4*p, most)
+}
+
+// scanFrom is Scan over a cluster of the test's own.
+func scanFrom[T any](ctx context.Context, c driver.Cluster, table string, opts ...ScanOption) iter.Seq2[T, error] {
+	return scanRows(ctx, scanPages[T](ctx, c, table, opts))
 }

@@ -22,7 +22,6 @@ type scanRange struct {
 type scanMsg[T any] struct {
 	rng   int
 	page  Page[T]
-	info  PageInfo // the page's request: its Retries, Latency and Host
 	done  bool     // the range was read to its end; page.Warnings are those of its trailing pages without rows
 	err   error
 	panic any
@@ -155,7 +154,7 @@ func (s *scan[T]) runPages(ctx context.Context, workers int, yield func(Page[T],
 			return
 		}
 		if s.check == nil {
-			s.check = newCheckpointer(s.fp, s.cfg.PageSize, s.ranges, s.order, s.cfg.CursorKey)
+			s.check = newCheckpointer(s.fp, s.cfg.FetchSize, s.ranges, s.order, s.cfg.CursorKey)
 		}
 		cb(PageInfo{Number: number + 1, TotalRows: total, Warnings: warned, Cursor: s.check.text(),
 			Scan: progress(len(s.ranges), len(s.ranges), ringDone, startDone, total, time.Since(start))})
@@ -202,22 +201,19 @@ func (s *scan[T]) runPages(ctx context.Context, workers int, yield func(Page[T],
 			m.page.Warnings = append(warned, m.page.Warnings...)
 			warned = nil
 		}
-		page := Page[T]{Rows: m.page.Rows, Number: number, TotalRows: total, Warnings: m.page.Warnings}
+		page := Page[T]{Rows: m.page.Rows, PageInfo: PageInfo{Number: number, RowCount: len(m.page.Rows), TotalRows: total, Warnings: m.page.Warnings,
+			Retries: m.page.Retries, Latency: m.page.Latency, Host: m.page.Host}}
 		cb := s.cfg.PageCallback
 		if !s.after || cb != nil { // read by someone
 			s.check.moved(m.rng)
 			if s.check == nil {
-				s.check = newCheckpointer(s.fp, s.cfg.PageSize, s.ranges, s.order, s.cfg.CursorKey)
+				s.check = newCheckpointer(s.fp, s.cfg.FetchSize, s.ranges, s.order, s.cfg.CursorKey)
 			}
 			page.Cursor = s.check.text()
+			page.Scan = progress(len(s.ranges), len(s.ranges)-left, ringDone, startDone, total, time.Since(start))
+			reported = page.Scan.RangesDone
 		}
-		var info PageInfo
-		if cb != nil {
-			info = PageInfo{Number: number, RowCount: len(page.Rows), TotalRows: total, Cursor: page.Cursor, Retries: m.info.Retries,
-				Latency: m.info.Latency, Host: m.info.Host, Warnings: page.Warnings}
-			info.Scan = progress(len(s.ranges), len(s.ranges)-left, ringDone, startDone, total, time.Since(start))
-			reported = info.Scan.RangesDone
-		}
+		info := page.PageInfo
 		if cb != nil && !s.after {
 			cb(info)
 		}
@@ -317,25 +313,23 @@ func (s *scan[T]) readRange(ctx context.Context, i int, r scanRange, send func(s
 // RangeTracer is told.
 func (s *scan[T]) readPages(ctx context.Context, i int, r scanRange, hosts []string, send func(scanMsg[T]) bool, d *TraceRangeEndData) bool {
 	src := s.tbl.Query(s.cql, append([]any{r.start, r.end}, s.cfg.scanValues...))
-	cfg := *s.cfg
-	cfg.route = newReplicaRoute(s.live, hosts, s.local)
 	// Two pages at most per worker: the one it hands over, and the next,
 	// requested as the hand-off starts (prefetch), so that Cassandra works
 	// while the worker waits for the consumer. A range's query is a
-	// SELECT, so a failed request may be sent again (Idempotent). The
-	// callback, the range's own, gives the retries of each page and the
-	// warnings of trailing pages without rows; the consumer reports them
-	// with the scan's pages.
-	var last PageInfo // the range's page just read: its retries, latency and host
+	// SELECT, so a failed request may be sent again (Idempotent). Each
+	// page carries its retries, latency and host; the callback, the
+	// range's own, gives the warnings of trailing pages without rows. The
+	// consumer reports both with the scan's pages.
+	cfg := *s.cfg
 	var trailing []string
-	cfg.PageState, cfg.Prefetch, cfg.scanRange, cfg.Idempotent, cfg.limiter, cfg.rowBufs = r.state, 1, true, true, s.limiter, s.bufs
+	cfg.PageState, cfg.Prefetch, cfg.Idempotent = r.state, 1, true
 	cfg.PageCallback = func(info PageInfo) {
 		if info.RowCount == 0 {
 			trailing = info.Warnings
 		}
-		last = info
 	}
-	for p, err := range streamPages[T](ctx, src, &cfg) {
+	link := &rangeLink{limiter: s.limiter, route: newReplicaRoute(s.live, hosts, s.local), rowBufs: s.bufs}
+	for p, err := range streamPages[T](ctx, src, &cfg, link) {
 		if err != nil {
 			// A row type that does not fit the columns is no failure of
 			// the range: reported as Stream reports it.
@@ -353,10 +347,10 @@ func (s *scan[T]) readPages(ctx context.Context, i int, r scanRange, hosts []str
 		}
 		d.Rows += int64(len(p.Rows))
 		d.Pages++
-		if !send(scanMsg[T]{rng: i, page: p, info: last}) {
+		if !send(scanMsg[T]{rng: i, page: p}) {
 			return false
 		}
 	}
 	d.Done = true
-	return send(scanMsg[T]{rng: i, page: Page[T]{Warnings: trailing}, done: true})
+	return send(scanMsg[T]{rng: i, page: Page[T]{PageInfo: PageInfo{Warnings: trailing}}, done: true})
 }

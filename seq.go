@@ -16,15 +16,9 @@ import (
 // Each range runs the query anew. Nothing needs closing. Errors are yielded
 // once, as (zero T, err), and end the sequence. The package documentation
 // states the contract in full.
-func Stream[T any](ctx context.Context, session *gocql.Session, st Statement, opts ...Option) iter.Seq2[T, error] {
-	return StreamFrom[T](ctx, prepare(session, st), opts...)
-}
-
-// StreamFrom is [Stream] over a query of another driver, adapted by a front
-// end such as [github.com/cqlseq/cqlseq/cqlseqx] (see package
-// [github.com/cqlseq/cqlseq/internal/driver]). Applications call Stream.
-func StreamFrom[T any](ctx context.Context, src driver.Source, opts ...Option) iter.Seq2[T, error] {
-	cfg, err := start(ctx, src, opts)
+func Stream[T any](ctx context.Context, session *gocql.Session, st Statement, opts ...StreamOption) iter.Seq2[T, error] {
+	src := st.source(session)
+	cfg, err := startStream(ctx, src, opts)
 	if err != nil {
 		return fail[T](err)
 	}
@@ -43,7 +37,7 @@ func fail[T any](err error) iter.Seq2[T, error] {
 func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
-		p := newPager(ctx, src, cfg)
+		p := newPager(ctx, src, cfg, nil)
 		s := newRowScanner[T](p)
 		read := 0 // rows of the page in hand yielded
 		defer func() {
@@ -94,7 +88,7 @@ func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter
 					return
 				}
 			}
-			if err := p.finish(read, p.warnings(it), s); err != nil {
+			if _, err := p.finish(read, p.warnings(it), s); err != nil {
 				yield(zero, p.endWith(err))
 				return
 			}

@@ -15,7 +15,7 @@ func TestCallerQueryUnchanged(t *testing.T) {
 	s, table := fixture(t)
 	q := s.Query("SELECT id, name, score FROM " + table).PageSize(7).Consistency(gocql.One)
 	for _, err := range cqlseq.Stream[Row](context.Background(), nil, cqlseq.FromQuery(q),
-		cqlseq.WithFetchSize(1000), cqlseq.WithConsistency(gocql.All), cqlseq.WithPageState([]byte{1})) {
+		cqlseq.WithFetchSize(1000), cqlseq.WithConsistency(cqlseq.All), cqlseq.WithPageState([]byte{1})) {
 		_ = err // the bogus paging state fails this stream; only q matters here
 		break
 	}

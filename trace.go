@@ -3,8 +3,6 @@ package cqlseq
 import (
 	"context"
 	"time"
-
-	gocql "github.com/apache/cassandra-gocql-driver/v2"
 )
 
 // A Tracer observes streams and their page requests: [WithTracer] sets one
@@ -51,7 +49,7 @@ type TraceStreamStartData struct {
 	// Statement is the CQL sent: the query's, or for a scan the statement
 	// of its ranges.
 	Statement string
-	PageSize  int // the fetch size in effect; 0 if the session's
+	FetchSize int // the fetch size in effect
 	// Consistency is the consistency level set by WithConsistency (or the
 	// front end's), as Cassandra names it; "" if the session's.
 	Consistency string
@@ -139,17 +137,11 @@ type TraceRangeEndData struct {
 	Err   error // the range's failure, or the context's error if the scan stopped
 }
 
-// WithTracer traces the stream with t (see [Tracer]); nil, the default,
-// traces nothing and costs nothing.
-func WithTracer(t Tracer) Option {
-	return optionFunc(func(c *config) { c.tracer = t })
-}
-
 // traceStart describes the stream of c to a tracer.
 func (c *config) traceStart(parallelism int) TraceStreamStartData {
-	d := TraceStreamStartData{Keyspace: c.keyspace, Statement: c.statement, PageSize: c.PageSize, Parallelism: parallelism}
+	d := TraceStreamStartData{Keyspace: c.keyspace, Statement: c.statement, FetchSize: c.FetchSize, Parallelism: parallelism}
 	if c.HasConsistency {
-		d.Consistency = gocql.Consistency(c.Consistency).String()
+		d.Consistency = c.Consistency.String()
 	}
 	return d
 }

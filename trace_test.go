@@ -8,7 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"go.uber.org/goleak"
 
 	"github.com/cqlseq/cqlseq/internal/driver"
@@ -144,7 +143,7 @@ func TestTracePairsAndReasons(t *testing.T) {
 	type run struct {
 		name   string
 		src    func() *fakeSource
-		opts   []Option
+		opts   []StreamOption
 		loop   func(seq func(func(int, error) bool)) // ranges over the stream
 		reason EndReason
 		rows   int64
@@ -174,9 +173,9 @@ func TestTracePairsAndReasons(t *testing.T) {
 	}
 	runs := []run{
 		{"complete", func() *fakeSource { return fakeRows(4, 10) }, nil, all, EndComplete, 40, 4},
-		{"max pages", func() *fakeSource { return fakeRows(4, 10) }, []Option{WithMaxPages(2)}, all, EndComplete, 20, 2},
+		{"max pages", func() *fakeSource { return fakeRows(4, 10) }, []StreamOption{WithMaxPages(2)}, all, EndComplete, 20, 2},
 		{"break mid-page", func() *fakeSource { return fakeRows(4, 10) }, nil, stopAt(15, false), EndBreak, 15, 2},
-		{"break, no prefetch", func() *fakeSource { return fakeRows(4, 10) }, []Option{WithPrefetch(0)}, stopAt(15, false), EndBreak, 15, 2},
+		{"break, no prefetch", func() *fakeSource { return fakeRows(4, 10) }, []StreamOption{WithPrefetch(0)}, stopAt(15, false), EndBreak, 15, 2},
 		{"break at a page's end", func() *fakeSource { return fakeRows(4, 10) }, nil, stopAt(20, false), EndBreak, 20, 2},
 		{"panic in the body", func() *fakeSource { return fakeRows(4, 10) }, nil, stopAt(5, true), EndPanic, 5, 1},
 		{"failed request", func() *fakeSource {
@@ -193,7 +192,7 @@ func TestTracePairsAndReasons(t *testing.T) {
 			p.fail = 2
 			src.pages["p1"] = p
 			return src
-		}, []Option{WithRetry(Retry{Attempts: 3, MinBackoff: 1})}, all, EndComplete, 30, 3},
+		}, []StreamOption{WithRetry(Retry{Attempts: 3, MinBackoff: 1})}, all, EndComplete, 30, 3},
 	}
 	for _, r := range runs {
 		t.Run(r.name, func(t *testing.T) {
@@ -257,7 +256,7 @@ func TestTracePairsAndReasons(t *testing.T) {
 	t.Run("Pages", func(t *testing.T) {
 		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 		rec := newRecorder()
-		for range streamPages[int](context.Background(), fakeRows(4, 10), testConfig(t, WithTracer(rec))) {
+		for range streamPages[int](context.Background(), fakeRows(4, 10), testConfig(t, WithTracer(rec)), nil) {
 			break
 		}
 		end, _ := rec.check(t)
@@ -270,7 +269,7 @@ func TestTracePairsAndReasons(t *testing.T) {
 // Without a tracer a stream allocates nothing per row; with one, nothing
 // either: the tracer is called per page.
 func TestTraceAllocsPerRow(t *testing.T) {
-	allocs := func(rows int, opts ...Option) float64 {
+	allocs := func(rows int, opts ...StreamOption) float64 {
 		cfg := testConfig(t, append(opts, WithFetchSize(rows))...)
 		src := fakeRows(1, rows)
 		return testing.AllocsPerRun(20, func() {
@@ -278,7 +277,7 @@ func TestTraceAllocsPerRow(t *testing.T) {
 			}
 		})
 	}
-	for _, opts := range [][]Option{nil, {WithTracer(nopTracer{})}} {
+	for _, opts := range [][]StreamOption{nil, {WithTracer(nopTracer{})}} {
 		small, large := allocs(1000, opts...), allocs(3000, opts...)
 		if perRow := (large - small) / 2000; perRow > 0 {
 			t.Fatalf("tracer %v: %.0f allocations for 1000 rows, %.0f for 3000: %.3f a row", len(opts) > 0, small, large, perRow)
@@ -310,7 +309,7 @@ func TestTraceOnTheNode(t *testing.T) {
 	rec := newRecorder()
 	n := 0
 	for _, err := range Stream[scanRow](context.Background(), s, CQL("SELECT p, c, v FROM "+table), WithFetchSize(50),
-		WithConsistency(gocql.One), WithTracer(rec)) {
+		WithConsistency(One), WithTracer(rec)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,7 +317,7 @@ func TestTraceOnTheNode(t *testing.T) {
 	}
 	end, spans := rec.check(t)
 	start := spans["stream"][0].start.(TraceStreamStartData)
-	if start.Statement != "SELECT p, c, v FROM "+table || start.PageSize != 50 || start.Consistency != "ONE" || end.Reason != EndComplete || end.Rows != int64(len(want)) {
+	if start.Statement != "SELECT p, c, v FROM "+table || start.FetchSize != 50 || start.Consistency != "ONE" || end.Reason != EndComplete || end.Rows != int64(len(want)) {
 		t.Fatalf("stream %+v, end %+v", start, end)
 	}
 	rows := 0
@@ -383,7 +382,7 @@ func TestTraceOnTheNode(t *testing.T) {
 	// A scan that fails before reading a range is traced too.
 	{
 		rec := newRecorder()
-		for range scanPages[scanRow](context.Background(), noHosts{v2Cluster{s}}, table, []Option{WithTracer(rec)})(nil) {
+		for range scanPages[scanRow](context.Background(), noHosts{v2Cluster{s}}, table, []ScanOption{WithTracer(rec)})(nil) {
 		}
 		end, _ := rec.check(t)
 		if end.Reason != EndError || end.Err == nil {

@@ -196,8 +196,8 @@ func readGocqlx[R any](ctx context.Context, env *Env, set *Set[R], run Run, page
 
 // options are cqlseq's options for run. The query itself carries the page
 // size; WithFetchSize says it again, as a user would.
-func options(run Run) []cqlseq.Option {
-	opts := []cqlseq.Option{cqlseq.WithFetchSize(run.Fetch)}
+func options(run Run) []cqlseq.StreamOption {
+	opts := []cqlseq.StreamOption{cqlseq.WithFetchSize(run.Fetch)}
 	if run.Prefetch >= 0 {
 		opts = append(opts, cqlseq.WithPrefetch(run.Prefetch))
 	}

@@ -42,14 +42,14 @@ func BenchmarkStream(b *testing.B) {
 	}
 	for _, c := range []struct {
 		name string
-		opts []cqlseq.Option
+		opts []cqlseq.StreamOption
 	}{
 		{"tracer=none", nil},
-		{"tracer=nop", []cqlseq.Option{cqlseq.WithTracer(nopTracer{})}},
-		{"tracer=otel", []cqlseq.Option{cqlseq.WithTracer(cqlseqotel.NewTracer(cqlseqotel.WithTracerProvider(tp), cqlseqotel.WithMeterProvider(mp)))}},
+		{"tracer=nop", []cqlseq.StreamOption{cqlseq.WithTracer(nopTracer{})}},
+		{"tracer=otel", []cqlseq.StreamOption{cqlseq.WithTracer(cqlseqotel.NewTracer(cqlseqotel.WithTracerProvider(tp), cqlseqotel.WithMeterProvider(mp)))}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			opts := append([]cqlseq.Option{cqlseq.WithFetchSize(1000)}, c.opts...)
+			opts := append([]cqlseq.StreamOption{cqlseq.WithFetchSize(1000)}, c.opts...)
 			b.ReportAllocs()
 			for b.Loop() {
 				n := 0

@@ -193,8 +193,8 @@ func (t *Tracer) TraceStreamStart(ctx context.Context, d cqlseq.TraceStreamStart
 	if d.Statement != "" { // a scan refused before its statement was known has none
 		attrs = append(attrs, attribute.String("db.query.text", d.Statement))
 	}
-	if d.PageSize > 0 {
-		attrs = append(attrs, attribute.Int("cassandra.page.size", d.PageSize))
+	if d.FetchSize > 0 {
+		attrs = append(attrs, attribute.Int("cassandra.page.size", d.FetchSize))
 	}
 	if d.Consistency != "" {
 		attrs = append(attrs, attribute.String("cassandra.consistency.level", strings.ToLower(d.Consistency)))

@@ -69,7 +69,7 @@ func TestStreamSpans(t *testing.T) {
 	for _, err := range cqlseq.Stream[struct {
 		ID int
 		V  string
-	}](context.Background(), s, cqlseq.CQL(stmt), cqlseq.WithFetchSize(10), cqlseq.WithConsistency(gocql.One), cqlseq.WithTracer(tracer)) {
+	}](context.Background(), s, cqlseq.CQL(stmt), cqlseq.WithFetchSize(10), cqlseq.WithConsistency(cqlseq.One), cqlseq.WithTracer(tracer)) {
 		if err != nil {
 			t.Fatal(err)
 		}

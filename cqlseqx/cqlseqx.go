@@ -13,7 +13,7 @@
 // # One set of types
 //
 // Options, pages and errors are package cqlseq's own types ([cqlseq.Option],
-// [cqlseq.Page], [cqlseq.PageInfo], [cqlseq.MappingError] ...), not copies or
+// [cqlseq.Page], [cqlseq.Consistency], [cqlseq.MappingError] ...), not copies or
 // aliases: code that handles the errors or pages of one front end handles
 // the other's, and go doc shows every field where it is defined. The price
 // is that a gocqlx program links package cqlseq and with it the v2 driver
@@ -23,8 +23,8 @@
 // this package had before: every type then showed no fields, and its
 // documentation lived in an internal package.
 //
-// Set the consistency on the Queryx, as gocqlx programs do; [WithConsistency]
-// takes the gocql driver's constants for the option of the same name.
+// Set the consistency on the Queryx, as gocqlx programs do, or with
+// [cqlseq.WithConsistency], whose levels have the gocql driver's values.
 //
 // gocqlx (github.com/scylladb/gocqlx/v3) is built on the github.com/gocql/gocql
 // driver, and compiles only against ScyllaDB's fork of it. A program that
@@ -36,27 +36,35 @@
 // That is why cqlseqx is a module of its own (github.com/cqlseq/cqlseq/cqlseqx)
 // rather than a package of the core module: a replace directive binds only
 // the main module, and users of the core module must never need the fork,
-// gocqlx or the old driver. cqlseqx reaches the core through its public API
-// only ([cqlseq.StreamFrom] and package [github.com/cqlseq/cqlseq/internal/driver]).
+// gocqlx or the old driver. cqlseqx reaches the core's engine through an
+// internal package of this repository (github.com/cqlseq/cqlseq/internal/driver),
+// so the two modules are released together, at one version.
 //
 // # The query
 //
-// Stream and Pages copy q when they are called, and never modify it nor
-// share with it anything the driver changes: a Queryx shared with other
-// goroutines, or run again later, keeps its state. The copy keeps every
-// setting of q: consistency, observer, retry policy, idempotence, custom
-// payload, routing key, page size (Queryx.PageSize, which [cqlseq.WithFetchSize]
-// overrides), the paging state to start from (Queryx.PageState, which
-// [cqlseq.WithPageState] and [cqlseq.WithCursor] override) and strictness (Queryx.Strict,
-// gocqlx.DefaultStrict). Its bound values are copied: changing q.Values()
-// afterwards changes neither the stream nor its cursors. A context set with
-// q.WithContext is honoured with the stream's: the stream ends when either
-// is done.
+// Stream and Pages copy q when they are called, and never modify it: a
+// Queryx shared with other goroutines, or run again later, keeps its
+// settings. The copy keeps every setting of q (consistency, observer,
+// retry policy, idempotence, custom payload, routing key ...) but four
+// that neither gocqlx nor the driver offers a way to read:
 //
-// Every page request runs on a copy of its own, with the driver's metrics of
-// its own, as the driver's own paging does: q.Attempts() stays as it was,
-// and the driver's RetryPolicy counts the attempts of one page request,
-// however many ranges of the sequence run at once.
+//   - the page size (Queryx.PageSize): give [cqlseq.WithFetchSize];
+//   - the paging state to start from (Queryx.PageState): give
+//     [cqlseq.WithPageState] or [cqlseq.WithCursor];
+//   - strictness (Queryx.Strict): give [cqlseq.WithStrict];
+//     gocqlx.DefaultStrict is read;
+//   - the context (Queryx.WithContext): the stream's context governs.
+//
+// Its bound values are copied: changing q.Values() afterwards changes
+// neither the stream nor its cursors. The custom payload and the routing
+// key are shared with q: do not change them in place while a stream runs.
+//
+// Every page request runs on a copy of q made with Query.WithContext,
+// which shares q's metrics, as the driver's own copies do: q.Attempts()
+// and q.Latency() count the stream's requests, and a driver RetryPolicy
+// that counts attempts (q.Attempts()) sees those of every ranging of the
+// sequence that runs at once, as it does for one Queryx executed from
+// several goroutines.
 //
 // One difference from cqlseq comes from the driver: when Cassandra sends a
 // page without rows in the middle of a result (it may, when it filters rows
@@ -85,7 +93,7 @@
 //     an element of a tuple is decoded by gocqlx's rules too, as gocqlx's
 //     Iterx.Scan does (gocqlx's Select cannot scan tuple columns into
 //     struct fields at all).
-//   - Strict mapping ([cqlseq.WithStrict], or a Queryx made strict) refuses a column
+//   - Strict mapping ([cqlseq.WithStrict], or gocqlx.DefaultStrict) refuses a column
 //     with no field before the first row.
 //   - A field reached through a pointer to a struct (an embedded *Inner, or
 //     a pointer field whose fields are mapped by their path) is refused
@@ -102,12 +110,11 @@
 //   - A row type *T where T embeds gocqlx.UDT is refused before any query
 //     (gocqlx's Select allocates a T per row): use T.
 //   - A field of a type that embeds gocqlx.UDT for a column that is not a
-//     user-defined type fails at the first row, with a [cqlseq.ScanError], as gocqlx
+//     user-defined type fails at the first row, with a [cqlseq.DecodeError], as gocqlx
 //     fails at that row.
 package cqlseqx
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -116,8 +123,6 @@ import (
 	"slices"
 	"strings"
 
-	gocqlv2 "github.com/apache/cassandra-gocql-driver/v2"
-	"github.com/gocql/gocql"
 	"github.com/scylladb/gocqlx/v3"
 
 	"github.com/cqlseq/cqlseq"
@@ -125,24 +130,23 @@ import (
 )
 
 // Stream returns the rows of q, decoded into T, one at a time: it is
-// [cqlseq.Stream] for a gocqlx query. q is copied when Stream is called and
-// never modified (see "The query" above); each range runs it anew. A
+// [cqlseq.Stream] for a gocqlx query. q is copied when Stream is called (see
+// "The query" in the package documentation). A nil query or a
 // binding error of q (q.Err()) is the first and only element, and matches
 // [cqlseq.ErrInvalidArgument].
-func Stream[T any](ctx context.Context, q *gocqlx.Queryx, opts ...cqlseq.Option) iter.Seq2[T, error] {
-	return cqlseq.StreamFrom[T](ctx, prepare[T](q), opts...)
+func Stream[T any](ctx context.Context, q *gocqlx.Queryx, opts ...cqlseq.StreamOption) iter.Seq2[T, error] {
+	return cqlseq.Stream[T](ctx, nil, statement[T](q), opts...)
 }
 
 // Pages returns the rows of q, decoded into T, a page at a time: it is
 // [cqlseq.Pages] for a gocqlx query.
-func Pages[T any](ctx context.Context, q *gocqlx.Queryx, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[T], error] {
-	return cqlseq.PagesFrom[T](ctx, prepare[T](q), opts...)
+func Pages[T any](ctx context.Context, q *gocqlx.Queryx, opts ...cqlseq.StreamOption) iter.Seq2[cqlseq.Page[T], error] {
+	return cqlseq.Pages[T](ctx, nil, statement[T](q), opts...)
 }
 
-// WithConsistency is [cqlseq.WithConsistency] with the gocql driver's
-// constants: every page request reads at level c.
-func WithConsistency(c gocql.Consistency) cqlseq.Option {
-	return cqlseq.WithConsistency(gocqlv2.Consistency(c))
+// statement returns the cqlseq.Statement that runs q into rows of T.
+func statement[T any](q *gocqlx.Queryx) cqlseq.Statement {
+	return driver.NewStatement(prepare[T](q)).(cqlseq.Statement)
 }
 
 // prepare builds the source of one call of Stream or Pages. A problem with
@@ -172,39 +176,26 @@ func prepareQuery(q *gocqlx.Queryx) *source {
 		return src // cqlseq reports the empty statement
 	case q.GetSession() == nil:
 		return fail(errors.New("the query has no session"))
-	case !canPrivate():
-		return fail(errors.New("this version of github.com/gocql/gocql is not supported: its Query has no metrics and routingInfo pointers (see cqlseqx/source.go)"))
 	}
-	// A copy of the caller's query that shares nothing the driver or the
-	// caller may change: its bound values, custom payload and routing key
-	// are copied, its metrics and routing info are its own.
-	src.base, src.session, src.mapper = *q.Query, q.GetSession(), q.Mapper
+	// A copy of the caller's query with bound values of its own.
+	src.base, src.mapper = *q.Query, q.Mapper
 	if src.mapper == nil {
 		src.mapper = gocqlx.DefaultMapper
 	}
 	b := &src.base
-	st := readQuery(q)
-	b.Bind(slices.Clone(q.Values())...) // Bind also clears the paging state, read above
-	if st.payload != nil {
-		b.CustomPayload(st.payload)
-	}
-	if st.routingKey != nil {
-		b.RoutingKey(st.routingKey)
-	}
-	src.private(b)
+	b.Bind(slices.Clone(q.Values())...)
 	b.Prefetch(0)
-	// Every page carries its own column metadata: see the core's prepare.
+	// Every page carries its own column metadata: see the core's newSource.
 	b.NoSkipMetadata()
 	src.query = driver.Query{
 		Keyspace:   b.Keyspace(),
 		CQL:        b.Statement(),
 		Values:     b.Values(), // base's own copy, never changed
-		PageSize:   st.pageSize,
-		PageState:  st.pageState, // cqlseq.WithPageState and WithCursor replace it
 		Idempotent: b.IsIdempotent(),
-		Context:    q.Context(),
 		Mapper:     src.mapper,
-		Strict:     st.strict, // cqlseq.WithStrict makes it strict too
+		// Queryx.Strict has no getter; gocqlx.DefaultStrict, which makes
+		// every Queryx strict, and cqlseq.WithStrict do.
+		Strict: gocqlx.DefaultStrict,
 	}
 	return src
 }
@@ -217,50 +208,4 @@ func checkRowType(t reflect.Type) error {
 		return &cqlseq.MappingError{Field: t.String(), Msg: fmt.Sprintf("row type %v points to a type that embeds gocqlx.UDT; use %v: a stream yields rows by value", t, t.Elem())}
 	}
 	return nil
-}
-
-// queryState is what a Queryx keeps in unexported fields and prepare needs.
-type queryState struct {
-	pageSize   int
-	pageState  []byte
-	payload    map[string][]byte
-	routingKey []byte
-	strict     bool
-}
-
-// readQuery reads, by reflection, the settings of q that neither gocqlx nor
-// the driver (the fork's Query) has a getter for: the page size and the
-// paging state to start from (Queryx.PageSize, PageState), Queryx.Strict
-// (gocqlx.DefaultStrict included), and the custom payload and routing key,
-// which are copied. It is done once per call of Stream or Pages, never per
-// row; the tests check that each is read (TestQueryxNotShared,
-// TestSameAsGocqlx).
-func readQuery(q *gocqlx.Queryx) queryState {
-	var st queryState
-	if f := reflect.ValueOf(q).Elem().FieldByName("strict"); f.Kind() == reflect.Bool {
-		st.strict = f.Bool()
-	}
-	v := reflect.ValueOf(q.Query).Elem()
-	if f := v.FieldByName("pageSize"); f.IsValid() && f.CanInt() {
-		st.pageSize = int(f.Int())
-	}
-	if f := v.FieldByName("pageState"); isBytes(f) {
-		st.pageState = f.Bytes() // cqlseq copies it
-	}
-	if f := v.FieldByName("routingKey"); isBytes(f) && !f.IsNil() {
-		st.routingKey = bytes.Clone(f.Bytes())
-	}
-	if f := v.FieldByName("customPayload"); f.Kind() == reflect.Map && !f.IsNil() && f.Type().Key().Kind() == reflect.String && isBytesType(f.Type().Elem()) {
-		st.payload = make(map[string][]byte, f.Len())
-		for it := f.MapRange(); it.Next(); {
-			st.payload[it.Key().String()] = bytes.Clone(it.Value().Bytes())
-		}
-	}
-	return st
-}
-
-func isBytes(f reflect.Value) bool { return f.IsValid() && isBytesType(f.Type()) }
-
-func isBytesType(t reflect.Type) bool {
-	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8
 }

@@ -90,37 +90,37 @@ func TestBehaviour(t *testing.T) {
 	}
 	drivertest.Run(t, drivertest.FrontEnd{
 		Name: "cqlseqx",
-		Rows: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Row, error] {
+		Rows: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[drivertest.Row, error] {
 			return cqlseqx.Stream[drivertest.Row](ctx, query(q), opts...)
 		},
-		Pages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[drivertest.Row], error] {
+		Pages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[cqlseq.Page[drivertest.Row], error] {
 			return cqlseqx.Pages[drivertest.Row](ctx, query(q), opts...)
 		},
-		Smalls: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Small, error] {
+		Smalls: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[drivertest.Small, error] {
 			return cqlseqx.Stream[drivertest.Small](ctx, query(q), opts...)
 		},
-		Partials: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Partial, error] {
+		Partials: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[drivertest.Partial, error] {
 			return cqlseqx.Stream[drivertest.Partial](ctx, query(q), opts...)
 		},
-		Nullables: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.Nullable, error] {
+		Nullables: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[drivertest.Nullable, error] {
 			return cqlseqx.Stream[drivertest.Nullable](ctx, query(q), opts...)
 		},
-		Ints: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[int, error] {
+		Ints: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[int, error] {
 			return cqlseqx.Stream[int](ctx, query(q), opts...)
 		},
-		IntPages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[int], error] {
+		IntPages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[cqlseq.Page[int], error] {
 			return cqlseqx.Pages[int](ctx, query(q), opts...)
 		},
-		Schema: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.SchemaRow, error] {
+		Schema: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[drivertest.SchemaRow, error] {
 			return cqlseqx.Stream[drivertest.SchemaRow](ctx, query(q), opts...)
 		},
-		SchemaPages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[drivertest.SchemaRow], error] {
+		SchemaPages: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[cqlseq.Page[drivertest.SchemaRow], error] {
 			return cqlseqx.Pages[drivertest.SchemaRow](ctx, query(q), opts...)
 		},
-		Skips: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.SkipRow, error] {
+		Skips: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[drivertest.SkipRow, error] {
 			return cqlseqx.Stream[drivertest.SkipRow](ctx, query(q), opts...)
 		},
-		Anys: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.Option) iter.Seq2[drivertest.AnyRow, error] {
+		Anys: func(ctx context.Context, q drivertest.Query, opts ...cqlseq.StreamOption) iter.Seq2[drivertest.AnyRow, error] {
 			return cqlseqx.Stream[drivertest.AnyRow](ctx, query(q), opts...)
 		},
 		IsDecodeError:  func(err error) bool { var e gocql.UnmarshalError; return errors.As(err, &e) },

@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"reflect"
+	"slices"
 
 	"github.com/scylladb/gocqlx/v3"
 
@@ -15,25 +16,31 @@ import (
 // the session's mapper, read by token range in parallel: it is
 // [cqlseq.Scan] for a gocqlx session, with the same options, checkpoints
 // and guarantees.
-func Scan[T any](ctx context.Context, session gocqlx.Session, table string, opts ...cqlseq.Option) iter.Seq2[T, error] {
+func Scan[T any](ctx context.Context, session gocqlx.Session, table string, opts ...cqlseq.ScanOption) iter.Seq2[T, error] {
 	if err := scanArgs[T](session); err != nil {
 		return func(yield func(T, error) bool) {
 			var zero T
 			yield(zero, err)
 		}
 	}
-	return cqlseq.ScanFrom[T](ctx, cluster{session}, table, opts...)
+	return cqlseq.Scan[T](ctx, nil, table, scanOn(session, opts)...)
 }
 
 // ScanPages is [Scan] a page at a time: it is [cqlseq.ScanPages] for a
 // gocqlx session.
-func ScanPages[T any](ctx context.Context, session gocqlx.Session, table string, opts ...cqlseq.Option) iter.Seq2[cqlseq.Page[T], error] {
+func ScanPages[T any](ctx context.Context, session gocqlx.Session, table string, opts ...cqlseq.ScanOption) iter.Seq2[cqlseq.Page[T], error] {
 	if err := scanArgs[T](session); err != nil {
 		return func(yield func(cqlseq.Page[T], error) bool) {
 			yield(cqlseq.Page[T]{}, err)
 		}
 	}
-	return cqlseq.ScanPagesFrom[T](ctx, cluster{session}, table, opts...)
+	return cqlseq.ScanPages[T](ctx, nil, table, scanOn(session, opts)...)
+}
+
+// scanOn returns opts with the option that makes cqlseq's scan read
+// through session.
+func scanOn(session gocqlx.Session, opts []cqlseq.ScanOption) []cqlseq.ScanOption {
+	return append(slices.Clip(opts), driver.ScanOn(cluster{session}).(cqlseq.ScanOption))
 }
 
 func scanArgs[T any](session gocqlx.Session) error {

@@ -73,7 +73,7 @@ func mapperSession(t *testing.T, m *reflectx.Mapper, set func(*gocql.ClusterConf
 
 // scanAndSelect reads table with cqlseqx.Scan and with gocqlx's Select on
 // s, and returns both, sorted.
-func scanAndSelect[T any](t *testing.T, s gocqlx.Session, table string, key func(T) (int, int), opts ...cqlseq.Option) (want, got []T) {
+func scanAndSelect[T any](t *testing.T, s gocqlx.Session, table string, key func(T) (int, int), opts ...cqlseq.ScanOption) (want, got []T) {
 	t.Helper()
 	less := func(a, b T) int {
 		ap, ac := key(a)
@@ -141,10 +141,10 @@ func TestScanWithSessionMapper(t *testing.T) {
 		name string
 		m    *reflectx.Mapper
 		set  func(*gocql.ClusterConfig)
-		opts []cqlseq.Option
+		opts []cqlseq.ScanOption
 	}{
 		{"lower-case mapper", lower, one, nil},
-		{"lower-case mapper, consistency ANY, page size 1", lower, anyOne, []cqlseq.Option{cqlseqx.WithConsistency(gocql.One)}},
+		{"lower-case mapper, consistency ANY, page size 1", lower, anyOne, []cqlseq.ScanOption{cqlseq.WithConsistency(cqlseq.One)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s, reads := mapperSession(t, tt.m, tt.set)
@@ -167,7 +167,7 @@ func TestScanWithSessionMapper(t *testing.T) {
 	// gocqlx's driver too.
 	t.Run("options", func(t *testing.T) {
 		s, _ := mapperSession(t, lower, one)
-		for name, opts := range map[string][]cqlseq.Option{
+		for name, opts := range map[string][]cqlseq.ScanOption{
 			"a column the table lacks":   {cqlseq.WithColumns("p", "nosuch")},
 			"a syntax error":             {cqlseq.WithFilter("userid >> ?", 1)},
 			"a value of the wrong type":  {cqlseq.WithFilter("userid > ?", "x")},

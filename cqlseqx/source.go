@@ -4,7 +4,6 @@ import (
 	"context"
 	"reflect"
 	"time"
-	"unsafe"
 
 	"github.com/gocql/gocql"
 	"github.com/scylladb/go-reflectx"
@@ -13,79 +12,29 @@ import (
 )
 
 // source runs one gocql query a page at a time: every page is its own
-// request on a private copy of the query, resumed from the previous page's
-// paging state, with the driver's automatic paging off.
+// request on a copy of the query, resumed from the previous page's paging
+// state, with the driver's automatic paging off.
 type source struct {
 	*driver.Codec[gocql.TypeInfo, gocql.Type]
-	// base is the caller's query as it was when Stream or Pages was called,
-	// with values, custom payload, routing key, metrics and routing info of
-	// its own. It is never executed, nor modified after prepare: it is read
-	// by every range of the sequence, and by their prefetches, at once.
-	base    gocql.Query
-	session *gocql.Session
-	mapper  *reflectx.Mapper // the query's, for fields that embed gocqlx.UDT
-	query   driver.Query
+	// base is the caller's query as it was when Stream or Pages was
+	// called, with values of its own. It is never executed, nor modified
+	// after prepare: it is read by every ranging of the sequence, and by
+	// their prefetches, at once.
+	base   gocql.Query
+	mapper *reflectx.Mapper // the query's, for fields that embed gocqlx.UDT
+	query  driver.Query
 }
 
 func (s *source) Query() driver.Query { return s.query }
 
 // Fetch sends the query for one page, on a copy of base made for that
-// request alone.
+// request alone (WithContext copies). The copy shares with base, as the
+// fork's own copies do, the query's metrics and routing information: the
+// driver updates both under their own locks (see the package
+// documentation).
 func (s *source) Fetch(ctx context.Context, r driver.Request) driver.Iter {
-	q := s.base.WithContext(ctx) // a copy
-	s.private(q)
+	q := s.base.WithContext(ctx)
 	return driver.Apply[*gocql.Query, gocql.Consistency](q, r).PageState(r.State).Iter()
-}
-
-// A struct copy of a gocql.Query (the fork's) shares two pointers with the
-// original: metrics, which every execution resets and then counts attempts
-// in (Query.Attempts, the count the RetryPolicy's budget is checked
-// against, and ObservedQuery.Attempt), and routingInfo, which every
-// execution fills in (Query.Keyspace, Table, IsLWT). Shared, a stream would
-// change the caller's query, and concurrent ranges of one sequence would
-// reset each other's attempt counts.
-//
-// The fork offers no public way to copy a query with new ones: its setters
-// leave both alone, and a query built with Session.Query has them new but
-// loses every setting the caller made (observer, retry policy, tracer,
-// serial consistency, timestamps, custom payload ...), several of which
-// have no getter. So each request's copy gets the metrics and routing info
-// of a query new from the session, written into the copy's unexported
-// fields. This is what the driver does itself for the pages of its own
-// paging (conn.go, executeQuery: "*newQry = *qry; newQry.metrics =
-// &queryMetrics{...}"), and it keeps every setting of the caller's query,
-// including those this package does not know of.
-var (
-	metricsField, _ = reflect.TypeFor[gocql.Query]().FieldByName("metrics")
-	routingField, _ = reflect.TypeFor[gocql.Query]().FieldByName("routingInfo")
-	privateFields   = []reflect.StructField{metricsField, routingField}
-)
-
-// canPrivate reports whether this version of the driver has the fields
-// private replaces, as pointers: the only kind a struct copy shares.
-func canPrivate() bool {
-	for _, f := range privateFields {
-		if f.Type == nil || f.Type.Kind() != reflect.Pointer {
-			return false
-		}
-	}
-	return true
-}
-
-// private gives q, a copy of base, metrics and routing info of its own.
-func (s *source) private(q *gocql.Query) {
-	n := s.session.Query("")
-	for _, f := range privateFields {
-		queryField(q, f).Set(queryField(n, f))
-	}
-	// Release clears n for reuse by overwriting its fields, not what they
-	// point to: q keeps the metrics and routing info n was made with.
-	n.Release()
-}
-
-// queryField returns q's field f, settable although unexported.
-func queryField(q *gocql.Query, f reflect.StructField) reflect.Value {
-	return reflect.NewAt(f.Type, unsafe.Add(unsafe.Pointer(q), f.Offset)).Elem()
 }
 
 func (s *source) Columns(it driver.Iter) []driver.Column {

@@ -89,7 +89,7 @@ func run(ctx context.Context, s *gocql.Session, cfg Config, out io.Writer) (int6
 	if err != nil {
 		return 0, err
 	}
-	opts := []cqlseq.Option{cqlseq.WithColumns("token(" + strings.Join(key, ", ") + ")")}
+	opts := []cqlseq.ScanOption{cqlseq.WithColumns("token(" + strings.Join(key, ", ") + ")")}
 	parallel := "4 per node (the default)"
 	if cfg.Parallel != 0 {
 		opts = append(opts, cqlseq.WithParallelism(cfg.Parallel))
@@ -112,7 +112,7 @@ func run(ctx context.Context, s *gocql.Session, cfg Config, out io.Writer) (int6
 
 // count counts the rows of table by token range, each read as the token
 // (bigint) that opts' WithColumns selects.
-func count(ctx context.Context, s *gocql.Session, table string, opts ...cqlseq.Option) (int64, error) {
+func count(ctx context.Context, s *gocql.Session, table string, opts ...cqlseq.ScanOption) (int64, error) {
 	var rows int64
 	for _, err := range cqlseq.Scan[int64](ctx, s, table, opts...) {
 		if err != nil {

@@ -405,28 +405,31 @@ func run(ctx context.Context, s *gocql.Session, cfg Config, out io.Writer) (Resu
 		return nil
 	}
 
-	opts := []cqlseq.Option{
+	// The options the two ways of reading share.
+	common := []cqlseq.Option{
 		cqlseq.WithFetchSize(cfg.FetchSize), cqlseq.WithCursor(cp.Cursor),
 		// A long export rides out a node restart: a failed request is sent
 		// again (to the range's next replica, in a scan).
 		cqlseq.WithRetry(cqlseq.Retry{Attempts: 5}),
 	}
 	if cfg.Rate > 0 {
-		opts = append(opts, cqlseq.WithRateLimit(cfg.Rate))
+		common = append(common, cqlseq.WithRateLimit(cfg.Rate))
 	}
-	var (
-		pages iter.Seq2[cqlseq.Page[Event], error]
-		info  cqlseq.PageInfo // a scan's progress after the page in hand
-	)
+	var pages iter.Seq2[cqlseq.Page[Event], error]
 	if cfg.Parallel > 0 {
 		// Only the columns of Event, as the query of Pages names them: a
-		// table with more columns exports the same. ScanPages calls the
-		// page callback before it yields the page, on this goroutine.
-		pages = cqlseq.ScanPages[Event](ctx, s, cfg.Table, append(opts,
-			cqlseq.WithParallelism(cfg.Parallel), cqlseq.WithColumns(strings.Split(sample.Columns, ", ")...),
-			cqlseq.WithPageCallback(func(pi cqlseq.PageInfo) { info = pi }))...)
+		// table with more columns exports the same.
+		opts := []cqlseq.ScanOption{cqlseq.WithParallelism(cfg.Parallel), cqlseq.WithColumns(strings.Split(sample.Columns, ", ")...)}
+		for _, o := range common {
+			opts = append(opts, o)
+		}
+		pages = cqlseq.ScanPages[Event](ctx, s, cfg.Table, opts...)
 	} else {
-		pages = cqlseq.Pages[Event](ctx, s, cqlseq.CQL(query), append(opts, cqlseq.WithMaxPages(cfg.MaxPages))...)
+		opts := []cqlseq.StreamOption{cqlseq.WithMaxPages(cfg.MaxPages)}
+		for _, o := range common {
+			opts = append(opts, o)
+		}
+		pages = cqlseq.Pages[Event](ctx, s, cqlseq.CQL(query), opts...)
 	}
 	for page, err := range pages {
 		if errors.Is(err, cqlseq.ErrInvalidCursor) {
@@ -471,7 +474,7 @@ func run(ctx context.Context, s *gocql.Session, cfg Config, out io.Writer) (Resu
 			runErr, stopped = err, true
 			break
 		}
-		bar.page(page, info)
+		bar.page(page)
 		if cfg.afterPage != nil {
 			cfg.afterPage(page.Number)
 		}
@@ -778,7 +781,7 @@ func removeUncounted(p paths, counted int) error {
 
 // meter shows how far the export has come.
 type meter interface {
-	page(page cqlseq.Page[Event], info cqlseq.PageInfo) // a page was written
+	page(page cqlseq.Page[Event]) // a page was written
 	done(all int64, finished bool)                      // the run ends, with all rows in the output
 	stop()
 }
@@ -839,12 +842,12 @@ func (pr *progress) remaining() int64 {
 	return max(pr.total-pr.before, pr.rows+1)
 }
 
-func (pr *progress) page(page cqlseq.Page[Event], info cqlseq.PageInfo) {
+func (pr *progress) page(page cqlseq.Page[Event]) {
 	pr.rows += int64(len(page.Rows))
 	if pr.bar == nil {
 		return
 	}
-	pr.bar.Describe(pr.desc + ", " + lastPage(info))
+	pr.bar.Describe(pr.desc + ", " + lastPage(page.PageInfo))
 	if pr.perPart != nil {
 		pr.total = pr.perPart.observe(page.Rows)
 	}
@@ -1000,14 +1003,14 @@ func lastPage(info cqlseq.PageInfo) string {
 	return fmt.Sprintf("last page %.1f ms from %s", float64(info.Latency.Microseconds())/1000, info.Host)
 }
 
-func (pr *ringProgress) page(page cqlseq.Page[Event], info cqlseq.PageInfo) {
+func (pr *ringProgress) page(page cqlseq.Page[Event]) {
 	pr.rows += int64(len(page.Rows))
 	if pr.bar == nil {
 		return
 	}
-	pr.bar.Describe(pr.describe(info.Scan) + ", " + lastPage(info))
+	pr.bar.Describe(pr.describe(page.Scan) + ", " + lastPage(page.PageInfo))
 	// The bar is full, and ends its line, when the run is done.
-	pr.bar.Set64(min(int64(info.Scan.Fraction*ringSteps), ringSteps-1))
+	pr.bar.Set64(min(int64(page.Scan.Fraction*ringSteps), ringSteps-1))
 }
 
 func (pr *ringProgress) done(_ int64, finished bool) {

@@ -138,7 +138,7 @@ func (d discard[TI]) UnmarshalCQL(TI, []byte) error {
 }
 
 // Apply sets on q, a driver's query made for one page request, what r asks
-// besides the paging state: its page size and consistency, if set, and
+// besides the paging state: its fetch size, its consistency if set, and
 // the host to send it to, if r names one (Query.SetHostID). Q is the
 // driver's *Query and C its Consistency:
 // Apply[*gocql.Query, gocql.Consistency](q, r).
@@ -147,9 +147,7 @@ func Apply[Q interface {
 	Consistency(C) Q
 	SetHostID(string) Q
 }, C ~uint16](q Q, r Request) Q {
-	if r.PageSize > 0 {
-		q.PageSize(r.PageSize)
-	}
+	q.PageSize(r.FetchSize)
 	if r.HasConsistency {
 		q.Consistency(C(r.Consistency))
 	}

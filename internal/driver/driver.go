@@ -1,18 +1,16 @@
-// Package driver connects cqlseq to a Cassandra driver.
+// Package driver connects package cqlseq's engine to a Cassandra driver.
 //
-// Applications do not use it. It is for front ends: package
-// [github.com/cqlseq/cqlseq] runs over github.com/apache/cassandra-gocql-driver/v2
-// with it, and package [github.com/cqlseq/cqlseq/cqlseqx] over gocqlx and
-// ScyllaDB's fork of gocql. A front end describes one query as a [Source] and
-// hands it to [github.com/cqlseq/cqlseq.StreamFrom] or
-// [github.com/cqlseq/cqlseq.PagesFrom], which do the paging, prefetching,
-// retrying, mapping and cleanup. [Codec] implements the type-related half of
-// a Source from a few of the driver's functions, so that a front end writes
-// only what its driver does differently.
-//
-// Package driver is part of the core module's API and follows its version:
-// a front end built on it names the core version it was built against in
-// its go.mod, as cqlseqx does, and is released with it.
+// It is internal to this repository: package [github.com/cqlseq/cqlseq]
+// runs over github.com/apache/cassandra-gocql-driver/v2 with it, and package
+// [github.com/cqlseq/cqlseq/cqlseqx] over gocqlx and ScyllaDB's fork of
+// gocql. A front end describes one query as a [Source] and hands it to
+// package cqlseq's Stream or Pages as a Statement ([NewStatement]), or a
+// session as a [Cluster] to Scan ([ScanOn]); the engine does the paging,
+// prefetching, retrying, mapping and cleanup. [Codec] implements the
+// type-related half of a Source from a few of the driver's functions, so
+// that a front end writes only what its driver does differently. Nothing
+// here is API: the modules of this repository are released together, at
+// one version, and a front end outside it has no way in.
 //
 // Both drivers above fit: their iterators satisfy [Iter], and a type with a
 // method UnmarshalCQL(TI, []byte) error satisfies their Unmarshaler when TI is
@@ -71,27 +69,18 @@ type Source interface {
 
 // Query is what a front end knows of the query a Source runs.
 type Query struct {
-	// Keyspace names the keyspaces that decide what an unqualified table
-	// name means, for cursors.
+	// Keyspace is the keyspace the query runs in (its own, else the
+	// session's), which decides what an unqualified table name means:
+	// cursors are tied to it.
 	Keyspace string
 	// CQL is the statement and Values its bound values, copied by the
 	// front end when the stream was created. Cursors are tied to both.
 	CQL    string
 	Values []any
-	// PageSize is the query's own page size, used without
-	// [github.com/cqlseq/cqlseq.WithFetchSize]; 0 if unknown.
-	PageSize int
-	// PageState is the paging state the query itself starts from, if any;
-	// [github.com/cqlseq/cqlseq.WithPageState] and
-	// [github.com/cqlseq/cqlseq.WithCursor] replace it.
-	PageState []byte
 	// Idempotent says the caller marked the statement idempotent. A
 	// request that may have reached Cassandra is retried only for a SELECT
 	// or for a statement so marked that has no IF clause.
 	Idempotent bool
-	// Context is the context the query carries, if any: the stream ends
-	// when either it or the stream's context is done.
-	Context context.Context
 	// Mapper maps column names to struct fields; nil means gocqlx's rules
 	// (the db tag, else the field name in snake_case).
 	Mapper *reflectx.Mapper
@@ -99,8 +88,8 @@ type Query struct {
 	// [github.com/cqlseq/cqlseq.WithStrict] does.
 	Strict bool
 	// Err is a problem the front end found with its arguments (no query,
-	// values that failed to bind, a row type it refuses). StreamFrom and
-	// PagesFrom yield it after checking their own arguments, before any
+	// values that failed to bind, a row type it refuses). Stream and
+	// Pages yield it after checking their own arguments, before any
 	// request: as it is if it matches cqlseq.ErrMapping, else as an error
 	// that matches cqlseq.ErrInvalidArgument. Nothing else of the Source is
 	// called then.
@@ -111,8 +100,8 @@ type Query struct {
 type Request struct {
 	// State is the paging state the page starts at; nil asks for the first.
 	State []byte
-	// PageSize is the number of rows to ask for; 0 keeps the query's own.
-	PageSize int
+	// FetchSize is the number of rows to ask for.
+	FetchSize int
 	// Consistency is the consistency level to read at, numbered as the
 	// protocol numbers them, when HasConsistency is set.
 	Consistency uint16

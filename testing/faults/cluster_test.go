@@ -156,7 +156,7 @@ func TestClusterScanRF1NodeDownThenResume(t *testing.T) {
 	var got []kv
 	cursor, pages := "", 0
 	var failed error
-	opts := []cqlseq.Option{cqlseq.WithParallelism(3), cqlseq.WithFetchSize(100), cqlseq.WithRetry(cqlseq.Retry{Attempts: 2, MinBackoff: 100 * time.Millisecond})}
+	opts := []cqlseq.ScanOption{cqlseq.WithParallelism(3), cqlseq.WithFetchSize(100), cqlseq.WithRetry(cqlseq.Retry{Attempts: 2, MinBackoff: 100 * time.Millisecond})}
 	for p, err := range cqlseq.ScanPages[kv](context.Background(), s, table, opts...) {
 		if err != nil {
 			failed = err

@@ -73,7 +73,7 @@ func drain[T any](seq func(func(T, error) bool)) (o outcome) {
 	return o
 }
 
-func streamOf[T any](ctx context.Context, s *gocql.Session, st cqlseq.Statement, opts ...cqlseq.Option) outcome {
+func streamOf[T any](ctx context.Context, s *gocql.Session, st cqlseq.Statement, opts ...cqlseq.StreamOption) outcome {
 	return drain(cqlseq.Stream[T](ctx, s, st, opts...))
 }
 
@@ -83,7 +83,7 @@ func cursors(t *testing.T, s *gocql.Session, key []byte, stmt string, values ...
 	t.Helper()
 	for _, k := range [][]byte{nil, key} {
 		var c string
-		opts := []cqlseq.Option{cqlseq.WithFetchSize(100)}
+		opts := []cqlseq.StreamOption{cqlseq.WithFetchSize(100)}
 		if k != nil {
 			opts = append(opts, cqlseq.WithCursorKey(k)) // an empty key is an error
 		}
@@ -169,7 +169,7 @@ func TestHostileInput(t *testing.T) {
 	flip := func(i int) func([]byte) []byte {
 		return func(st []byte) []byte { st[i] ^= 0x5a; return st }
 	}
-	rows := func(opts ...cqlseq.Option) func() outcome {
+	rows := func(opts ...cqlseq.StreamOption) func() outcome {
 		return func() outcome { return streamOf[Row](ctx, s, cqlseq.CQL(selectAll), opts...) }
 	}
 	tests := []struct {

@@ -23,7 +23,7 @@ func TestEndWithPrefetchInFlight(t *testing.T) {
 		holdAt = 140
 		endAt  = 160
 	)
-	opts := []cqlseq.Option{cqlseq.WithFetchSize(size), cqlseq.WithPrefetch(0.25)}
+	opts := []cqlseq.StreamOption{cqlseq.WithFetchSize(size), cqlseq.WithPrefetch(0.25)}
 
 	t.Run("DeadlineSlowConsumer", func(t *testing.T) {
 		leakCheck(t)

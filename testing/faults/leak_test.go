@@ -80,7 +80,7 @@ func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 
 // Each stream reads pages of 10 rows and requests the next page as soon as
 // one arrives, so a prefetch is sent when the loop breaks off.
-var small = []cqlseq.Option{cqlseq.WithFetchSize(10), cqlseq.WithPrefetch(1)}
+var small = []cqlseq.StreamOption{cqlseq.WithFetchSize(10), cqlseq.WithPrefetch(1)}
 
 func prefix(got, want []Row) error {
 	if len(got) > len(want) || !equalRows(got, want[:len(got)]) {

@@ -196,7 +196,7 @@ func TestConnectionsCutMidStream(t *testing.T) {
 			p := newProxied(t, n)
 			var pi infos
 			var resumed time.Time
-			opts := []cqlseq.Option{cqlseq.WithFetchSize(size), cqlseq.WithPrefetch(0.5), cqlseq.WithPageCallback(func(i cqlseq.PageInfo) {
+			opts := []cqlseq.StreamOption{cqlseq.WithFetchSize(size), cqlseq.WithPrefetch(0.5), cqlseq.WithPageCallback(func(i cqlseq.PageInfo) {
 				pi.add(i)
 				if i.Number == 27 {
 					resumed = time.Now()

@@ -192,7 +192,7 @@ func TestRetrySafetyLostResponse(t *testing.T) {
 				var applied []map[string]any
 				var errs []error
 				var pi infos
-				opts := []cqlseq.Option{cqlseq.WithRetry(retry), cqlseq.WithPageCallback(pi.add)}
+				opts := []cqlseq.StreamOption{cqlseq.WithRetry(retry), cqlseq.WithPageCallback(pi.add)}
 				if k.write {
 					applied, errs = collect(cqlseq.Stream[map[string]any](ctx, p.s, cqlseq.FromQuery(q), opts...))
 				} else {

@@ -33,7 +33,7 @@ func TestClusterScanResumesAfterRingChange(t *testing.T) {
 		fetch = 50
 		stop  = 15 // pages read before the checkpoint is kept
 	)
-	opts := []cqlseq.Option{cqlseq.WithFetchSize(fetch), cqlseq.WithParallelism(4)}
+	opts := []cqlseq.ScanOption{cqlseq.WithFetchSize(fetch), cqlseq.WithParallelism(4)}
 	step := time.Now()
 	took := func(what string) {
 		t.Logf("%s: %v", what, time.Since(step).Round(time.Millisecond))
@@ -182,7 +182,7 @@ func ringSession(t *testing.T, obs gocql.QueryObserver) *gocql.Session {
 
 // scanThenStop reads table's pages until the stop-th, and returns their
 // rows and that page's checkpoint.
-func scanThenStop(t *testing.T, s *gocql.Session, table string, stop int, opts []cqlseq.Option) ([]kv, string) {
+func scanThenStop(t *testing.T, s *gocql.Session, table string, stop int, opts []cqlseq.ScanOption) ([]kv, string) {
 	t.Helper()
 	var rows []kv
 	cursor, pages := "", 0
@@ -203,7 +203,7 @@ func scanThenStop(t *testing.T, s *gocql.Session, table string, stop int, opts [
 }
 
 // resumeScan reads the rest of table from cursor.
-func resumeScan(t *testing.T, s *gocql.Session, table, cursor string, opts []cqlseq.Option) []kv {
+func resumeScan(t *testing.T, s *gocql.Session, table, cursor string, opts []cqlseq.ScanOption) []kv {
 	t.Helper()
 	var rows []kv
 	for r, err := range cqlseq.Scan[kv](context.Background(), s, table, append(slices.Clone(opts), cqlseq.WithCursor(cursor))...) {

@@ -77,18 +77,18 @@ type Nullable struct {
 type FrontEnd struct {
 	Name string // names the front end in test names
 
-	Rows      func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Row, error]              // Stream of Row
-	Pages     func(context.Context, Query, ...cqlseq.Option) iter.Seq2[cqlseq.Page[Row], error] // Pages of Row
-	Smalls    func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Small, error]            // Stream of Small
-	Partials  func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Partial, error]          // Stream of Partial
-	Nullables func(context.Context, Query, ...cqlseq.Option) iter.Seq2[Nullable, error]         // Stream of Nullable
-	Ints      func(context.Context, Query, ...cqlseq.Option) iter.Seq2[int, error]              // Stream of int
-	IntPages  func(context.Context, Query, ...cqlseq.Option) iter.Seq2[cqlseq.Page[int], error] // Pages of int
+	Rows      func(context.Context, Query, ...cqlseq.StreamOption) iter.Seq2[Row, error]              // Stream of Row
+	Pages     func(context.Context, Query, ...cqlseq.StreamOption) iter.Seq2[cqlseq.Page[Row], error] // Pages of Row
+	Smalls    func(context.Context, Query, ...cqlseq.StreamOption) iter.Seq2[Small, error]            // Stream of Small
+	Partials  func(context.Context, Query, ...cqlseq.StreamOption) iter.Seq2[Partial, error]          // Stream of Partial
+	Nullables func(context.Context, Query, ...cqlseq.StreamOption) iter.Seq2[Nullable, error]         // Stream of Nullable
+	Ints      func(context.Context, Query, ...cqlseq.StreamOption) iter.Seq2[int, error]              // Stream of int
+	IntPages  func(context.Context, Query, ...cqlseq.StreamOption) iter.Seq2[cqlseq.Page[int], error] // Pages of int
 
-	Schema      func(context.Context, Query, ...cqlseq.Option) iter.Seq2[SchemaRow, error]              // Stream of SchemaRow
-	SchemaPages func(context.Context, Query, ...cqlseq.Option) iter.Seq2[cqlseq.Page[SchemaRow], error] // Pages of SchemaRow
-	Skips       func(context.Context, Query, ...cqlseq.Option) iter.Seq2[SkipRow, error]                // Stream of SkipRow
-	Anys        func(context.Context, Query, ...cqlseq.Option) iter.Seq2[AnyRow, error]                 // Stream of AnyRow
+	Schema      func(context.Context, Query, ...cqlseq.StreamOption) iter.Seq2[SchemaRow, error]              // Stream of SchemaRow
+	SchemaPages func(context.Context, Query, ...cqlseq.StreamOption) iter.Seq2[cqlseq.Page[SchemaRow], error] // Pages of SchemaRow
+	Skips       func(context.Context, Query, ...cqlseq.StreamOption) iter.Seq2[SkipRow, error]                // Stream of SkipRow
+	Anys        func(context.Context, Query, ...cqlseq.StreamOption) iter.Seq2[AnyRow, error]                 // Stream of AnyRow
 
 	// IsDecodeError and IsRequestError tell whether an error unwraps to the
 	// driver's error for an undecodable value and for a failed request.
@@ -441,7 +441,7 @@ func resumeFromCursor(t *testing.T, fe FrontEnd) {
 	key := []byte("a key of the service")
 	for _, keyed := range []bool{false, true} {
 		t.Run(fmt.Sprint("signed ", keyed), func(t *testing.T) {
-			opts := []cqlseq.Option{cqlseq.WithFetchSize(100)}
+			opts := []cqlseq.StreamOption{cqlseq.WithFetchSize(100)}
 			if keyed {
 				opts = append(opts, cqlseq.WithCursorKey(key))
 			}

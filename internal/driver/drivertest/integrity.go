@@ -95,7 +95,7 @@ func schemaChange(t *testing.T, fe FrontEnd) {
 			table, alter := schemaTable(t)
 			finished := 0
 			changed := -1 // the first page requested after the change
-			opts := []cqlseq.Option{cqlseq.WithFetchSize(10), cqlseq.WithPrefetch(tc.prefetch),
+			opts := []cqlseq.StreamOption{cqlseq.WithFetchSize(10), cqlseq.WithPrefetch(tc.prefetch),
 				cqlseq.WithPageCallback(func(p cqlseq.PageInfo) {
 					finished = p.Number
 					if p.Number == tc.alterAt {
@@ -299,7 +299,7 @@ func cursorOfLimit(t *testing.T, fe FrontEnd) {
 		cursor, state = p.Cursor, p.PageState
 		break
 	}
-	read := func(q Query, opts ...cqlseq.Option) ([]int, error) {
+	read := func(q Query, opts ...cqlseq.StreamOption) ([]int, error) {
 		var got []int
 		for v, err := range fe.Ints(context.Background(), q, opts...) {
 			if err != nil {
@@ -353,7 +353,7 @@ func cancelAfterLastRow(t *testing.T, fe FrontEnd) {
 	}
 }
 
-// A value that does not fit its field ends the stream with a ScanError
+// A value that does not fit its field ends the stream with a DecodeError
 // that names the column, the field, the page and the row, and unwraps to
 // the driver's error.
 func decodeErrorNamesColumn(t *testing.T, fe FrontEnd) {
@@ -376,9 +376,9 @@ func decodeErrorNamesColumn(t *testing.T, fe FrontEnd) {
 		}
 		n++
 	}
-	var se *cqlseq.ScanError
+	var se *cqlseq.DecodeError
 	if !errors.As(got, &se) || se.Column != "v" || se.Field != "Small.V" || se.Page != 4 || se.Row != 18 || n != 17 {
-		t.Fatalf("%d rows, then %v (%+v); want 17 rows, then a ScanError for column v, field Small.V, page 4, row 18", n, got, se)
+		t.Fatalf("%d rows, then %v (%+v); want 17 rows, then a DecodeError for column v, field Small.V, page 4, row 18", n, got, se)
 	}
 	if !errors.Is(got, cqlseq.ErrMapping) || !fe.IsDecodeError(got) {
 		t.Fatalf("%v matches ErrMapping %v and the driver's decoding error %v; want both", got, errors.Is(got, cqlseq.ErrMapping), fe.IsDecodeError(got))
