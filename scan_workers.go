@@ -22,7 +22,7 @@ type scanRange struct {
 type scanMsg[T any] struct {
 	rng   int
 	page  Page[T]
-	done  bool     // the range was read to its end; page.Warnings are those of its trailing pages without rows
+	done  bool // the range was read to its end; page.Warnings are those of its trailing pages without rows
 	err   error
 	panic any
 }

@@ -781,8 +781,8 @@ func removeUncounted(p paths, counted int) error {
 
 // meter shows how far the export has come.
 type meter interface {
-	page(page cqlseq.Page[Event]) // a page was written
-	done(all int64, finished bool)                      // the run ends, with all rows in the output
+	page(page cqlseq.Page[Event])  // a page was written
+	done(all int64, finished bool) // the run ends, with all rows in the output
 	stop()
 }
 
