@@ -8,8 +8,10 @@
 //	}
 //
 // [Stream] yields typed rows one at a time; [Pages] yields them a page at a
-// time, each [Page] with its number, the rows read so far and the position
-// that resumes right after it. Both drive Cassandra's paging on demand: a
+// time, each [Page] with its [PageInfo]: its number, the rows read so far,
+// the node that served it and the position that resumes right after it.
+// [Scan] and [ScanPages] read a whole table by token range, in parallel.
+// All drive Cassandra's paging on demand: a
 // page is requested when the loop needs it (with prefetching, the default,
 // one page ahead of it), so a table larger than memory streams in the memory
 // of two pages. Package [github.com/cqlseq/cqlseq/cqlseqx] offers the same
@@ -18,7 +20,7 @@
 // # The contract
 //
 // This section is the contract of every sequence the package and its front
-// ends return; function docs refer to it.
+// end [github.com/cqlseq/cqlseq/cqlseqx] return; function docs refer to it.
 //
 // Nothing needs closing. However the loop ends (the last row, break, return,
 // an error, a cancelled context, a panic in the loop body), the stream
@@ -30,7 +32,8 @@
 // An error is yielded once, as (zero value, err), and the sequence ends:
 //
 //   - Invalid arguments and options are reported before any query is sent,
-//     in an error that matches [ErrInvalidArgument] and names what is wrong.
+//     in an error that matches [ErrInvalidArgument] and names what is wrong
+//     (see "Invalid arguments" below).
 //   - A row type that cannot hold the result is a [*MappingError] (matching
 //     [ErrMapping]) before the first row, or before the first row of a page
 //     whose columns changed.
@@ -101,8 +104,8 @@
 //
 // # Resuming: cursors and retries
 //
-// Every page carries a cursor ([Page.Cursor], and [PageInfo.Cursor] for
-// Stream's page callback): text that resumes the stream right after that
+// Every page carries a cursor ([PageInfo.Cursor], in each [Page] and in
+// what [WithPageCallback] receives): text that resumes the stream right after that
 // page, in this process or another, with [WithCursor]. A cursor holds
 // Cassandra's paging state, the fetch size it was made at, and a fingerprint
 // of the statement, its keyspace and its bound values: used with another
@@ -115,7 +118,7 @@
 // one is refused: sign them whenever clients (an HTTP API) hand them back.
 // A cursor is as long as the last row's key (Cassandra allows 64 KiB per key
 // component): store it as text of up to 1 MiB, the longest WithCursor
-// accepts. [Page.PageState] and [WithPageState] are the same position
+// accepts. [PageInfo.PageState] and [WithPageState] are the same position
 // without the checks.
 //
 // With [WithRetry], a page request that fails with an error that may pass is
@@ -135,12 +138,51 @@
 //
 // # Paging and memory
 //
-// [WithFetchSize] sets the page size. At most the current page and one
+// [WithFetchSize] sets the page size ([DefaultFetchSize] without it; the
+// page size of the session or of a [FromQuery] query is not read, as the
+// drivers offer no way to). At most the current page and one
 // prefetched page are held by a stream; [WithPrefetch] sets how early the
 // next page is requested (0 waits until the loop needs it). [WithMaxPages]
 // stops after n pages without requesting more; [WithPageCallback] reports
 // progress, Cassandra's warnings, the request's latency and the node that
-// served it after every page.
+// served it after every page: what each [Page] carries too.
+//
+// # Options
+//
+// Options are values of three interface types, so that an option given
+// where it means nothing does not compile: a [StreamOption] configures
+// [Stream] and [Pages] ([WithPrefetch], [WithMaxPages], [WithPageState]),
+// a [ScanOption] configures [Scan] and [ScanPages] ([WithParallelism],
+// [WithColumns], [WithFilter], [WithDataCenter]), and an [Option] is both
+// (the rest). [WithConsistency] takes a [Consistency], the same for every
+// driver.
+//
+// # Invalid arguments
+//
+// These are refused before any query is sent, each with an error that
+// matches [ErrInvalidArgument] and names the argument (for a scan, the
+// table's refusals come after reading its metadata, before any range):
+//
+//   - a nil context, session, query or option, an empty statement;
+//   - a fetch size outside [1, 2^31), negative max pages, a prefetch outside
+//     [0, 1], an unknown consistency;
+//   - negative retry attempts, backoffs or MaxElapsed, a MinBackoff above
+//     MaxBackoff, a MaxElapsed without Attempts;
+//   - a rate limit that is not > 0;
+//   - both a cursor and a paging state, an empty cursor key, a cursor or
+//     checkpoint that cannot be used (also [ErrInvalidCursor]), a cursor made
+//     at another fetch size than WithFetchSize asks;
+//   - a scan's table name that is not "keyspace.table", a table it cannot
+//     scan (no such keyspace or table, a virtual table, a replication it
+//     cannot follow), a parallelism outside [1, 1024], a WithDataCenter
+//     that names no data center or one without a node;
+//   - WithColumns that names no column, a column that is not one or holds
+//     a bind marker, or that the table or Cassandra refuses;
+//   - WithFilter that is not a condition, holds a clause the scan writes
+//     itself, has another count of values than markers, or that the table
+//     or Cassandra refuses;
+//   - a front end's own: cqlseqx's query whose values failed to bind or that
+//     has no session.
 //
 // # Tracing
 //
@@ -186,9 +228,8 @@
 // that it costs a copy of the text and a hash over a digest per run, not
 // an encoding of every paging state.
 // [PageInfo.Scan] reports progress; [WithRateLimit] holds the workers
-// together to a number of rows per second. [WithPrefetch] does not apply:
-// a worker asks for its next page as soon as it starts handing over the
-// last one.
+// together to a number of rows per second. A worker asks for its next page
+// as soon as it starts handing over the last one.
 //
 // A scan outlives a node's death at its default options, where the
 // replicas left can still answer at the consistency level (the tests kill
@@ -219,8 +260,9 @@
 //
 // # Other drivers
 //
-// [StreamFrom], [PagesFrom], [ScanFrom] and [ScanPagesFrom] do the same
-// over another driver, adapted by a front end with package
-// [github.com/cqlseq/cqlseq/internal/driver]; cqlseqx is one. Applications call
-// Stream, Pages, Scan and ScanPages, or the front end's.
+// Package [github.com/cqlseq/cqlseq/cqlseqx] runs Stream, Pages, Scan and
+// ScanPages over gocqlx queries and sessions (and ScyllaDB's fork of
+// gocql), with these options, pages and errors. Both front ends reach one
+// engine through an internal package: they are released together, at one
+// version.
 package cqlseq

@@ -12,19 +12,9 @@ import (
 
 var (
 	// ErrInvalidArgument is matched (errors.Is) by the error for a bad
-	// argument or option, which a stream reports before any query is sent:
-	// a nil context, session, source or option, an empty statement, a fetch
-	// size outside (0, 2^31), a negative WithMaxPages, a prefetch outside
-	// [0, 1], an unknown consistency, negative retry attempts, backoffs or
-	// MaxElapsed, a MinBackoff above MaxBackoff, a MaxElapsed without
-	// Attempts, a rate limit that is not > 0, both a cursor and a paging
-	// state, an empty cursor key, a cursor that cannot be used
-	// ([ErrInvalidCursor]), a scan's option given to Stream or Pages, and a
-	// front end's own (cqlseqx: a nil query, values that failed to bind, a
-	// query without a session). A scan also reports this way, after reading
-	// the table's metadata and before reading any range, a table it cannot
-	// scan and columns or a filter that do not fit the table (see
-	// [WithColumns] and [WithFilter]).
+	// argument or option, which a sequence reports before any query is
+	// sent. The package documentation lists them all ("Invalid
+	// arguments").
 	ErrInvalidArgument = errors.New("invalid argument")
 
 	// ErrMapping is matched by the error for a row type that cannot hold
