@@ -210,6 +210,14 @@ func shape[T any](name, cols string, strict bool, want outcome) shapeCase {
 func shapeBy[T any](name, cols string, strict bool, want outcome, read func(*gocqlx.Queryx) ([]T, error)) shapeCase {
 	return shapeCase{name, func(t *testing.T, s gocqlx.Session, table string) {
 		stmt := "SELECT " + cols + " FROM " + table
+		// Queryx.Strict has no getter: cqlseqx is made strict with
+		// cqlseq.WithStrict, as its documentation says.
+		strictly := func(opts ...cqlseq.StreamOption) []cqlseq.StreamOption {
+			if strict {
+				opts = append(opts, cqlseq.WithStrict())
+			}
+			return opts
+		}
 		query := func() *gocqlx.Queryx {
 			q := s.Query(stmt, nil)
 			if strict {
@@ -264,7 +272,7 @@ func shapeBy[T any](name, cols string, strict bool, want outcome, read func(*goc
 
 		var rows []T
 		var err error
-		for r, e := range cqlseqx.Stream[T](context.Background(), query(), cqlseq.WithFetchSize(1)) {
+		for r, e := range cqlseqx.Stream[T](context.Background(), query(), strictly(cqlseq.WithFetchSize(1))...) {
 			if e != nil {
 				err = e
 				break
@@ -275,7 +283,7 @@ func shapeBy[T any](name, cols string, strict bool, want outcome, read func(*goc
 
 		rows, err = nil, nil
 		pages := 0
-		for p, e := range cqlseqx.Pages[T](context.Background(), query(), cqlseq.WithFetchSize(2)) {
+		for p, e := range cqlseqx.Pages[T](context.Background(), query(), strictly(cqlseq.WithFetchSize(2))...) {
 			if e != nil {
 				err = e
 				break
