@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/scylladb/go-reflectx"
-	"golang.org/x/time/rate"
 
 	"github.com/cqlseq/cqlseq/internal/driver"
 )
@@ -196,14 +195,4 @@ func (c *config) check() error {
 		c.Retry.MaxBackoff = max(5*time.Second, c.Retry.MinBackoff)
 	}
 	return nil
-}
-
-// newRowLimiter returns a limiter of perSecond rows a second, with room
-// for a second's rows at once, that starts empty: a sequence's first
-// second is held to the rate too.
-func newRowLimiter(perSecond float64) *rate.Limiter {
-	burst := max(1, int(math.Min(math.Ceil(perSecond), math.MaxInt32)))
-	l := rate.NewLimiter(rate.Limit(perSecond), burst)
-	l.AllowN(time.Now(), burst)
-	return l
 }

@@ -3,9 +3,6 @@ package cqlseq
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -68,13 +65,6 @@ type fetched struct {
 	panic   any
 }
 
-// pageTrace is a traced page request: its context and what its end
-// reports. Zero when no tracer is set.
-type pageTrace struct {
-	ctx           context.Context
-	page, attempt int
-}
-
 // rangeLink is what the stream of a scan's range shares with its scan.
 type rangeLink struct {
 	limiter *rate.Limiter // the scan's WithRateLimit, which its workers share
@@ -102,6 +92,35 @@ func newPager(ctx context.Context, src driver.Source, cfg *config, link *rangeLi
 	p.ctx = ctx
 	p.fctx, p.cancel = context.WithCancel(p.ctx)
 	return p
+}
+
+// each is the outer loop of every stream: it calls page with each page
+// that has rows, once the rate limit allows its rows, until page returns
+// false (the loop stopped), the rows end, or a request or a row fails. It
+// returns the error to yield, if any, having recorded for the trace why
+// the stream ended.
+func (p *pager) each(page func(it driver.Iter) (more bool, err error)) error {
+	for {
+		it, err := p.next()
+		if err != nil {
+			return p.endWith(err)
+		}
+		if it == nil {
+			p.end(EndComplete, nil)
+			return nil
+		}
+		if err := p.throttle(it.NumRows()); err != nil {
+			return p.endWith(err)
+		}
+		more, err := page(it)
+		if err != nil {
+			return p.endWith(err)
+		}
+		if !more {
+			p.end(EndBreak, nil)
+			return nil
+		}
+	}
 }
 
 // more reports whether another page may be fetched after the current one.
@@ -205,184 +224,6 @@ func (p *pager) flushWarnings() {
 		p.cfg.PageCallback(PageInfo{Number: p.number + 1, TotalRows: p.total, Warnings: p.warned})
 	}
 	p.warned = nil
-}
-
-// fetch returns the page that starts at state: the prefetched one if a
-// prefetch is pending, else a new request. A page without rows is the end,
-// a failure, or a page the server left empty with more to come; only its
-// Close tells which. A failure that may pass is sent again from the same
-// state, as Retry allows: at once to another node when it was not sent
-// and a scan's range has another to try, else after a backoff.
-func (p *pager) fetch(state []byte) (driver.Iter, error) {
-	var it driver.Iter
-	var tr pageTrace
-	var r driver.Request
-	if p.pending != nil {
-		f := <-p.pending
-		p.pending = nil
-		if f.panic != nil {
-			panic(f.panic) // as if the request had run on this goroutine
-		}
-		if f.it == nil {
-			return nil, errors.New("cqlseq: the prefetch's goroutine exited in the middle of a request (runtime.Goexit)")
-		}
-		it, p.latency, tr, r = f.it, f.latency, f.trace, f.req
-	} else {
-		r = p.request(state, 0)
-		it, p.latency, tr = p.send(r, p.number+1)
-	}
-	p.retries = 0
-	p.failing = pageFailures{}
-	for {
-		if it.NumRows() > 0 {
-			p.pageEnd(tr, it, p.latency, it.Warnings(), nil)
-			p.pageDone()
-			return it, nil
-		}
-		// Closing drops the page's warnings: keep those of a page without
-		// rows for the next page, or the callback.
-		w := it.Warnings()
-		err := it.Close()
-		p.pageEnd(tr, it, p.latency, w, err)
-		if err == nil {
-			p.warned = append(p.warned, w...)
-			p.pageDone()
-			return it, nil
-		}
-		class := p.src.Retryable(err)
-		sent := class != driver.NotSent
-		now := time.Now()
-		if p.failing.first.IsZero() {
-			p.failing.first = now
-		}
-		host := p.src.Host(it)
-		if host == "" && p.route != nil {
-			host = p.route.live.addr(r.HostID)
-		}
-		p.failing.requests.add(FailedRequest{HostID: r.HostID, Host: host, Sent: sent, Time: now, Err: err})
-		if p.ctx.Err() != nil {
-			return nil, p.ctxErrAfter(err)
-		}
-		if !p.retry(class) {
-			return nil, p.pageError(err)
-		}
-		// A request that was not sent goes at once to a scan's next target,
-		// if it has one: that is routing, and costs nothing.
-		if p.route == nil || !p.route.failed(r.HostID, sent) {
-			d, ok := p.budget(sent)
-			if !ok {
-				return nil, p.pageError(err)
-			}
-			if p.sleep(d) != nil {
-				return nil, p.ctxErrAfter(err)
-			}
-			p.failing.waits++
-			if sent || p.cfg.Retry.MaxElapsed == 0 {
-				p.retries++
-			}
-		}
-		r = p.request(state, p.failing.requests.n)
-		it, p.latency, tr = p.send(r, p.number+1)
-	}
-}
-
-// pageError is the error of the current page, whose last request failed
-// with err.
-func (p *pager) pageError(err error) error {
-	return &PageError{Page: p.number + 1, Retries: p.retries, Failed: p.failing.requests.n, Requests: p.failing.requests.kept, Err: err}
-}
-
-// ctxErrAfter is the error of a stream whose context ended while its page
-// was failing, the last request with err: the context's error, which it
-// matches, with the page's failed requests (a [*PageError]) after it.
-func (p *pager) ctxErrAfter(err error) error {
-	cerr := p.ctxErr()
-	pe := p.pageError(err)
-	return &wrapped{cerr.Error() + ", while " + strings.TrimPrefix(pe.Error(), "cqlseq: "), []error{cerr, pe}}
-}
-
-// request returns the request for the page that starts at state, attempt
-// its number among the page's requests, routed by a scan's range.
-func (p *pager) request(state []byte, attempt int) driver.Request {
-	r := p.cfg.request(state)
-	r.Attempt = attempt
-	if p.route != nil {
-		r.HostID = p.route.pick()
-	}
-	return r
-}
-
-// pageDone notes that a page's request succeeded.
-func (p *pager) pageDone() {
-	if p.route != nil {
-		p.route.pageDone()
-	}
-}
-
-// send sends the request r for the stream's page number page and returns
-// the page, how long it took and its trace, whose end the caller reports
-// (pageEnd) once it knows the outcome.
-func (p *pager) send(r driver.Request, page int) (driver.Iter, time.Duration, pageTrace) {
-	ctx := p.fctx
-	var tr pageTrace
-	returned := false
-	if p.tracer != nil {
-		tr = pageTrace{page: page, attempt: r.Attempt}
-		ctx = p.tracer.TracePageStart(ctx, TracePageStartData{Page: page, Attempt: r.Attempt})
-		tr.ctx = ctx
-		defer func() {
-			// A request that panics or calls runtime.Goexit (a user's
-			// observer or policy) still ends its trace; the panic goes on.
-			if returned {
-				return
-			}
-			v := recover()
-			err := fmt.Errorf("cqlseq: the page request panicked: %v", v)
-			if v == nil {
-				err = errors.New("cqlseq: the page request's goroutine exited (runtime.Goexit)")
-			}
-			p.tracer.TracePageEnd(tr.ctx, TracePageEndData{Page: page, Attempt: r.Attempt, Err: err})
-			if v != nil {
-				panic(v)
-			}
-		}()
-	}
-	start := time.Now()
-	it := p.src.Fetch(ctx, r)
-	returned = true
-	return it, time.Since(start), tr
-}
-
-// pageEnd traces the end of the page request tr, if traced: it is its page
-// (nil if it never came), w its warnings, err its failure.
-func (p *pager) pageEnd(tr pageTrace, it driver.Iter, latency time.Duration, w []string, err error) {
-	if tr.ctx == nil {
-		return
-	}
-	d := TracePageEndData{Page: tr.page, Attempt: tr.attempt, Latency: latency, Warnings: w, Err: err}
-	if it != nil {
-		d.Rows, d.Host = it.NumRows(), p.src.Host(it)
-	}
-	p.tracer.TracePageEnd(tr.ctx, d)
-}
-
-// end records why the stream ends, for its trace: the first reason given
-// wins. With no reason at close, the loop body panicked.
-func (p *pager) end(reason EndReason, err error) {
-	if p.reason == 0 {
-		p.reason, p.endErr = reason, err
-	}
-}
-
-// endWith records the end of a stream that yields err, and returns err:
-// cancelled if its context is done, else failed.
-func (p *pager) endWith(err error) error {
-	if p.ctx.Err() != nil {
-		p.end(EndCanceled, err)
-	} else {
-		p.end(EndError, err)
-	}
-	return err
 }
 
 // prefetch starts fetching the page after the current one, whose number in
@@ -494,24 +335,4 @@ func (p *pager) close() {
 		p.tracer.TraceStreamEnd(p.tctx, d)
 	}
 	p.closeCur()
-}
-
-// throttle waits until n more rows are within WithRateLimit's rate, if
-// one is set: in bursts of at most the limiter's size.
-func (p *pager) throttle(n int) error {
-	l := p.limiter
-	if l == nil {
-		return nil
-	}
-	for n > 0 {
-		k := min(n, l.Burst())
-		if l.WaitN(p.ctx, k) != nil {
-			// The context is done, or its deadline comes before the rows
-			// may: wait for it either way.
-			<-p.ctx.Done()
-			return p.ctxErr()
-		}
-		n -= k
-	}
-	return nil
 }

@@ -96,20 +96,7 @@ func streamPages[T any](ctx context.Context, src driver.Source, cfg *config, lin
 		if link != nil {
 			bufs, _ = link.rowBufs.(chan []T)
 		}
-		for {
-			it, err := p.next()
-			if err != nil {
-				yield(Page[T]{}, p.endWith(err))
-				return
-			}
-			if it == nil {
-				p.end(EndComplete, nil)
-				return
-			}
-			if err := p.throttle(it.NumRows()); err != nil {
-				yield(Page[T]{}, p.endWith(err))
-				return
-			}
+		err := p.each(func(it driver.Iter) (bool, error) {
 			var rows []T
 			select {
 			case rows = <-bufs: // a slice whose rows were all yielded
@@ -124,18 +111,16 @@ func streamPages[T any](ctx context.Context, src driver.Source, cfg *config, lin
 			}
 			info, err := p.finish(len(rows), p.warnings(it), s)
 			if err != nil {
-				yield(Page[T]{}, p.endWith(err))
-				return
+				return false, err
 			}
-			page := Page[T]{Rows: rows, PageInfo: info}
 			// The caller works on this page while the next one travels.
 			if cfg.Prefetch > 0 {
 				p.prefetch(p.number + 1)
 			}
-			if !yield(page, nil) {
-				p.end(EndBreak, nil)
-				return
-			}
+			return yield(Page[T]{Rows: rows, PageInfo: info}, nil), nil
+		})
+		if err != nil {
+			yield(Page[T]{}, err)
 		}
 	}
 }

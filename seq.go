@@ -36,7 +36,6 @@ func fail[T any](err error) iter.Seq2[T, error] {
 // streamRows returns the rows of the query run by src, one at a time.
 func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
-		var zero T
 		p := newPager(ctx, src, cfg, nil)
 		s := newRowScanner[T](p)
 		read := 0 // rows of the page in hand yielded
@@ -45,20 +44,7 @@ func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter
 			p.close()
 		}()
 		done := p.ctx.Done()
-		for {
-			it, err := p.next()
-			if err != nil {
-				yield(zero, p.endWith(err))
-				return
-			}
-			if it == nil {
-				p.end(EndComplete, nil)
-				return
-			}
-			if err := p.throttle(it.NumRows()); err != nil {
-				yield(zero, p.endWith(err))
-				return
-			}
+		err := p.each(func(it driver.Iter) (bool, error) {
 			// The next page is requested once (1 - prefetch) of this page
 			// has been read, as the drivers do; with prefetch 0, never.
 			at := -1
@@ -78,21 +64,23 @@ func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter
 				// after the last row does not spoil a complete read.
 				select {
 				case <-done:
-					yield(zero, p.endWith(p.ctxErr()))
-					return
+					return false, p.ctxErr()
 				default:
 				}
 				read++
 				if !yield(s.row, nil) {
-					p.end(EndBreak, nil)
-					return
+					return false, nil
 				}
 			}
 			if _, err := p.finish(read, p.warnings(it), s); err != nil {
-				yield(zero, p.endWith(err))
-				return
+				return false, err
 			}
 			read = 0 // counted in p.total
+			return true, nil
+		})
+		if err != nil {
+			var zero T
+			yield(zero, err)
 		}
 	}
 }
