@@ -11,13 +11,6 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// scanRange is one range of a scan and how far it was read.
-type scanRange struct {
-	tokenRange
-	state []byte // paging state after the last page yielded; nil: from the start
-	done  bool
-}
-
 // scanMsg is what a worker hands to the consumer.
 type scanMsg[T any] struct {
 	rng   int
