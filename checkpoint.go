@@ -12,6 +12,8 @@ import (
 	"math"
 	"math/bits"
 	"strings"
+
+	"github.com/cqlseq/cqlseq/internal/ring"
 )
 
 // A scan's checkpoint is the Cursor of its pages: text that resumes the
@@ -80,11 +82,11 @@ const (
 )
 
 // status returns the status byte of r.
-func (r *scanRange) status() byte {
+func status(r *ring.Task) byte {
 	switch {
-	case r.done:
+	case r.Done:
 		return rangeDone
-	case len(r.state) > 0:
+	case len(r.State) > 0:
 		return rangeOpen
 	}
 	return rangePending
@@ -99,7 +101,7 @@ type checkpointer struct {
 	fp       fingerprint
 	pageSize int
 	key      []byte
-	ranges   []scanRange // the scan's: read, never written
+	ranges   []ring.Task // the scan's: read, never written
 	order    []int       // indexes of ranges in token order; nil if ranges are in it
 	pos      []int       // order's inverse: the position of each range
 	runs     []ckRun     // by position: the run that ends there, if one does
@@ -122,7 +124,7 @@ type ckRun struct {
 
 // newCheckpointer returns the checkpointer of ranges (see encodeCheckpoint),
 // its runs encoded.
-func newCheckpointer(fp fingerprint, pageSize int, ranges []scanRange, order []int, key []byte) *checkpointer {
+func newCheckpointer(fp fingerprint, pageSize int, ranges []ring.Task, order []int, key []byte) *checkpointer {
 	n := len(ranges)
 	c := &checkpointer{fp: fp, pageSize: max(pageSize, 0), key: key, ranges: ranges, order: order,
 		runs: make([]ckRun, n), ends: make([]uint64, (n+63)/64), inMoves: make([]uint64, (n+63)/64)}
@@ -139,7 +141,7 @@ func newCheckpointer(fp fingerprint, pageSize int, ranges []scanRange, order []i
 }
 
 // at returns the range at position p in token order.
-func (c *checkpointer) at(p int) *scanRange {
+func (c *checkpointer) at(p int) *ring.Task {
 	if c.order != nil {
 		return &c.ranges[c.order[p]]
 	}
@@ -149,8 +151,8 @@ func (c *checkpointer) at(p int) *scanRange {
 // endsRun reports whether a run ends at position p: at an open range, at
 // the last range, and where the status changes.
 func (c *checkpointer) endsRun(p int) bool {
-	s := c.at(p).status()
-	return s == rangeOpen || p == len(c.ranges)-1 || c.at(p+1).status() != s
+	s := status(c.at(p))
+	return s == rangeOpen || p == len(c.ranges)-1 || status(c.at(p+1)) != s
 }
 
 // moved records that range i changed since the last text. On a nil
@@ -183,11 +185,11 @@ func (c *checkpointer) update(p int, force bool) {
 		return
 	}
 	r := c.at(p)
-	b := binary.AppendVarint(c.raw[:0], r.end)
-	b = append(b, r.status())
-	if r.status() == rangeOpen {
-		b = binary.AppendUvarint(b, uint64(len(r.state)))
-		b = append(b, r.state...)
+	b := binary.AppendVarint(c.raw[:0], r.End)
+	b = append(b, status(r))
+	if status(r) == rangeOpen {
+		b = binary.AppendUvarint(b, uint64(len(r.State)))
+		b = append(b, r.State...)
 	}
 	for len(b)%3 != 0 {
 		b = append(b, 0)
@@ -280,8 +282,8 @@ func (c *checkpointer) text() string {
 // returns its ranges (without replicas) and the page size it was made at.
 // Its errors match ErrInvalidCursor and ErrInvalidArgument. It allocates
 // about the text's length (the paging states share one buffer) and a
-// scanRange per run.
-func decodeCheckpoint(text string, fp fingerprint, key []byte) ([]scanRange, int, error) {
+// ring.Task per run.
+func decodeCheckpoint(text string, fp fingerprint, key []byte) ([]ring.Task, int, error) {
 	bad := func(format string, args ...any) error {
 		return &wrapped{"cqlseq: invalid scan checkpoint: " + fmt.Sprintf(format, args...), []error{ErrInvalidCursor, ErrInvalidArgument}}
 	}
@@ -369,12 +371,12 @@ func decodeCheckpoint(text string, fp fingerprint, key []byte) ([]scanRange, int
 	} else {
 		crc = crc32.Update(0, castagnoli, body[:len(body)-len(rest)])
 	}
-	ranges := make([]scanRange, 0, n)
+	ranges := make([]ring.Task, 0, n)
 	for range n {
 		from := rest
-		var r scanRange
+		var r ring.Task
 		var ok bool
-		r.end, ok = varint()
+		r.End, ok = varint()
 		if !ok || len(rest) == 0 {
 			return nil, 0, bad("truncated in range %d", len(ranges))
 		}
@@ -383,13 +385,13 @@ func decodeCheckpoint(text string, fp fingerprint, key []byte) ([]scanRange, int
 		switch status {
 		case rangePending:
 		case rangeDone:
-			r.done = true
+			r.Done = true
 		case rangeOpen:
 			l, ok := uvarint()
 			if !ok || l == 0 || l > uint64(len(rest)) {
 				return nil, 0, bad("the paging state of range %d is malformed", len(ranges))
 			}
-			r.state = rest[:l:l]
+			r.State = rest[:l:l]
 			rest = rest[l:]
 		default:
 			return nil, 0, bad("range %d has an unknown status %d", len(ranges), status)
@@ -421,15 +423,15 @@ func decodeCheckpoint(text string, fp fingerprint, key []byte) ([]scanRange, int
 	if !bytes.Equal(body[2:2+fingerprintLen], fp[:]) {
 		return nil, 0, bad("it was made for another table, other columns or another filter")
 	}
-	start := minToken
+	start := ring.MinToken
 	for i := range ranges {
 		r := &ranges[i]
-		if r.end <= start {
-			return nil, 0, bad("range %d ends at %d, not after %d where it starts", i, r.end, start)
+		if r.End <= start {
+			return nil, 0, bad("range %d ends at %d, not after %d where it starts", i, r.End, start)
 		}
-		r.start, start = start, r.end
+		r.Start, start = start, r.End
 	}
-	if start != maxToken {
+	if start != ring.MaxToken {
 		return nil, 0, bad("its ranges end at %d, not at the end of the ring", start)
 	}
 	return ranges, int(size), nil

@@ -15,14 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cqlseq/cqlseq/internal/ring"
 	gocmp "github.com/google/go-cmp/cmp"
 )
 
-func testRanges() []scanRange {
-	return []scanRange{
-		{tokenRange: tokenRange{start: minToken, end: -5}, done: true},
-		{tokenRange: tokenRange{start: -5, end: 7}, state: []byte{1, 2, 3}},
-		{tokenRange: tokenRange{start: 7, end: maxToken}},
+func testRanges() []ring.Task {
+	return []ring.Task{
+		{Range: ring.Range{Start: ring.MinToken, End: -5}, Done: true},
+		{Range: ring.Range{Start: -5, End: 7}, State: []byte{1, 2, 3}},
+		{Range: ring.Range{Start: 7, End: ring.MaxToken}},
 	}
 }
 
@@ -36,7 +37,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		if err != nil || size != 100 {
 			t.Fatalf("key %q: %v, size %d", key, err, size)
 		}
-		if diff := gocmp.Diff(testRanges(), got, gocmp.AllowUnexported(scanRange{}, tokenRange{})); diff != "" {
+		if diff := gocmp.Diff(testRanges(), got, gocmp.AllowUnexported(ring.Task{}, ring.Range{})); diff != "" {
 			t.Fatalf("key %q (-want +got):\n%s", key, diff)
 		}
 		if _, _, err := decodeCheckpoint(text, newFingerprint("ks", "SCAN u", nil), key); !errors.Is(err, ErrInvalidCursor) {
@@ -82,15 +83,15 @@ func TestCheckpointOfLongestKeys(t *testing.T) {
 	src := rand.NewChaCha8([32]byte{3, 4})
 	r := rand.New(src)
 	fp := newFingerprint("ks", "SCAN t", nil)
-	var ranges []scanRange
-	for i, x := range cutRange(tokenRange{start: minToken, end: maxToken}, n) {
-		w := scanRange{tokenRange: x}
+	var ranges []ring.Task
+	for i, x := range ring.Cut(ring.Range{Start: ring.MinToken, End: ring.MaxToken}, n) {
+		w := ring.Task{Range: x}
 		switch {
 		case i%4 == 1: // the open ranges amid done and pending ones
-			w.state = make([]byte, state)
-			src.Read(w.state)
+			w.State = make([]byte, state)
+			src.Read(w.State)
 		case r.IntN(2) == 0:
-			w.done = true
+			w.Done = true
 		}
 		ranges = append(ranges, w)
 	}
@@ -105,10 +106,10 @@ func TestCheckpointOfLongestKeys(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a checkpoint of %d bytes: %v", len(text), err)
 	}
-	var want []scanRange
+	var want []ring.Task
 	for _, x := range ranges {
-		if k := len(want) - 1; k >= 0 && x.status() != rangeOpen && x.status() == want[k].status() {
-			want[k].end = x.end
+		if k := len(want) - 1; k >= 0 && status(&x) != rangeOpen && status(&x) == status(&want[k]) {
+			want[k].End = x.End
 			continue
 		}
 		want = append(want, x)
@@ -118,8 +119,8 @@ func TestCheckpointOfLongestKeys(t *testing.T) {
 		t.Fatalf("%d ranges, want %d", len(got), len(want))
 	}
 	for i, w := range want {
-		if g := got[i]; g.tokenRange.String() != w.tokenRange.String() || g.done != w.done || !bytes.Equal(g.state, w.state) {
-			t.Fatalf("range %d is %v done=%v with a %d-byte paging state, want %v done=%v with %d bytes", i, g.tokenRange, g.done, len(g.state), w.tokenRange, w.done, len(w.state))
+		if g := got[i]; g.Range.String() != w.Range.String() || g.Done != w.Done || !bytes.Equal(g.State, w.State) {
+			t.Fatalf("range %d is %v done=%v with a %d-byte paging state, want %v done=%v with %d bytes", i, g.Range, g.Done, len(g.State), w.Range, w.Done, len(w.State))
 		}
 	}
 	t.Logf("%d open ranges of %d-byte paging states: %d bytes (the bound: %d)", open, state, len(text), bound)
@@ -133,14 +134,14 @@ func TestCheckpointerEncodesWhatMoved(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 9))
 	fp := newFingerprint("ks", "SCAN t", nil)
 	for iter := range 200 {
-		var ranges []scanRange
-		for _, x := range cutRange(tokenRange{start: minToken, end: maxToken}, uint64(1+r.IntN(300))) {
-			ranges = append(ranges, scanRange{tokenRange: x})
+		var ranges []ring.Task
+		for _, x := range ring.Cut(ring.Range{Start: ring.MinToken, End: ring.MaxToken}, uint64(1+r.IntN(300))) {
+			ranges = append(ranges, ring.Task{Range: x})
 		}
 		var order []int
 		if iter%2 == 1 { // ranges out of token order, as a scan's are
 			r.Shuffle(len(ranges), func(i, j int) { ranges[i], ranges[j] = ranges[j], ranges[i] })
-			order = tokenOrder(ranges)
+			order = ring.TokenOrder(ranges)
 		}
 		var key []byte
 		if iter%3 == 0 {
@@ -152,12 +153,12 @@ func TestCheckpointerEncodesWhatMoved(t *testing.T) {
 			for range 1 + r.IntN(4) {
 				i := r.IntN(len(ranges))
 				switch x := &ranges[i]; {
-				case x.done:
+				case x.Done:
 					continue
 				case r.IntN(3) == 0:
-					x.done, x.state = true, nil
+					x.Done, x.State = true, nil
 				default:
-					x.state = []byte{byte(step), byte(r.IntN(256))}
+					x.State = []byte{byte(step), byte(r.IntN(256))}
 				}
 				c.moved(i)
 				moved[i] = true
@@ -194,15 +195,15 @@ func TestCheckpointRangeCount(t *testing.T) {
 // writes nothing decode refuses.
 func TestCheckpointOfManyRanges(t *testing.T) {
 	fp := newFingerprint("ks", "SCAN t", nil)
-	var ranges []scanRange
-	for i, r := range cutRange(tokenRange{start: minToken, end: maxToken}, 100_000) {
-		ranges = append(ranges, scanRange{tokenRange: r, done: i%2 == 0})
+	var ranges []ring.Task
+	for i, r := range ring.Cut(ring.Range{Start: ring.MinToken, End: ring.MaxToken}, 100_000) {
+		ranges = append(ranges, ring.Task{Range: r, Done: i%2 == 0})
 	}
 	got, _, err := decodeCheckpoint(encodeCheckpoint(fp, 100, ranges, nil, nil), fp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := gocmp.Diff(ranges, got, gocmp.AllowUnexported(scanRange{}, tokenRange{})); diff != "" {
+	if diff := gocmp.Diff(ranges, got, gocmp.AllowUnexported(ring.Task{}, ring.Range{})); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
 }
@@ -222,12 +223,12 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 
 // The ETA of a resumed scan counts only the ring read since it resumed.
 func TestProgressOfResumedScan(t *testing.T) {
-	const ring = float64(1<<64 - 1)
-	p := progress(10, 9, 0.9*ring, 0.8*ring, 1000, 10*time.Second)
+	const ringWidth = float64(1<<64 - 1)
+	p := progress(10, 9, 0.9*ringWidth, 0.8*ringWidth, 1000, 10*time.Second)
 	if p.ETA < 9*time.Second || p.ETA > 11*time.Second {
 		t.Fatalf("0.1 of the ring read in 10 s, 0.1 left: ETA %v, want about 10 s", p.ETA)
 	}
-	if p := progress(10, 9, 0.9*ring, 0.9*ring, 0, time.Second); p.ETA != 0 {
+	if p := progress(10, 9, 0.9*ringWidth, 0.9*ringWidth, 0, time.Second); p.ETA != 0 {
 		t.Fatalf("nothing read since resuming: ETA %v, want 0", p.ETA)
 	}
 }
@@ -263,14 +264,14 @@ func BenchmarkEncodeCheckpoint(b *testing.B) {
 	for _, sh := range shapes {
 		b.Run(sh.name, func(b *testing.B) {
 			n := sh.ranges
-			ranges := make([]scanRange, n)
+			ranges := make([]ring.Task, n)
 			step := uint64(math.MaxUint64) / uint64(n)
 			var open []int
 			for i := range ranges {
-				ranges[i].start = int64(uint64(i)*step + 1<<63)
-				ranges[i].end = int64(uint64(i+1)*step + 1<<63)
+				ranges[i].Start = int64(uint64(i)*step + 1<<63)
+				ranges[i].End = int64(uint64(i+1)*step + 1<<63)
 				if i == n-1 {
-					ranges[i].end = maxToken
+					ranges[i].End = ring.MaxToken
 				}
 				status := i % 3
 				switch {
@@ -294,9 +295,9 @@ func BenchmarkEncodeCheckpoint(b *testing.B) {
 				}
 				switch status {
 				case 0:
-					ranges[i].done = true
+					ranges[i].Done = true
 				case 1:
-					ranges[i].state = bytes.Repeat([]byte{byte(i)}, sh.state)
+					ranges[i].State = bytes.Repeat([]byte{byte(i)}, sh.state)
 					open = append(open, i)
 				}
 			}
@@ -308,7 +309,7 @@ func BenchmarkEncodeCheckpoint(b *testing.B) {
 			var size, k int
 			for b.Loop() {
 				i := open[k%len(open)]
-				ranges[i].state = next[k%2]
+				ranges[i].State = next[k%2]
 				k++
 				c.moved(i)
 				size = len(c.text())
@@ -329,87 +330,87 @@ func TestCheckpointResumesOnAnyRing(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	fp := newFingerprint("ks", "SCAN t", nil)
 	for iter := range 300 {
-		ring := func() []tokenRange {
-			hosts, rep := randomRing(r, 1+r.IntN(6), []int{1, 16, 256}[r.IntN(3)], 1, true, 1+r.IntN(3))
-			ring, err := buildRing(hosts, rep)
+		ringOf := func() []ring.Range {
+			hosts, rep := randomHosts(t, r, 1+r.IntN(6), []int{1, 16, 256}[r.IntN(3)], 1+r.IntN(3))
+			built, err := ring.Build(hosts, rep)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return ring
+			return built
 		}
-		before := ring()
-		var work []scanRange
-		for _, x := range spreadByReplica(splitRanges(before, 1+r.IntN(200))) {
-			w := scanRange{tokenRange: x}
+		before := ringOf()
+		var work []ring.Task
+		for _, x := range ring.SpreadByReplica(ring.Split(before, 1+r.IntN(200))) {
+			w := ring.Task{Range: x}
 			switch r.IntN(3) {
 			case 0:
-				w.done = true
+				w.Done = true
 			case 1:
-				w.state = []byte{byte(r.IntN(256)), 1}
+				w.State = []byte{byte(r.IntN(256)), 1}
 			}
 			work = append(work, w)
 		}
-		order := tokenOrder(work)
+		order := ring.TokenOrder(work)
 		got, _, err := decodeCheckpoint(encodeCheckpoint(fp, 10, work, order, nil), fp, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		after := before
 		if iter%2 == 1 {
-			after = ring()
+			after = ringOf()
 		}
-		resumed := resume(after, got, 1+r.IntN(64))
-		if err := checkCoverage(byToken(resumed)); err != nil {
+		resumed := ring.Resume(after, got, 1+r.IntN(64))
+		if err := ring.CheckCoverage(ring.ByToken(resumed)); err != nil {
 			t.Fatalf("iteration %d: %v", iter, err)
 		}
-		kept := func(ranges []scanRange) []scanRange {
-			var out []scanRange
+		kept := func(ranges []ring.Task) []ring.Task {
+			var out []ring.Task
 			for _, x := range ranges {
-				if x.status() != rangePending {
-					x.replicas = nil
+				if status(&x) != rangePending {
+					x.Replicas = nil
 					out = append(out, x)
 				}
 			}
-			slices.SortFunc(out, func(a, b scanRange) int { return cmp.Compare(a.start, b.start) })
+			slices.SortFunc(out, func(a, b ring.Task) int { return cmp.Compare(a.Start, b.Start) })
 			// Neighbouring done ranges merge.
-			var merged []scanRange
+			var merged []ring.Task
 			for _, x := range out {
-				if n := len(merged); n > 0 && x.done && merged[n-1].done && merged[n-1].end == x.start {
-					merged[n-1].end = x.end
+				if n := len(merged); n > 0 && x.Done && merged[n-1].Done && merged[n-1].End == x.Start {
+					merged[n-1].End = x.End
 					continue
 				}
 				merged = append(merged, x)
 			}
 			return merged
 		}
-		if diff := gocmp.Diff(kept(work), kept(resumed), gocmp.AllowUnexported(scanRange{}, tokenRange{})); diff != "" {
+		if diff := gocmp.Diff(kept(work), kept(resumed), gocmp.AllowUnexported(ring.Task{}, ring.Range{})); diff != "" {
 			t.Fatalf("iteration %d: done and open ranges (-before +resumed):\n%s", iter, diff)
 		}
 		for _, x := range resumed {
-			if x.status() != rangePending {
+			if status(&x) != rangePending {
 				continue
 			}
-			j := rangeOf(after, x.end)
-			if j == len(after) || x.start < after[j].start || !slices.Equal(x.replicas, after[j].replicas) {
+			j := ring.RangeOf(after, x.End)
+			if j == len(after) || x.Start < after[j].Start || !slices.Equal(x.Replicas, after[j].Replicas) {
 				t.Fatalf("iteration %d: pending piece %v is not in one ring range with its replicas", iter, x)
 			}
 		}
 	}
 
 	// Read in token order: a done run, the open ranges, a pending run.
-	ranges := make([]scanRange, 1000)
+	ranges := make([]ring.Task, 1000)
 	step := uint64(math.MaxUint64) / 1000
 	for i := range ranges {
-		ranges[i].start = int64(uint64(i)*step + 1<<63)
-		ranges[i].end = int64(uint64(i+1)*step + 1<<63)
+		ranges[i].Start = int64(uint64(i)*step + 1<<63)
+		ranges[i].End = int64(uint64(i+1)*step + 1<<63)
 		switch {
 		case i < 400:
-			ranges[i].done = true
+			ranges[i].Done = true
 		case i < 416:
-			ranges[i].state = []byte{1}
+			ranges[i].State = []byte{1}
 		}
 	}
-	ranges[999].end = maxToken
+	ranges[999].End = ring.MaxToken
 	got, _, err := decodeCheckpoint(encodeCheckpoint(fp, 10, ranges, nil, nil), fp, nil)
 	if err != nil || len(got) != 18 {
 		t.Fatalf("1000 ranges, 400 done, 16 open: %d ranges in the checkpoint (%v), want 18", len(got), err)
@@ -419,6 +420,34 @@ func TestCheckpointResumesOnAnyRing(t *testing.T) {
 // encodeCheckpoint returns the checkpoint of ranges, which partition the
 // ring; order holds their indexes in token order (nil if ranges are in
 // it), as a fresh checkpointer makes it.
-func encodeCheckpoint(fp fingerprint, pageSize int, ranges []scanRange, order []int, key []byte) string {
+func encodeCheckpoint(fp fingerprint, pageSize int, ranges []ring.Task, order []int, key []byte) string {
 	return newCheckpointer(fp, pageSize, ranges, order, key).text()
+}
+
+// randomHosts returns n hosts of one data center with k random tokens
+// each, and SimpleStrategy with factor rf.
+func randomHosts(t *testing.T, r *rand.Rand, n, k, rf int) ([]ring.Host, ring.Replication) {
+	seen := map[int64]bool{}
+	hosts := make([]ring.Host, n)
+	for i := range hosts {
+		hosts[i] = ring.Host{ID: fmt.Sprint("host", i), DC: "dc0", Rack: "rack0"}
+		for len(hosts[i].Tokens) < k {
+			tok := int64(r.Uint64())
+			switch r.IntN(20) { // the ends of the ring, now and then
+			case 0:
+				tok = ring.MinToken
+			case 1:
+				tok = ring.MaxToken
+			}
+			if !seen[tok] {
+				seen[tok] = true
+				hosts[i].Tokens = append(hosts[i].Tokens, tok)
+			}
+		}
+	}
+	rep, err := ring.ParseReplication("ks", "SimpleStrategy", map[string]any{"replication_factor": rf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hosts, rep
 }

@@ -20,6 +20,7 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/cqlseq/cqlseq/internal/ring"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 
@@ -99,7 +100,7 @@ func TestClusterScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring, err := buildRing(top.hosts, top.rep)
+	rings, err := ring.Build(top.hosts, top.rep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,11 +121,11 @@ func TestClusterScan(t *testing.T) {
 		rec.Lock()
 		requests := 0
 		for end, hosts := range rec.hosts {
-			i := rangeOf(ring, end)
-			if i == len(ring) {
+			i := ring.RangeOf(rings, end)
+			if i == len(rings) {
 				t.Fatalf("a request for a range ending at %d, outside the ring", end)
 			}
-			primary := top.hosts[ring[i].replicas[0]].id
+			primary := top.hosts[rings[i].Replicas[0]].ID
 			for _, h := range hosts {
 				requests++
 				if h != primary {
@@ -191,10 +192,10 @@ func TestClusterScan(t *testing.T) {
 		if err := s.Query("SELECT token(p) FROM "+table+" WHERE p = ? LIMIT 1", key).Scan(&tok); err != nil {
 			t.Fatal(err)
 		}
-		i := rangeOf(ring, tok)
+		i := ring.RangeOf(rings, tok)
 		var ours []string
-		for _, h := range ring[i].replicas {
-			ours = append(ours, top.hosts[h].id)
+		for _, h := range rings[i].Replicas {
+			ours = append(ours, top.hosts[h].ID)
 		}
 		node := "1"
 		out, err := exec.Command("testing/cassandra/cassandra.sh", "cluster", "nodetool", node, "getendpoints", ks, "t", fmt.Sprint(key)).CombinedOutput()
@@ -242,10 +243,10 @@ func TestClusterScanRowsOnNodeTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	targets := []int64{minToken, maxToken}
+	targets := []int64{ring.MinToken, ring.MaxToken}
 	nodeTokens := 0
 	for _, h := range top.hosts {
-		for _, tok := range h.tokens {
+		for _, tok := range h.Tokens {
 			nodeTokens++
 			targets = append(targets, tok, tok+1, tok-1)
 		}
@@ -257,7 +258,7 @@ func TestClusterScanRowsOnNodeTokens(t *testing.T) {
 	var keys [][]byte
 	want := map[int64]int{} // rows by token
 	for _, tok := range targets {
-		if tok == math.MinInt64 || tok > maxToken {
+		if tok == math.MinInt64 || tok > ring.MaxToken {
 			continue
 		}
 		for n := range uint64(3) {

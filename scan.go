@@ -9,6 +9,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/cqlseq/cqlseq/internal/driver"
+	"github.com/cqlseq/cqlseq/internal/ring"
 )
 
 // Scan returns every row of table ("keyspace.table"), decoded into T, read
@@ -123,7 +124,7 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 		return failed(invalidf("nil session"))
 	}
 	fp := newFingerprint(keyspace, "SCAN "+quote(name)+" "+strings.Join(cfg.scanColumns, ", ")+" WHERE "+cfg.scanFilter, cfg.scanValues)
-	var resumed []scanRange
+	var resumed []ring.Task
 	if cfg.Cursor != "" {
 		var size int
 		if resumed, size, err = decodeCheckpoint(cfg.Cursor, fp, cfg.CursorKey); err != nil {
@@ -159,7 +160,7 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 				fail(err)
 				return
 			}
-			ring, err := buildRing(top.hosts, top.rep)
+			rings, err := ring.Build(top.hosts, top.rep)
 			if err != nil {
 				fail(fmt.Errorf("cqlseq: scanning %s.%s: %w", keyspace, name, err))
 				return
@@ -168,23 +169,23 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 			if parallel == 0 {
 				parallel = min(4*len(top.hosts), maxParallelism)
 			}
-			var work []scanRange
+			var work []ring.Task
 			if resumed != nil {
-				work = resume(ring, resumed, 4*parallel)
+				work = ring.Resume(rings, resumed, 4*parallel)
 			} else {
-				for _, r := range spreadByReplica(splitRanges(ring, 4*parallel)) {
-					work = append(work, scanRange{tokenRange: r})
+				for _, r := range ring.SpreadByReplica(ring.Split(rings, 4*parallel)) {
+					work = append(work, ring.Task{Range: r})
 				}
 			}
-			if err := checkCoverage(byToken(work)); err != nil {
+			if err := ring.CheckCoverage(ring.ByToken(work)); err != nil {
 				fail(fmt.Errorf("cqlseq: scanning %s.%s: the ranges do not cover the ring, so no query was sent: %w", keyspace, name, err))
 				return
 			}
 			hostIDs, local, inDC := make([]string, len(top.hosts)), map[string]bool{}, false
 			for i, h := range top.hosts {
-				hostIDs[i] = h.id
-				local[h.id] = cfg.scanDC == "" || h.dc == cfg.scanDC
-				inDC = inDC || h.dc == cfg.scanDC
+				hostIDs[i] = h.ID
+				local[h.ID] = cfg.scanDC == "" || h.DC == cfg.scanDC
+				inDC = inDC || h.DC == cfg.scanDC
 			}
 			if cfg.scanDCSet && !inDC {
 				fail(invalidf("WithDataCenter(%q): the cluster has no node in that data center", cfg.scanDC))
@@ -203,7 +204,7 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 			mapped := *cfg
 			mapped.Mapper, mapped.Strict = top.mapper, cfg.Strict || top.strict
 			s := &scan[T]{
-				cfg: &mapped, tbl: tbl, table: name, ranges: work, order: tokenOrder(work), hosts: hostIDs, local: local, fp: fp, after: rl != nil, rows: rl,
+				cfg: &mapped, tbl: tbl, table: name, ranges: work, order: ring.TokenOrder(work), hosts: hostIDs, local: local, fp: fp, after: rl != nil, rows: rl,
 				cql: cql,
 			}
 			s.run(ctx, min(parallel, len(work)), yield)

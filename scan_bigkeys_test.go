@@ -15,6 +15,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	gocmp "github.com/google/go-cmp/cmp"
 
+	"github.com/cqlseq/cqlseq/internal/ring"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 
@@ -71,10 +72,10 @@ func murmur3Token(key []byte) int64 {
 	h1 += h2
 	h2 += h1
 	h1, h2 = fmix(h1), fmix(h2)
-	if t := int64(h1 + h2); t != minToken {
+	if t := int64(h1 + h2); t != ring.MinToken {
 		return t
 	}
-	return maxToken
+	return ring.MaxToken
 }
 
 // bigID is the row of partition key bigKey(p) and clustering value
@@ -131,7 +132,7 @@ func TestScanBigKeys(t *testing.T) {
 	var tokens []int64
 	for p := uint64(0); len(want) < narrow+3*wide; p++ {
 		tok := murmur3Token(bigKey(p))
-		if tok > minToken/2 {
+		if tok > ring.MinToken/2 {
 			continue
 		}
 		for c := range uint64(1 + 2*min(len(want)/narrow, 1)) {
@@ -215,9 +216,9 @@ func TestScanBigKeys(t *testing.T) {
 		}
 		open := 0
 		for _, r := range ranges {
-			if r.status() == rangeOpen {
+			if status(&r) == rangeOpen {
 				open++
-				mostState = max(mostState, len(r.state))
+				mostState = max(mostState, len(r.State))
 			}
 		}
 		mostOpen = max(mostOpen, open)

@@ -15,11 +15,12 @@ import (
 	"github.com/scylladb/go-reflectx"
 
 	"github.com/cqlseq/cqlseq/internal/driver"
+	"github.com/cqlseq/cqlseq/internal/ring"
 )
 
 type scanTopology struct {
-	hosts        []ringHost
-	rep          replication
+	hosts        []ring.Host
+	rep          ring.Replication
 	partitionKey []string
 	// columns are the table's, by name: their CQL types.
 	columns map[string]string
@@ -174,13 +175,13 @@ func readTopology(ctx context.Context, c driver.Cluster, keyspace, table string)
 		if p := h.Partitioner; p != "" && !strings.HasSuffix(p, ".Murmur3Partitioner") {
 			return fail(fmt.Errorf("the cluster's partitioner is %s; Scan reads Murmur3Partitioner's tokens only", p))
 		}
-		rh := ringHost{id: h.ID, dc: h.DataCenter, rack: h.Rack}
+		rh := ring.Host{ID: h.ID, DC: h.DataCenter, Rack: h.Rack}
 		for _, s := range h.Tokens {
 			t, err := strconv.ParseInt(s, 10, 64)
 			if err != nil {
 				return fail(fmt.Errorf("host %s has token %q, not a Murmur3 token", h.ID, s))
 			}
-			rh.tokens = append(rh.tokens, t)
+			rh.Tokens = append(rh.Tokens, t)
 		}
 		top.hosts = append(top.hosts, rh)
 	}
@@ -203,7 +204,7 @@ func readTopology(ctx context.Context, c driver.Cluster, keyspace, table string)
 		options[k] = v
 	}
 	class := rep.Replication["class"]
-	if top.rep, err = parseReplication(keyspace, class, options); err != nil {
+	if top.rep, err = ring.ParseReplication(keyspace, class, options); err != nil {
 		if short := class[strings.LastIndexByte(class, '.')+1:]; short != "SimpleStrategy" && short != "NetworkTopologyStrategy" {
 			err = fmt.Errorf("%w: read its tables with Stream", err)
 		}

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/cqlseq/cqlseq/internal/driver"
+	"github.com/cqlseq/cqlseq/internal/ring"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 
@@ -139,7 +140,7 @@ func TestScanRowsOnRangeBoundaries(t *testing.T) {
 	if err := it.Close(); err != nil {
 		t.Fatal(err)
 	}
-	tokens = append(tokens, minToken, maxToken)
+	tokens = append(tokens, ring.MinToken, ring.MaxToken)
 	tbl := tokensAt{v2Cluster{s}, tokens}
 	for _, p := range []int{1, 64} {
 		var pages atomic.Int64

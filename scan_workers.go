@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cqlseq/cqlseq/internal/driver"
+	"github.com/cqlseq/cqlseq/internal/ring"
 	"golang.org/x/time/rate"
 )
 
@@ -25,7 +26,7 @@ type scan[T any] struct {
 	cfg    *config
 	tbl    driver.Cluster
 	table  string // the table's name, for a tracer
-	ranges []scanRange
+	ranges []ring.Task
 	order  []int           // indexes of ranges in token order, for checkpoints
 	hosts  []string        // host IDs, by ring host index
 	local  map[string]bool // by host ID: in WithDataCenter's data center (all without it)
@@ -123,16 +124,16 @@ func (s *scan[T]) runPages(ctx context.Context, workers int, yield func(Page[T],
 	}
 	var ringDone float64 // tokens of the ranges read to their end
 	for _, r := range s.ranges {
-		if r.done {
-			ringDone += float64(r.width())
+		if r.Done {
+			ringDone += float64(r.Width())
 		} else {
 			left++
 		}
 	}
 	start, startDone := time.Now(), ringDone
-	finish := func(r *scanRange) {
-		r.done, r.state = true, nil
-		ringDone += float64(r.width())
+	finish := func(r *ring.Task) {
+		r.Done, r.State = true, nil
+		ringDone += float64(r.Width())
 		left--
 	}
 	var warned []string
@@ -174,7 +175,7 @@ func (s *scan[T]) runPages(ctx context.Context, workers int, yield func(Page[T],
 			yield(Page[T]{}, m.err)
 			return
 		case m.done:
-			if !s.ranges[m.rng].done {
+			if !s.ranges[m.rng].Done {
 				finish(&s.ranges[m.rng])
 			}
 			s.check.moved(m.rng)
@@ -184,8 +185,8 @@ func (s *scan[T]) runPages(ctx context.Context, workers int, yield func(Page[T],
 			continue
 		}
 		r := &s.ranges[m.rng]
-		r.state = m.page.PageState
-		if r.state == nil {
+		r.State = m.page.PageState
+		if r.State == nil {
 			finish(r)
 		}
 		number++
@@ -266,7 +267,7 @@ func (s *scan[T]) loop(ctx context.Context, next *atomic.Int64, send func(scanMs
 			return
 		}
 		r := s.ranges[i] // a copy: the consumer updates s.ranges
-		if r.done {
+		if r.Done {
 			continue
 		}
 		if !s.readRange(ctx, i, r, send) {
@@ -277,15 +278,15 @@ func (s *scan[T]) loop(ctx context.Context, next *atomic.Int64, send func(scanMs
 
 // readRange reads r, the i-th range, and hands its pages to send; it
 // reports whether the worker may go on to another range.
-func (s *scan[T]) readRange(ctx context.Context, i int, r scanRange, send func(scanMsg[T]) bool) bool {
-	hosts := make([]string, len(r.replicas)) // in ring order
-	for k, h := range r.replicas {
+func (s *scan[T]) readRange(ctx context.Context, i int, r ring.Task, send func(scanMsg[T]) bool) bool {
+	hosts := make([]string, len(r.Replicas)) // in ring order
+	for k, h := range r.Replicas {
 		hosts[k] = s.hosts[h]
 	}
 	var d TraceRangeEndData // for a RangeTracer
 	returned := false
 	if rt, ok := s.cfg.tracer.(RangeTracer); ok {
-		ctx = rt.TraceRangeStart(ctx, TraceRangeStartData{Start: r.start, End: r.end, Replicas: hosts, Resumed: r.state != nil})
+		ctx = rt.TraceRangeStart(ctx, TraceRangeStartData{Start: r.Start, End: r.End, Replicas: hosts, Resumed: r.State != nil})
 		defer func() {
 			switch {
 			case d.Done || d.Err != nil:
@@ -304,8 +305,8 @@ func (s *scan[T]) readRange(ctx context.Context, i int, r scanRange, send func(s
 
 // readPages reads the pages of r for readRange, noting in d what a
 // RangeTracer is told.
-func (s *scan[T]) readPages(ctx context.Context, i int, r scanRange, hosts []string, send func(scanMsg[T]) bool, d *TraceRangeEndData) bool {
-	src := s.tbl.Query(s.cql, append([]any{r.start, r.end}, s.cfg.scanValues...))
+func (s *scan[T]) readPages(ctx context.Context, i int, r ring.Task, hosts []string, send func(scanMsg[T]) bool, d *TraceRangeEndData) bool {
+	src := s.tbl.Query(s.cql, append([]any{r.Start, r.End}, s.cfg.scanValues...))
 	// Two pages at most per worker: the one it hands over, and the next,
 	// requested as the hand-off starts (prefetch), so that Cassandra works
 	// while the worker waits for the consumer. A range's query is a
@@ -315,7 +316,7 @@ func (s *scan[T]) readPages(ctx context.Context, i int, r scanRange, hosts []str
 	// consumer reports both with the scan's pages.
 	cfg := *s.cfg
 	var trailing []string
-	cfg.PageState, cfg.Prefetch, cfg.Idempotent = r.state, 1, true
+	cfg.PageState, cfg.Prefetch, cfg.Idempotent = r.State, 1, true
 	cfg.PageCallback = func(info PageInfo) {
 		if info.RowCount == 0 {
 			trailing = info.Warnings
@@ -332,7 +333,7 @@ func (s *scan[T]) readPages(ctx context.Context, i int, r scanRange, hosts []str
 				for k, h := range hosts {
 					addrs[k] = s.live.addr(h)
 				}
-				err = &RangeError{Start: r.start, End: r.end, Replicas: hosts, Err: err, addrs: addrs}
+				err = &RangeError{Start: r.Start, End: r.End, Replicas: hosts, Err: err, addrs: addrs}
 			}
 			d.Err = err
 			send(scanMsg[T]{rng: i, err: err})

@@ -1,4 +1,20 @@
-package cqlseq
+// Package ring is the token ring of a Murmur3 cluster and a scan's plan
+// over it, in one place: the ring built from the nodes' tokens and the
+// keyspace's replication ([Build]), cut into ranges ([Split]), spread
+// across replicas ([SpreadByReplica]), resumed from a checkpoint
+// ([Resume]) and checked to cover the ring exactly ([CheckCoverage]).
+// Package cqlseq runs the plan and encodes its progress in checkpoints.
+//
+// Murmur3Partitioner gives every partition key a token in (-2^63, 2^63-1]:
+// a key that hashes to -2^63 gets 2^63-1 instead, so -2^63 is never a
+// key's token. A node owns the range from the token before its own,
+// exclusive, to its own, inclusive; the range of the smallest token wraps
+// around the end of the ring. Scan reads each range with
+// "token(k) > start AND token(k) <= end", so every range here is
+// start-exclusive and end-inclusive, never wraps (the wrapping one is cut
+// in two at the end of the ring), and never ends at -2^63, which Cassandra
+// would read as the end of the ring.
+package ring
 
 import (
 	"cmp"
@@ -11,56 +27,39 @@ import (
 	"strings"
 )
 
-// The token ring of a Murmur3 cluster and a scan's plan over it, in one
-// place: the ring built from the nodes' tokens and the keyspace's
-// replication, cut into ranges (splitRanges), spread across replicas
-// (spreadByReplica), resumed from a checkpoint (resume) and checked to
-// cover the ring exactly (checkCoverage). checkpoint.go encodes a plan's
-// progress.
-//
-// Murmur3Partitioner gives every partition key a token in (-2^63, 2^63-1]:
-// a key that hashes to -2^63 gets 2^63-1 instead, so -2^63 is never a
-// key's token. A node owns the range from the token before its own,
-// exclusive, to its own, inclusive; the range of the smallest token wraps
-// around the end of the ring. Scan reads each range with
-// "token(k) > start AND token(k) <= end", so every range here is
-// start-exclusive and end-inclusive, never wraps (the wrapping one is cut
-// in two at the end of the ring), and never ends at -2^63, which Cassandra
-// would read as the end of the ring.
-
 const (
-	minToken int64 = math.MinInt64 // no key's token; the start of the ring
-	maxToken int64 = math.MaxInt64 // the last token
+	MinToken int64 = math.MinInt64 // no key's token; the start of the ring
+	MaxToken int64 = math.MaxInt64 // the last token
 )
 
-// ringHost is a node of the ring.
-type ringHost struct {
-	id, dc, rack string
-	tokens       []int64
+// Host is a node of the ring.
+type Host struct {
+	ID, DC, Rack string
+	Tokens       []int64
 }
 
-// replication is a keyspace's replication strategy: SimpleStrategy with
+// Replication is a keyspace's Replication strategy: SimpleStrategy with
 // factor rf, or NetworkTopologyStrategy with a factor per data center.
-type replication struct {
+type Replication struct {
 	simple bool
 	rf     int
 	dcs    map[string]int
 }
 
-// tokenRange is the tokens in (start, end]. replicas are indexes into the
+// Range is the tokens in (start, end]. replicas are indexes into the
 // hosts the ring was built from, the primary replica first.
-type tokenRange struct {
-	start, end int64
-	replicas   []int
+type Range struct {
+	Start, End int64
+	Replicas   []int
 }
 
-func (r tokenRange) String() string { return fmt.Sprintf("(%d, %d]", r.start, r.end) }
+func (r Range) String() string { return fmt.Sprintf("(%d, %d]", r.Start, r.End) }
 
-// width returns the number of tokens in r.
-func (r tokenRange) width() uint64 { return uint64(r.end) - uint64(r.start) }
+// Width returns the number of tokens in r.
+func (r Range) Width() uint64 { return uint64(r.End) - uint64(r.Start) }
 
-// parseReplication reads a keyspace's strategy as the drivers report it.
-func parseReplication(keyspace, class string, options map[string]any) (replication, error) {
+// ParseReplication reads a keyspace's strategy as the drivers report it.
+func ParseReplication(keyspace, class string, options map[string]any) (Replication, error) {
 	short := class[strings.LastIndexByte(class, '.')+1:]
 	factor := func(k string, v any) (int, error) {
 		n, err := strconv.Atoi(strings.TrimSpace(fmt.Sprint(v)))
@@ -73,37 +72,37 @@ func parseReplication(keyspace, class string, options map[string]any) (replicati
 	case "SimpleStrategy":
 		n, err := factor("replication_factor", options["replication_factor"])
 		if err != nil {
-			return replication{}, err
+			return Replication{}, err
 		}
-		return replication{simple: true, rf: n}, nil
+		return Replication{simple: true, rf: n}, nil
 	case "NetworkTopologyStrategy":
-		r := replication{dcs: map[string]int{}}
+		r := Replication{dcs: map[string]int{}}
 		for k, v := range options {
 			if k == "class" {
 				continue
 			}
 			n, err := factor(k, v)
 			if err != nil {
-				return replication{}, err
+				return Replication{}, err
 			}
 			r.dcs[k] = n
 		}
 		return r, nil
 	}
-	return replication{}, fmt.Errorf("keyspace %s has replication %s: Scan reads keyspaces with SimpleStrategy or NetworkTopologyStrategy (a LocalStrategy keyspace is each node's own)", keyspace, class)
+	return Replication{}, fmt.Errorf("keyspace %s has replication %s: Scan reads keyspaces with SimpleStrategy or NetworkTopologyStrategy (a LocalStrategy keyspace is each node's own)", keyspace, class)
 }
 
-// buildRing returns the ranges the nodes' tokens make, in token order, each
+// Build returns the ranges the nodes' tokens make, in token order, each
 // with its replicas under rep. The wrapping range is cut in two at the end
 // of the ring; a range with no tokens is left out.
-func buildRing(hosts []ringHost, rep replication) ([]tokenRange, error) {
+func Build(hosts []Host, rep Replication) ([]Range, error) {
 	type owned struct {
 		token int64
 		host  int
 	}
 	var ring []owned
 	for i, h := range hosts {
-		for _, t := range h.tokens {
+		for _, t := range h.Tokens {
 			ring = append(ring, owned{t, i})
 		}
 	}
@@ -113,7 +112,7 @@ func buildRing(hosts []ringHost, rep replication) ([]tokenRange, error) {
 	slices.SortFunc(ring, func(a, b owned) int { return cmp.Compare(a.token, b.token) })
 	for i := 1; i < len(ring); i++ {
 		if ring[i].token == ring[i-1].token {
-			return nil, fmt.Errorf("token %d is owned by two nodes, %s and %s", ring[i].token, hosts[ring[i-1].host].id, hosts[ring[i].host].id)
+			return nil, fmt.Errorf("token %d is owned by two nodes, %s and %s", ring[i].token, hosts[ring[i-1].host].ID, hosts[ring[i].host].ID)
 		}
 	}
 	tokens := make([]int64, len(ring))
@@ -122,32 +121,32 @@ func buildRing(hosts []ringHost, rep replication) ([]tokenRange, error) {
 		tokens[i], owners[i] = o.token, o.host
 	}
 	replicas := func(i int) []int { return placeReplicas(hosts, owners, i, rep) }
-	var ranges []tokenRange
+	var ranges []Range
 	add := func(start, end int64, i int) {
 		if start < end {
-			ranges = append(ranges, tokenRange{start, end, replicas(i)})
+			ranges = append(ranges, Range{start, end, replicas(i)})
 		}
 	}
 	// The first token's range wraps: (last, max] and (min, first].
-	add(minToken, tokens[0], 0)
+	add(MinToken, tokens[0], 0)
 	for i := 1; i < len(tokens); i++ {
 		add(tokens[i-1], tokens[i], i)
 	}
-	if last := tokens[len(tokens)-1]; last != maxToken {
-		add(last, maxToken, 0)
+	if last := tokens[len(tokens)-1]; last != MaxToken {
+		add(last, MaxToken, 0)
 	}
 	for _, r := range ranges {
-		if len(r.replicas) == 0 {
+		if len(r.Replicas) == 0 {
 			return nil, fmt.Errorf("range %v has no replica under the keyspace's replication", r)
 		}
 	}
 	return ranges, nil
 }
 
-// rangeOf returns the index of the range of ring, in token order, that
+// RangeOf returns the index of the range of ring, in token order, that
 // holds token (len(ring) if none does).
-func rangeOf(ring []tokenRange, token int64) int {
-	i, _ := slices.BinarySearchFunc(ring, token, func(r tokenRange, t int64) int { return cmp.Compare(r.end, t) })
+func RangeOf(ring []Range, token int64) int {
+	i, _ := slices.BinarySearchFunc(ring, token, func(r Range, t int64) int { return cmp.Compare(r.End, t) })
 	return i
 }
 
@@ -157,7 +156,7 @@ func rangeOf(ring []tokenRange, token int64) int {
 // NetworkTopologyStrategy takes, in each data center, its factor of nodes
 // (or all it has), on distinct racks while racks remain, taking a node of a
 // rack already used only as long as the racks left can still fill the rest.
-func placeReplicas(hosts []ringHost, owners []int, i int, rep replication) []int {
+func placeReplicas(hosts []Host, owners []int, i int, rep Replication) []int {
 	var out []int
 	taken := make(map[int]bool)
 	if rep.simple {
@@ -179,11 +178,11 @@ func placeReplicas(hosts []ringHost, owners []int, i int, rep replication) []int
 	}
 	nodes, racks := map[string]int{}, map[string]map[string]bool{}
 	for _, h := range hosts {
-		if racks[h.dc] == nil {
-			racks[h.dc] = map[string]bool{}
+		if racks[h.DC] == nil {
+			racks[h.DC] = map[string]bool{}
 		}
-		nodes[h.dc]++
-		racks[h.dc][h.rack] = true
+		nodes[h.DC]++
+		racks[h.DC][h.Rack] = true
 	}
 	dcs := map[string]*dcState{}
 	for dc, rf := range rep.dcs {
@@ -195,12 +194,12 @@ func placeReplicas(hosts []ringHost, owners []int, i int, rep replication) []int
 	fill := len(dcs)
 	for k := 0; fill > 0 && k < len(owners); k++ {
 		h := owners[(i+k)%len(owners)]
-		d := dcs[hosts[h].dc]
+		d := dcs[hosts[h].DC]
 		if d == nil || d.left == 0 || taken[h] {
 			continue
 		}
-		if !d.racks[hosts[h].rack] {
-			d.racks[hosts[h].rack] = true
+		if !d.racks[hosts[h].Rack] {
+			d.racks[hosts[h].Rack] = true
 		} else if d.repeats > 0 {
 			d.repeats--
 		} else {
@@ -215,17 +214,17 @@ func placeReplicas(hosts []ringHost, owners []int, i int, rep replication) []int
 	return out
 }
 
-// splitRanges cuts ranges into at least n pieces, each range into one or
+// Split cuts ranges into at least n pieces, each range into one or
 // more, the extra pieces given to ranges by their share of the ring (the
 // largest remainders first), each range cut into pieces of equal width.
 // The pieces keep their range's replicas.
-func splitRanges(ranges []tokenRange, n int) []tokenRange {
+func Split(ranges []Range, n int) []Range {
 	if n <= len(ranges) {
 		return slices.Clone(ranges)
 	}
 	var total big.Int
 	for _, r := range ranges {
-		total.Add(&total, new(big.Int).SetUint64(r.width()))
+		total.Add(&total, new(big.Int).SetUint64(r.Width()))
 	}
 	// pieces[i] = max(1, floor(width_i * n / total)), then the remaining
 	// pieces by largest remainder.
@@ -239,7 +238,7 @@ func splitRanges(ranges []tokenRange, n int) []tokenRange {
 	used := 0
 	for i, r := range ranges {
 		var q, m big.Int
-		q.Mul(new(big.Int).SetUint64(r.width()), big.NewInt(int64(n)))
+		q.Mul(new(big.Int).SetUint64(r.Width()), big.NewInt(int64(n)))
 		q.DivMod(&q, &total, &m)
 		pieces[i] = max(q.Uint64(), 1)
 		used += int(pieces[i])
@@ -250,57 +249,57 @@ func splitRanges(ranges []tokenRange, n int) []tokenRange {
 		pieces[shares[k].i]++
 		used++
 	}
-	var out []tokenRange
+	var out []Range
 	for i, r := range ranges {
-		out = append(out, cutRange(r, pieces[i])...)
+		out = append(out, Cut(r, pieces[i])...)
 	}
 	return out
 }
 
-// cutRange cuts r into k pieces of equal width (the first ones one token
+// Cut cuts r into k pieces of equal width (the first ones one token
 // wider when k does not divide it), or into width pieces if k is larger.
-func cutRange(r tokenRange, k uint64) []tokenRange {
-	w := r.width()
+func Cut(r Range, k uint64) []Range {
+	w := r.Width()
 	k = max(min(k, w), 1)
 	size, extra := w/k, w%k
-	out := make([]tokenRange, 0, k)
-	start := r.start
+	out := make([]Range, 0, k)
+	start := r.Start
 	for j := range k {
 		step := size
 		if j < extra {
 			step++
 		}
 		end := int64(uint64(start) + step)
-		out = append(out, tokenRange{start, end, r.replicas})
+		out = append(out, Range{start, end, r.Replicas})
 		start = end
 	}
 	return out
 }
 
-// checkCoverage reports whether ranges partition (-2^63, 2^63-1] exactly,
+// CheckCoverage reports whether ranges partition (-2^63, 2^63-1] exactly,
 // in order: the first starts at -2^63, each starts where the one before it
 // ends, the last ends at 2^63-1, none is empty or ends at -2^63, and their
 // widths add up to 2^64-1, counted in math/big.
-func checkCoverage(ranges []tokenRange) error {
+func CheckCoverage(ranges []Range) error {
 	if len(ranges) == 0 {
 		return errors.New("no token ranges")
 	}
 	var sum big.Int
 	for i, r := range ranges {
-		want := minToken
+		want := MinToken
 		if i > 0 {
-			want = ranges[i-1].end
+			want = ranges[i-1].End
 		}
 		switch {
-		case r.start != want:
-			return fmt.Errorf("range %d %v starts at %d, want %d: a gap or an overlap", i, r, r.start, want)
-		case r.end <= r.start:
+		case r.Start != want:
+			return fmt.Errorf("range %d %v starts at %d, want %d: a gap or an overlap", i, r, r.Start, want)
+		case r.End <= r.Start:
 			return fmt.Errorf("range %d %v is empty or wraps", i, r)
 		}
-		sum.Add(&sum, new(big.Int).Sub(big.NewInt(r.end), big.NewInt(r.start)))
+		sum.Add(&sum, new(big.Int).Sub(big.NewInt(r.End), big.NewInt(r.Start)))
 	}
-	if last := ranges[len(ranges)-1].end; last != maxToken {
-		return fmt.Errorf("the last range ends at %d, not at %d", last, maxToken)
+	if last := ranges[len(ranges)-1].End; last != MaxToken {
+		return fmt.Errorf("the last range ends at %d, not at %d", last, MaxToken)
 	}
 	want := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 64), big.NewInt(1))
 	if sum.Cmp(want) != 0 {
@@ -309,30 +308,30 @@ func checkCoverage(ranges []tokenRange) error {
 	return nil
 }
 
-// scanRange is one range of a scan and how far it was read.
-type scanRange struct {
-	tokenRange
-	state []byte // paging state after the last page yielded; nil: from the start
-	done  bool
+// Task is one range of a scan and how far it was read.
+type Task struct {
+	Range
+	State []byte // paging state after the last page yielded; nil: from the start
+	Done  bool
 }
 
-// spreadByReplica orders ranges so that consecutive ones have different
+// SpreadByReplica orders ranges so that consecutive ones have different
 // primary replicas where it can: workers that take ranges in order then
 // load every node.
-func spreadByReplica(ranges []tokenRange) []tokenRange {
-	byHost := map[int][]tokenRange{}
+func SpreadByReplica(ranges []Range) []Range {
+	byHost := map[int][]Range{}
 	var order []int
 	for _, r := range ranges {
 		h := -1
-		if len(r.replicas) > 0 {
-			h = r.replicas[0]
+		if len(r.Replicas) > 0 {
+			h = r.Replicas[0]
 		}
 		if _, ok := byHost[h]; !ok {
 			order = append(order, h)
 		}
 		byHost[h] = append(byHost[h], r)
 	}
-	out := make([]tokenRange, 0, len(ranges))
+	out := make([]Range, 0, len(ranges))
 	for len(out) < len(ranges) {
 		for _, h := range order {
 			if q := byHost[h]; len(q) > 0 {
@@ -344,38 +343,38 @@ func spreadByReplica(ranges []tokenRange) []tokenRange {
 	return out
 }
 
-// byToken returns the token ranges of work in token order.
-func byToken(work []scanRange) []tokenRange {
-	out := make([]tokenRange, len(work))
+// ByToken returns the token ranges of work in token order.
+func ByToken(work []Task) []Range {
+	out := make([]Range, len(work))
 	for i, w := range work {
-		out[i] = w.tokenRange
+		out[i] = w.Range
 	}
-	slices.SortFunc(out, func(a, b tokenRange) int { return cmp.Compare(a.start, b.start) })
+	slices.SortFunc(out, func(a, b Range) int { return cmp.Compare(a.Start, b.Start) })
 	return out
 }
 
-// resume returns the work of a scan resumed from the ranges of a
+// Resume returns the work of a scan resumed from the ranges of a
 // checkpoint, against the ring as it is now: open and done ranges as they
 // were, with the replicas of the ring range that holds their end token
 // (an open range cannot be cut: its paging state belongs to it); pending
 // ranges cut at the ring's tokens, each piece with its ring range's
 // replicas, then into at least pieces pieces, spread by replica as a new
 // scan's are.
-func resume(ring []tokenRange, ranges []scanRange, pieces int) []scanRange {
-	var out []scanRange
-	var pending []tokenRange
+func Resume(ring []Range, ranges []Task, pieces int) []Task {
+	var out []Task
+	var pending []Range
 	for _, r := range ranges {
-		if r.status() == rangePending {
-			pending = append(pending, overlap(ring, r.tokenRange)...)
+		if !r.Done && len(r.State) == 0 { // pending
+			pending = append(pending, overlap(ring, r.Range)...)
 			continue
 		}
-		if j := rangeOf(ring, r.end); j < len(ring) {
-			r.replicas = ring[j].replicas
+		if j := RangeOf(ring, r.End); j < len(ring) {
+			r.Replicas = ring[j].Replicas
 		}
 		out = append(out, r)
 	}
-	for _, r := range spreadByReplica(splitRanges(pending, pieces)) {
-		out = append(out, scanRange{tokenRange: r})
+	for _, r := range SpreadByReplica(Split(pending, pieces)) {
+		out = append(out, Task{Range: r})
 	}
 	return out
 }
@@ -383,20 +382,20 @@ func resume(ring []tokenRange, ranges []scanRange, pieces int) []scanRange {
 // overlap returns r cut at the tokens of ring (which partitions the ring,
 // in token order): the pieces each lie in one ring range, whose replicas
 // they get.
-func overlap(ring []tokenRange, r tokenRange) []tokenRange {
-	var out []tokenRange
-	for j := rangeOf(ring, r.start+1); j < len(ring) && ring[j].start < r.end; j++ {
-		out = append(out, tokenRange{start: max(r.start, ring[j].start), end: min(r.end, ring[j].end), replicas: ring[j].replicas})
+func overlap(ring []Range, r Range) []Range {
+	var out []Range
+	for j := RangeOf(ring, r.Start+1); j < len(ring) && ring[j].Start < r.End; j++ {
+		out = append(out, Range{Start: max(r.Start, ring[j].Start), End: min(r.End, ring[j].End), Replicas: ring[j].Replicas})
 	}
 	return out
 }
 
-// tokenOrder returns the indexes of ranges in token order.
-func tokenOrder(ranges []scanRange) []int {
+// TokenOrder returns the indexes of ranges in token order.
+func TokenOrder(ranges []Task) []int {
 	order := make([]int, len(ranges))
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(ranges[a].start, ranges[b].start) })
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(ranges[a].Start, ranges[b].Start) })
 	return order
 }

@@ -1,4 +1,4 @@
-package cqlseq
+package ring
 
 import (
 	"cmp"
@@ -12,29 +12,29 @@ import (
 // randomRing returns hosts with random tokens: n nodes with k tokens each,
 // spread over dcs data centers and up to 3 racks per data center, and a
 // replication for them, SimpleStrategy or NetworkTopologyStrategy.
-func randomRing(r *rand.Rand, n, k, dcs int, simple bool, rf int) ([]ringHost, replication) {
+func randomRing(r *rand.Rand, n, k, dcs int, simple bool, rf int) ([]Host, Replication) {
 	seen := map[int64]bool{}
-	hosts := make([]ringHost, n)
+	hosts := make([]Host, n)
 	for i := range hosts {
-		h := ringHost{id: fmt.Sprint("host", i), dc: fmt.Sprint("dc", i%dcs), rack: fmt.Sprint("rack", r.IntN(3))}
-		for len(h.tokens) < k {
+		h := Host{ID: fmt.Sprint("host", i), DC: fmt.Sprint("dc", i%dcs), Rack: fmt.Sprint("rack", r.IntN(3))}
+		for len(h.Tokens) < k {
 			t := int64(r.Uint64())
 			switch r.IntN(20) { // the ends of the ring, now and then
 			case 0:
-				t = minToken
+				t = MinToken
 			case 1:
-				t = maxToken
+				t = MaxToken
 			case 2:
-				t = minToken + 1
+				t = MinToken + 1
 			}
 			if !seen[t] {
 				seen[t] = true
-				h.tokens = append(h.tokens, t)
+				h.Tokens = append(h.Tokens, t)
 			}
 		}
 		hosts[i] = h
 	}
-	rep := replication{simple: simple, rf: rf}
+	rep := Replication{simple: simple, rf: rf}
 	if !simple {
 		rep.dcs = map[string]int{}
 		for d := range dcs {
@@ -47,7 +47,7 @@ func randomRing(r *rand.Rand, n, k, dcs int, simple bool, rf int) ([]ringHost, r
 // TestRingProperties builds random rings (1-6 nodes; 1, 16 or 256 tokens
 // each; SimpleStrategy or NetworkTopologyStrategy over 1-3 data centers;
 // replication factors 1-3), splits them for random parallelism and checks
-// the ranges and their replicas with code independent of buildRing's.
+// the ranges and their replicas with code independent of Build's.
 func TestRingProperties(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for c := range 400 {
@@ -57,22 +57,22 @@ func TestRingProperties(t *testing.T) {
 		simple := r.IntN(2) == 0
 		hosts, rep := randomRing(r, n, k, dcs, simple, 1+r.IntN(3))
 		name := fmt.Sprintf("case %d: %d nodes, %d tokens, %d DCs, %+v", c, n, k, dcs, rep)
-		ranges, err := buildRing(hosts, rep)
+		ranges, err := Build(hosts, rep)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		checkPartition(t, name, ranges)
 		checkReplicas(t, name, hosts, rep, ranges)
 		for _, p := range []int{1, len(ranges), len(ranges) + 1 + r.IntN(50), 4 * len(ranges)} {
-			split := splitRanges(ranges, p)
+			split := Split(ranges, p)
 			if len(split) < max(p, len(ranges)) {
 				t.Fatalf("%s: %d pieces for parallelism %d and %d ranges", name, len(split), p, len(ranges))
 			}
 			checkPartition(t, name, split)
 			// Every piece lies in one range, with that range's replicas.
 			for _, s := range split {
-				i := slices.IndexFunc(ranges, func(x tokenRange) bool { return x.start <= s.start && s.end <= x.end })
-				if i < 0 || !slices.Equal(ranges[i].replicas, s.replicas) {
+				i := slices.IndexFunc(ranges, func(x Range) bool { return x.Start <= s.Start && s.End <= x.End })
+				if i < 0 || !slices.Equal(ranges[i].Replicas, s.Replicas) {
 					t.Fatalf("%s: piece %v is in no range, or has other replicas", name, s)
 				}
 			}
@@ -80,24 +80,24 @@ func TestRingProperties(t *testing.T) {
 	}
 }
 
-// checkPartition checks that ranges partition (-2^63, 2^63-1]: checkCoverage
+// checkPartition checks that ranges partition (-2^63, 2^63-1]: CheckCoverage
 // says so, the widths add up to 2^64-1, and tokens at and around every
 // boundary (and at random) lie in exactly one range.
-func checkPartition(t *testing.T, name string, ranges []tokenRange) {
+func checkPartition(t *testing.T, name string, ranges []Range) {
 	t.Helper()
-	if err := checkCoverage(ranges); err != nil {
+	if err := CheckCoverage(ranges); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	var sum big.Int
-	probes := []int64{minToken + 1, maxToken, 0, -1, 1}
+	probes := []int64{MinToken + 1, MaxToken, 0, -1, 1}
 	for _, x := range ranges {
-		if x.end == minToken {
+		if x.End == MinToken {
 			t.Fatalf("%s: range %v ends at -2^63", name, x)
 		}
-		sum.Add(&sum, new(big.Int).SetUint64(x.width()))
-		probes = append(probes, x.end, x.start+1)
-		if x.end < maxToken {
-			probes = append(probes, x.end+1)
+		sum.Add(&sum, new(big.Int).SetUint64(x.Width()))
+		probes = append(probes, x.End, x.Start+1)
+		if x.End < MaxToken {
+			probes = append(probes, x.End+1)
 		}
 	}
 	if want := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 64), big.NewInt(1)); sum.Cmp(want) != 0 {
@@ -109,7 +109,7 @@ func checkPartition(t *testing.T, name string, ranges []tokenRange) {
 	for _, p := range probes {
 		n := 0
 		for _, x := range ranges {
-			if x.start < p && p <= x.end {
+			if x.Start < p && p <= x.End {
 				n++
 			}
 		}
@@ -125,7 +125,7 @@ func checkPartition(t *testing.T, name string, ranges []tokenRange) {
 // NetworkTopologyStrategy takes, per data center, the nodes on distinct
 // racks first (in ring order), then any others (in ring order), up to the
 // data center's factor. Cassandra's one-pass algorithm gives the same set.
-func checkReplicas(t *testing.T, name string, hosts []ringHost, rep replication, ranges []tokenRange) {
+func checkReplicas(t *testing.T, name string, hosts []Host, rep Replication, ranges []Range) {
 	t.Helper()
 	type tok struct {
 		t int64
@@ -133,14 +133,14 @@ func checkReplicas(t *testing.T, name string, hosts []ringHost, rep replication,
 	}
 	var ring []tok
 	for i, h := range hosts {
-		for _, x := range h.tokens {
+		for _, x := range h.Tokens {
 			ring = append(ring, tok{x, i})
 		}
 	}
 	slices.SortFunc(ring, func(a, b tok) int { return cmp.Compare(a.t, b.t) })
 	for _, x := range ranges {
 		// The first token at or after the range's end, wrapping.
-		at := slices.IndexFunc(ring, func(o tok) bool { return o.t >= x.end })
+		at := slices.IndexFunc(ring, func(o tok) bool { return o.t >= x.End })
 		if at < 0 {
 			at = 0
 		}
@@ -161,30 +161,30 @@ func checkReplicas(t *testing.T, name string, hosts []ringHost, rep replication,
 				racks := map[string]bool{}
 				nodes := 0
 				for _, h := range hosts {
-					if h.dc == dc {
+					if h.DC == dc {
 						nodes++
 					}
 				}
 				for pass := range 2 {
 					for _, h := range walk {
-						if hosts[h].dc != dc || len(got) >= min(rf, nodes) || slices.Contains(got, h) {
+						if hosts[h].DC != dc || len(got) >= min(rf, nodes) || slices.Contains(got, h) {
 							continue
 						}
-						if pass == 0 && racks[hosts[h].rack] {
+						if pass == 0 && racks[hosts[h].Rack] {
 							continue
 						}
-						racks[hosts[h].rack] = true
+						racks[hosts[h].Rack] = true
 						got = append(got, h)
 					}
 				}
 				want = append(want, got...)
 			}
 		}
-		if !sameSet(want, x.replicas) {
-			t.Fatalf("%s: range %v has replicas %v, want %v", name, x, x.replicas, want)
+		if !sameSet(want, x.Replicas) {
+			t.Fatalf("%s: range %v has replicas %v, want %v", name, x, x.Replicas, want)
 		}
-		if len(x.replicas) > 0 && x.replicas[0] != walk[0] && rep.simple {
-			t.Fatalf("%s: range %v's first replica is %d, not its owner %d", name, x, x.replicas[0], walk[0])
+		if len(x.Replicas) > 0 && x.Replicas[0] != walk[0] && rep.simple {
+			t.Fatalf("%s: range %v's first replica is %d, not its owner %d", name, x, x.Replicas[0], walk[0])
 		}
 	}
 }
@@ -198,83 +198,83 @@ func sameSet(a, b []int) bool {
 
 // The edges of the ring, by name.
 func TestRingEdges(t *testing.T) {
-	one := func(tokens ...int64) []ringHost { return []ringHost{{id: "a", dc: "dc", rack: "r", tokens: tokens}} }
-	simple := replication{simple: true, rf: 1}
+	one := func(tokens ...int64) []Host { return []Host{{ID: "a", DC: "dc", Rack: "r", Tokens: tokens}} }
+	simple := Replication{simple: true, rf: 1}
 	for _, tt := range []struct {
 		name  string
-		hosts []ringHost
-		want  []tokenRange
+		hosts []Host
+		want  []Range
 	}{
 		{"one token at 0: the ring in two, cut at the end", one(0),
-			[]tokenRange{{minToken, 0, []int{0}}, {0, maxToken, []int{0}}}},
-		{"a token at -2^63: no range ends there", one(minToken),
-			[]tokenRange{{minToken, maxToken, []int{0}}}},
-		{"a token at 2^63-1: no empty range after it", one(maxToken),
-			[]tokenRange{{minToken, maxToken, []int{0}}}},
-		{"tokens at both ends", one(minToken, maxToken),
-			[]tokenRange{{minToken, maxToken, []int{0}}}},
+			[]Range{{MinToken, 0, []int{0}}, {0, MaxToken, []int{0}}}},
+		{"a token at -2^63: no range ends there", one(MinToken),
+			[]Range{{MinToken, MaxToken, []int{0}}}},
+		{"a token at 2^63-1: no empty range after it", one(MaxToken),
+			[]Range{{MinToken, MaxToken, []int{0}}}},
+		{"tokens at both ends", one(MinToken, MaxToken),
+			[]Range{{MinToken, MaxToken, []int{0}}}},
 		{"adjacent tokens: a range of one token", one(5, 6),
-			[]tokenRange{{minToken, 5, []int{0}}, {5, 6, []int{0}}, {6, maxToken, []int{0}}}},
+			[]Range{{MinToken, 5, []int{0}}, {5, 6, []int{0}}, {6, MaxToken, []int{0}}}},
 		{"the wrapping range belongs to the smallest token's node",
-			[]ringHost{{id: "a", tokens: []int64{-10}}, {id: "b", tokens: []int64{10}}},
-			[]tokenRange{{minToken, -10, []int{0}}, {-10, 10, []int{1}}, {10, maxToken, []int{0}}}},
+			[]Host{{ID: "a", Tokens: []int64{-10}}, {ID: "b", Tokens: []int64{10}}},
+			[]Range{{MinToken, -10, []int{0}}, {-10, 10, []int{1}}, {10, MaxToken, []int{0}}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := buildRing(tt.hosts, simple)
+			got, err := Build(tt.hosts, simple)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fmt.Sprint(got) != fmt.Sprint(tt.want) || checkCoverage(got) != nil {
-				t.Fatalf("got %v, want %v (%v)", got, tt.want, checkCoverage(got))
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) || CheckCoverage(got) != nil {
+				t.Fatalf("got %v, want %v (%v)", got, tt.want, CheckCoverage(got))
 			}
 		})
 	}
 	// A range of one token cannot be cut.
-	if got := cutRange(tokenRange{5, 6, nil}, 4); len(got) != 1 {
+	if got := Cut(Range{5, 6, nil}, 4); len(got) != 1 {
 		t.Fatalf("a one-token range cut into %v", got)
 	}
 	// The whole ring cut in many: still exact.
-	if err := checkCoverage(splitRanges([]tokenRange{{minToken, maxToken, nil}}, 1000)); err != nil {
+	if err := CheckCoverage(Split([]Range{{MinToken, MaxToken, nil}}, 1000)); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// checkCoverage refuses every way a split can go wrong.
+// CheckCoverage refuses every way a split can go wrong.
 func TestCoverageRefusesGapsAndOverlaps(t *testing.T) {
-	good := []tokenRange{{minToken, -5, nil}, {-5, 7, nil}, {7, maxToken, nil}}
-	if err := checkCoverage(good); err != nil {
+	good := []Range{{MinToken, -5, nil}, {-5, 7, nil}, {7, MaxToken, nil}}
+	if err := CheckCoverage(good); err != nil {
 		t.Fatal(err)
 	}
-	for name, bad := range map[string][]tokenRange{
+	for name, bad := range map[string][]Range{
 		"none":                   nil,
-		"a gap":                  {{minToken, -5, nil}, {-4, 7, nil}, {7, maxToken, nil}},
-		"an overlap":             {{minToken, -5, nil}, {-6, 7, nil}, {7, maxToken, nil}},
-		"short of the end":       {{minToken, -5, nil}, {-5, maxToken - 1, nil}},
-		"not from the start":     {{minToken + 1, maxToken, nil}},
-		"an empty range":         {{minToken, 7, nil}, {7, 7, nil}, {7, maxToken, nil}},
-		"a wrapping range":       {{minToken, 7, nil}, {7, minToken, nil}},
-		"out of order":           {{minToken, -5, nil}, {7, maxToken, nil}, {-5, 7, nil}},
-		"ends at -2^63 (a wrap)": {{minToken, maxToken, nil}, {maxToken, minToken, nil}},
+		"a gap":                  {{MinToken, -5, nil}, {-4, 7, nil}, {7, MaxToken, nil}},
+		"an overlap":             {{MinToken, -5, nil}, {-6, 7, nil}, {7, MaxToken, nil}},
+		"short of the end":       {{MinToken, -5, nil}, {-5, MaxToken - 1, nil}},
+		"not from the start":     {{MinToken + 1, MaxToken, nil}},
+		"an empty range":         {{MinToken, 7, nil}, {7, 7, nil}, {7, MaxToken, nil}},
+		"a wrapping range":       {{MinToken, 7, nil}, {7, MinToken, nil}},
+		"out of order":           {{MinToken, -5, nil}, {7, MaxToken, nil}, {-5, 7, nil}},
+		"ends at -2^63 (a wrap)": {{MinToken, MaxToken, nil}, {MaxToken, MinToken, nil}},
 	} {
-		if err := checkCoverage(bad); err == nil {
+		if err := CheckCoverage(bad); err == nil {
 			t.Errorf("%s: accepted %v", name, bad)
 		}
 	}
 }
 
 func TestParseReplication(t *testing.T) {
-	r, err := parseReplication("ks", "org.apache.cassandra.locator.SimpleStrategy", map[string]any{"replication_factor": "3"})
+	r, err := ParseReplication("ks", "org.apache.cassandra.locator.SimpleStrategy", map[string]any{"replication_factor": "3"})
 	if err != nil || !r.simple || r.rf != 3 {
 		t.Fatalf("SimpleStrategy: %+v, %v", r, err)
 	}
-	r, err = parseReplication("ks", "NetworkTopologyStrategy", map[string]any{"class": "x", "dc1": "2", "dc2": 1})
+	r, err = ParseReplication("ks", "NetworkTopologyStrategy", map[string]any{"class": "x", "dc1": "2", "dc2": 1})
 	if err != nil || r.simple || r.dcs["dc1"] != 2 || r.dcs["dc2"] != 1 || len(r.dcs) != 2 {
 		t.Fatalf("NetworkTopologyStrategy: %+v, %v", r, err)
 	}
-	if _, err := parseReplication("system", "org.apache.cassandra.locator.LocalStrategy", nil); err == nil {
+	if _, err := ParseReplication("system", "org.apache.cassandra.locator.LocalStrategy", nil); err == nil {
 		t.Fatal("LocalStrategy accepted")
 	}
-	if _, err := parseReplication("ks", "SimpleStrategy", map[string]any{"replication_factor": "three"}); err == nil {
+	if _, err := ParseReplication("ks", "SimpleStrategy", map[string]any{"replication_factor": "three"}); err == nil {
 		t.Fatal("a replication factor that is not a number accepted")
 	}
 }
@@ -287,10 +287,10 @@ func FuzzRing(f *testing.F) {
 	f.Fuzz(func(t *testing.T, seed uint64, n, k, dcs uint8, simple bool, rf uint8, parallel uint16) {
 		r := rand.New(rand.NewPCG(seed, 0))
 		hosts, rep := randomRing(r, 1+int(n%6), 1+int(k%64), 1+int(dcs%3), simple, 1+int(rf%3))
-		ranges, err := buildRing(hosts, rep)
+		ranges, err := Build(hosts, rep)
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkPartition(t, "fuzz", splitRanges(ranges, int(parallel%512)))
+		checkPartition(t, "fuzz", Split(ranges, int(parallel%512)))
 	})
 }
