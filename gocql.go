@@ -57,7 +57,7 @@ func (s *source) Host(it driver.Iter) string {
 
 func (s *source) Retryable(err error) driver.Retryability {
 	return driver.Classify(err, []error{gocql.ErrNoConnections, gocql.ErrNoStreams},
-		[]error{gocql.ErrConnectionClosed, gocql.ErrTimeoutNoResponse, gocql.ErrTooManyTimeouts})
+		[]error{gocql.ErrConnectionClosed, gocql.ErrTimeoutNoResponse})
 }
 
 // sample encodes a value of type ti (its zero value where the type has a

@@ -34,7 +34,6 @@ func TestRefusalsAreListed(t *testing.T) {
 		}
 		return nil
 	}
-	//lint:ignore SA1012 a nil context is the refusal under test
 	var nilCtx context.Context
 	fp := newFingerprint("", q.CQL, nil)
 	tests := []struct {

@@ -360,7 +360,7 @@ func tryStatement(ctx context.Context, c driver.Cluster, keyspace, table, cql st
 		var coded interface{ Code() int }
 		switch {
 		case errors.As(cause, &coded) && (coded.Code() == 0x2000 || coded.Code() == 0x2200): // syntax error, invalid query
-			return scanError(keyspace, table, fmt.Errorf("Cassandra refused the statement of %s (%s): %w", cfg.scanOptions(), cql, cause), ErrInvalidArgument)
+			return scanError(keyspace, table, fmt.Errorf("the statement of %s (%s) was refused by Cassandra: %w", cfg.scanOptions(), cql, cause), ErrInvalidArgument)
 		case !errors.As(cause, &coded) && src.Retryable(cause) == driver.Final:
 			// Refused before it was sent: a value the driver cannot
 			// marshal, or a count of values it does not expect.

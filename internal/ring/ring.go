@@ -229,9 +229,8 @@ func Split(ranges []Range, n int) []Range {
 	// pieces[i] = max(1, floor(width_i * n / total)), then the remaining
 	// pieces by largest remainder.
 	type share struct {
-		i    int
-		rem  big.Int
-		grow bool
+		i   int
+		rem big.Int
 	}
 	pieces := make([]uint64, len(ranges))
 	shares := make([]share, len(ranges))
