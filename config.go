@@ -49,7 +49,6 @@ type config struct {
 	rateSet   bool
 
 	fetchSizeSet bool
-	retrySet     bool
 	errs         []error
 
 	// tracer traces the sequence (WithTracer); keyspace and statement
@@ -57,8 +56,7 @@ type config struct {
 	tracer              Tracer
 	keyspace, statement string
 
-	// scan is set for a scan; the other fields below are its options.
-	scan                                          bool
+	// A scan's options.
 	parallelism                                   int
 	scanColumns                                   []string
 	scanFilter, scanDC                            string
@@ -66,7 +64,7 @@ type config struct {
 	scanValues                                    []any
 	parallelismSet, scanColumnsSet, scanFilterSet bool
 	// cluster is the front end's cluster a scan reads, when the front
-	// end is not this package's (see internal/driver.ScanCluster).
+	// end is not this package's (see driver.ScanOn).
 	cluster driver.Cluster
 }
 
@@ -134,7 +132,7 @@ func resolveStream(opts []StreamOption, q driver.Query) (*config, error) {
 // decoded by the scan, against the table's ring.
 func resolveScan(opts []ScanOption, q driver.Query) (*config, error) {
 	c := newConfig(q)
-	c.scan, c.Retry = true, scanRetry
+	c.Retry = scanRetry // unless WithRetry gives another
 	for i, o := range opts {
 		if o == nil {
 			c.errs = append(c.errs, fmt.Errorf("option %d is nil", i))

@@ -47,7 +47,7 @@ const DefaultPrefetch = 1.0
 const DefaultFetchSize = 5000
 
 // WithFetchSize sets the fetch size: the number of rows Cassandra returns
-// per page request, [DefaultFetchSize] without it. It must be in [1, 2³¹).
+// per page request, [DefaultFetchSize] without it. It must be in [1, 2^31).
 // The page size a session or a query was given (ClusterConfig.PageSize,
 // Query.PageSize) is not used: the drivers offer no way to read it, and a
 // cursor must name the fetch size it was made at.
@@ -109,7 +109,7 @@ func WithConsistency(c Consistency) Option {
 // the range's replicas (see "Whole tables: Scan" in the package
 // documentation). The driver's own retry policy still applies to each
 // request, if the query has one.
-func WithRetry(r Retry) Option { return option(func(c *config) { c.Retry, c.retrySet = r, true }) }
+func WithRetry(r Retry) Option { return option(func(c *config) { c.Retry = r }) }
 
 // WithStrict makes a result column that maps to no field of the row struct
 // an error (a [MappingError]), reported before the first row, or before the
