@@ -94,7 +94,7 @@
 // new columns and goes on: a dropped column leaves its field zero, an added
 // column without a field is ignored. Where the new columns cannot be read
 // right (WithStrict and an added column; a field the new type cannot take),
-// the stream ends with a MappingError that says what changed. A value is
+// the stream ends with a [MappingError] that says what changed. A value is
 // never read into another column's field.
 //
 // Per row, a stream zeroes one T and calls the driver's Scan into fixed

@@ -34,7 +34,7 @@ var (
 // MappingError reports that the row type cannot hold the result: a column
 // whose type the field cannot take, a column without a field under strict
 // mapping, a single-value type for several columns, or columns that changed
-// between pages into a shape the type cannot hold. It matches ErrMapping, and
+// between pages into a shape the type cannot hold. It matches [ErrMapping], and
 // the driver's error when the driver refused the field's type.
 type MappingError struct {
 	// Column is the result column concerned, or "" when the error is about
@@ -59,7 +59,7 @@ func (e *MappingError) Error() string {
 	return "cqlseq: " + e.Msg
 }
 
-// Is reports whether target is ErrMapping.
+// Is reports whether target is [ErrMapping].
 func (e *MappingError) Is(target error) bool { return target == ErrMapping }
 
 // Unwrap returns the driver's error, if any.
@@ -67,7 +67,7 @@ func (e *MappingError) Unwrap() error { return e.Err }
 
 // DecodeError reports a row that could not be decoded: the driver failed on
 // the value of Column for Field (a bigint out of an int8's range, say), or
-// panicked. It matches ErrMapping and unwraps to the driver's error.
+// panicked. It matches [ErrMapping] and unwraps to the driver's error.
 type DecodeError struct {
 	Column string // the result column whose value failed, "" if unknown
 	Field  string // the Go field it was decoded into, "" if unknown
@@ -83,7 +83,7 @@ func (e *DecodeError) Error() string {
 	return fmt.Sprintf("cqlseq: decoding row %d (page %d): column %q into %s: %v", e.Row, e.Page, e.Column, e.Field, e.Err)
 }
 
-// Is reports whether target is ErrMapping.
+// Is reports whether target is [ErrMapping].
 func (e *DecodeError) Is(target error) bool { return target == ErrMapping }
 
 // Unwrap returns the driver's error.

@@ -18,7 +18,7 @@ import (
 // range, several at once. Rows of different ranges interleave, in no
 // particular order; the rows of one range arrive in token order.
 //
-// The contract is Stream's: nothing needs closing; however the loop ends,
+// The contract is [Stream]'s: nothing needs closing; however the loop ends,
 // every worker stops, its requests are cancelled and every goroutine has
 // returned before the range statement completes. [WithColumns] and
 // [WithFilter] narrow what is read. The page callback ([WithPageCallback])

@@ -21,19 +21,19 @@ type Statement struct {
 	src    driver.Source // a front end's (see driver.NewStatement)
 }
 
-// CQL returns a Statement for stmt with the values bound to its markers, as
+// CQL returns a [Statement] for stmt with the values bound to its markers, as
 // session.Query(stmt, values...) would build it. The values slice is copied:
 // changing it afterwards changes neither the statement nor its cursors.
 func CQL(stmt string, values ...any) Statement {
 	return Statement{cql: stmt, values: slices.Clone(values)}
 }
 
-// FromQuery returns a Statement that runs q with the settings the caller
+// FromQuery returns a [Statement] that runs q with the settings the caller
 // gave it (consistency, retry policy, observer, idempotence, keyspace ...),
 // except three that the driver offers no way to read: its page size (use
 // [WithFetchSize]), the paging state it starts from (use [WithPageState] or
 // [WithCursor]) and its context (the stream's context governs). q is
-// copied when Stream or Pages is called, with its bound values, and never
+// copied when [Stream] or [Pages] is called, with its bound values, and never
 // modified: a query shared with other goroutines, or run again later,
 // keeps its settings. q runs on the session that created it; the session
 // argument of Stream and Pages may then be nil.
