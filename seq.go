@@ -9,7 +9,7 @@ import (
 	"github.com/cqlseq/cqlseq/internal/driver"
 )
 
-// Stream returns the rows of st, decoded into T, one at a time. [Pages] are
+// Stream returns the rows of st, decoded into T, one at a time. Pages are
 // requested as the loop needs them, the next one while the loop works on
 // the current one (see [WithPrefetch]); at most two pages are held.
 //
