@@ -28,6 +28,7 @@ import (
 // request; it fails the test if the cluster cannot be reached.
 func clusterSession(t *testing.T, observer gocql.QueryObserver) *gocql.Session {
 	t.Helper()
+	cqlseqtest.NeedCassandra(t)
 	c := cqlseqtest.Cluster()
 	c.Hosts = cqlseqtest.ClusterHosts()
 	c.Consistency = gocql.Quorum

@@ -109,9 +109,7 @@ func (r bigRow) id(t *testing.T) bigID {
 // and a few others resume the scan into exactly the rows it had not
 // yielded.
 func TestScanBigKeys(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the Cassandra node; writes 150 rows of 64 KiB keys and scans them at parallelism 1024")
-	}
+	cqlseqtest.NeedCassandra(t)
 	const (
 		narrow = 120 // partitions of one row
 		wide   = 10  // partitions of 3 rows: pages that end inside a partition

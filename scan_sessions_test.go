@@ -18,9 +18,7 @@ import (
 // driver's own routing sends them. On the node and on the cluster, with
 // other settings users make beside it.
 func TestScanOnUsersSessions(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the Cassandra node and the local cluster (testing/cassandra)")
-	}
+	cqlseqtest.NeedCassandra(t)
 	type setup struct {
 		name string
 		set  func(c *gocql.ClusterConfig)

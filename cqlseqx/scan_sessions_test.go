@@ -22,9 +22,7 @@ import (
 // ID without a pool ("host does not have a pool") goes where the driver's
 // own routing sends it.
 func TestScanDisableInitialHostLookup(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the Cassandra node and the local cluster (testing/cassandra)")
-	}
+	cqlseqtest.NeedCassandra(t)
 	for _, where := range []struct {
 		name  string
 		hosts []string

@@ -65,6 +65,12 @@ type withNode struct{ m *testing.M }
 
 func (w withNode) Run() int {
 	flag.Parse()
+	// Every test of this package needs Cassandra: under go test -short
+	// (outside CI) each one skips (need, cqlseqtest.NeedLocalCluster), and
+	// the node is not started.
+	if cqlseqtest.Short() {
+		return w.m.Run()
+	}
 	// A test binary that times out panics without running deferred calls:
 	// stop the node (and thaw it, if frozen) shortly before that happens.
 	if f := flag.Lookup("test.timeout"); f != nil {
@@ -157,9 +163,11 @@ func (n *node) pid(t *testing.T) int {
 
 // need returns the package's node, up and answering: a test that left it
 // stopped or frozen does not take the next tests down with it. It fails the
-// test (never skips it) when the node cannot be started.
+// test when the node cannot be started; it skips it only under go test
+// -short, outside CI (cqlseqtest.NeedCassandra).
 func need(t *testing.T) *node {
 	t.Helper()
+	cqlseqtest.NeedCassandra(t)
 	if theNode.startErr != nil {
 		t.Fatalf("the fault tests' own Cassandra node did not start: %v", theNode.startErr)
 	}
