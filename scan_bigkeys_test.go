@@ -158,7 +158,7 @@ func TestScanBigKeys(t *testing.T) {
 	}
 	t.Logf("%d rows written in %v", len(want), time.Since(start).Round(time.Millisecond))
 	var vnodes []string
-	if err := s.Query("SELECT tokens FROM system.local").WithContext(ctx).Scan(&vnodes); err != nil {
+	if err := s.Query("SELECT tokens FROM system.local").ScanContext(ctx, &vnodes); err != nil {
 		t.Fatal(err)
 	}
 	// The split: 4 ranges per worker, and at most one more per range of

@@ -55,7 +55,7 @@ func TestClusterScanNodeKilled(t *testing.T) {
 	defer s.ExecStmt("DROP KEYSPACE IF EXISTS " + ks)
 	const n = 20_000
 	for i := 0; i < n; i += 500 {
-		b := s.Session.NewBatch(gocql.UnloggedBatch)
+		b := s.Session.Batch(gocql.UnloggedBatch)
 		for k := i; k < i+500; k++ {
 			b.Query("INSERT INTO "+ks+".t (k, v) VALUES (?, ?)", k, fmt.Sprint("v", k))
 		}

@@ -51,7 +51,7 @@ func TestScanDisableInitialHostLookup(t *testing.T) {
 			defer as.ExecStmt("DROP KEYSPACE IF EXISTS " + ks)
 			table := ks + ".t"
 			for i := 0; i < 1500; i += 100 {
-				b := as.Session.NewBatch(gocql.UnloggedBatch)
+				b := as.Session.Batch(gocql.UnloggedBatch)
 				for k := i; k < i+100; k++ {
 					b.Query("INSERT INTO "+table+" (p, c, v) VALUES (?, ?, ?)", k/3, k%3, "v")
 				}

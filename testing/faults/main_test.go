@@ -420,7 +420,7 @@ func retryable(err error) bool {
 	var re gocql.RequestError
 	var ne net.Error
 	return errors.As(err, &re) || errors.Is(err, gocql.ErrNoConnections) || errors.Is(err, gocql.ErrConnectionClosed) ||
-		errors.Is(err, gocql.ErrTimeoutNoResponse) || errors.Is(err, gocql.ErrTooManyTimeouts) ||
+		errors.Is(err, gocql.ErrTimeoutNoResponse) ||
 		errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)
 }
