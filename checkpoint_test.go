@@ -79,6 +79,7 @@ func checkpointBound(ranges, open, state int) int {
 // checkpoint is accepted, no longer than doc.go says, and resumes where it
 // was made.
 func TestCheckpointOfLongestKeys(t *testing.T) {
+	t.Parallel() // CPU-bound, on no node: beside the other parallel tests, after the serial ones
 	const n, open, state = 4 * maxParallelism, maxParallelism, 131_090
 	src := rand.NewChaCha8([32]byte{3, 4})
 	r := rand.New(src)
@@ -131,6 +132,7 @@ func TestCheckpointOfLongestKeys(t *testing.T) {
 // the last, and it encodes again at most two runs per range that moved:
 // a page's checkpoint does not encode the other ranges' runs again.
 func TestCheckpointerEncodesWhatMoved(t *testing.T) {
+	t.Parallel() // CPU-bound, on no node: beside the other parallel tests, after the serial ones
 	r := rand.New(rand.NewPCG(8, 9))
 	fp := newFingerprint("ks", "SCAN t", nil)
 	for iter := range 200 {
@@ -329,6 +331,7 @@ func BenchmarkEncodeCheckpoint(b *testing.B) {
 // token order holds the open ranges and a run on each side, not every
 // range.
 func TestCheckpointResumesOnAnyRing(t *testing.T) {
+	t.Parallel() // CPU-bound, on no node: beside the other parallel tests, after the serial ones
 	r := rand.New(rand.NewPCG(5, 6))
 	fp := newFingerprint("ks", "SCAN t", nil)
 	for iter := range 300 {

@@ -25,10 +25,16 @@ import (
 
 // clusterSession connects to the multi-node cluster (see
 // cqlseqtest.ClusterHosts), with observer recording the host of every
-// request; it fails the test if the cluster cannot be reached.
+// request; it fails the test if the cluster cannot be reached, or if the
+// test is not named TestCluster*: testing/test.sh runs those in a process
+// of their own, one module after another, beside the other tests, which
+// must not meet a node of the cluster down.
 func clusterSession(t *testing.T, observer gocql.QueryObserver) *gocql.Session {
 	t.Helper()
 	cqlseqtest.NeedCassandra(t)
+	if !strings.HasPrefix(t.Name(), "TestCluster") {
+		t.Fatalf("%s uses the multi-node cluster: name it TestCluster*, for testing/test.sh", t.Name())
+	}
 	c := cqlseqtest.Cluster()
 	c.Hosts = cqlseqtest.ClusterHosts()
 	c.Consistency = gocql.Quorum

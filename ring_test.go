@@ -49,6 +49,7 @@ func randomRing(r *rand.Rand, n, k, dcs int, simple bool, rf int) ([]ringHost, r
 // replication factors 1-3), splits them for random parallelism and checks
 // the ranges and their replicas with code independent of buildRing's.
 func TestRingProperties(t *testing.T) {
+	t.Parallel() // CPU-bound, on no node: beside the other parallel tests, after the serial ones
 	r := rand.New(rand.NewPCG(1, 2))
 	for c := range 400 {
 		n := 1 + r.IntN(6)

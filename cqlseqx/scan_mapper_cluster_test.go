@@ -18,8 +18,8 @@ import (
 
 // On the cluster too, cqlseqx.Scan on a session whose mapper is not
 // gocqlx's default reads what gocqlx's Select reads on that session.
-func TestScanWithSessionMapperOnCluster(t *testing.T) {
-	cqlseqtest.NeedCassandra(t)
+func TestClusterScanWithSessionMapper(t *testing.T) {
+	onCluster(t)
 	admin, err := cqlseqtest.ConnectCluster(context.Background())
 	if err != nil {
 		t.Fatal(err)
