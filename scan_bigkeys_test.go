@@ -110,12 +110,6 @@ func (r bigRow) id(t *testing.T) bigID {
 // yielded.
 func TestScanBigKeys(t *testing.T) {
 	cqlseqtest.NeedCassandra(t)
-	// After the serial tests, beside only the CPU-bound unit tests marked
-	// parallel, which use no node: no other test meets the load of its
-	// 1,024 workers (requests timed out), and half of its time is waiting
-	// for the node, which they fill. It checks no goroutines itself
-	// (goleak.VerifyTestMain does, after every test).
-	t.Parallel()
 	const (
 		narrow = 120 // partitions of one row
 		wide   = 10  // partitions of 3 rows: pages that end inside a partition
