@@ -70,6 +70,7 @@ func TestBehaviour(t *testing.T) {
 // The schema-change tests again on a session held to protocol 4, whose
 // result metadata the driver handles differently from protocol 5's.
 func TestSchemaChangesProtocol4(t *testing.T) {
+	cqlseqtest.NeedCassandra(t)
 	cfg := cqlseqtest.Cluster()
 	cfg.ProtoVersion = 4
 	s, err := cfg.CreateSession()

@@ -26,9 +26,16 @@ import (
 
 // clusterSession connects to the multi-node cluster (see
 // cqlseqtest.ClusterHosts), with observer recording the host of every
-// request; it fails the test if the cluster cannot be reached.
+// request; it fails the test if the cluster cannot be reached, or if the
+// test is not named TestCluster*: testing/test.sh runs those in a process
+// of their own, one module after another, beside the other tests, which
+// must not meet a node of the cluster down.
 func clusterSession(t *testing.T, observer gocql.QueryObserver) *gocql.Session {
 	t.Helper()
+	cqlseqtest.NeedCassandra(t)
+	if !strings.HasPrefix(t.Name(), "TestCluster") {
+		t.Fatalf("%s uses the multi-node cluster: name it TestCluster*, for testing/test.sh", t.Name())
+	}
 	c := cqlseqtest.Cluster()
 	c.Hosts = cqlseqtest.ClusterHosts()
 	c.Consistency = gocql.Quorum
@@ -187,7 +194,26 @@ func TestClusterScan(t *testing.T) {
 	for _, h := range s.GetHosts() {
 		addr[h.ConnectAddress().String()] = h.HostID()
 	}
-	for _, key := range []int{0, 1, 77, 512, 1999, 2999} {
+	// Each nodetool is a JVM that takes seconds to start: all at once.
+	keys := []int{0, 1, 77, 512, 1999, 2999}
+	type endpoints struct {
+		out []byte
+		err error
+	}
+	asked := make([]chan endpoints, len(keys))
+	var wg sync.WaitGroup
+	defer wg.Wait() // before the leak checks above, if the test ends early
+	for k, key := range keys {
+		asked[k] = make(chan endpoints, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := exec.Command("testing/cassandra/cassandra.sh", "cluster", "nodetool", "1", "getendpoints", ks, "t", fmt.Sprint(key)).CombinedOutput()
+			asked[k] <- endpoints{out, err}
+		}()
+	}
+	for k, key := range keys {
+		answer := <-asked[k]
 		var tok int64
 		if err := s.Query("SELECT token(p) FROM "+table+" WHERE p = ? LIMIT 1", key).Scan(&tok); err != nil {
 			t.Fatal(err)
@@ -197,8 +223,7 @@ func TestClusterScan(t *testing.T) {
 		for _, h := range rings[i].Replicas {
 			ours = append(ours, top.hosts[h].ID)
 		}
-		node := "1"
-		out, err := exec.Command("testing/cassandra/cassandra.sh", "cluster", "nodetool", node, "getendpoints", ks, "t", fmt.Sprint(key)).CombinedOutput()
+		out, err := answer.out, answer.err
 		if err != nil {
 			t.Fatalf("nodetool getendpoints: %v\n%s", err, out)
 		}

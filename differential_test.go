@@ -2261,7 +2261,7 @@ func diffSchemaChange(t *testing.T, s *gocql.Session, ks string, g *diffGen, rer
 
 	streamTable := create("sch_stream")
 	var got []diffSchRow
-	err, panicked := func() (err error, panicked any) {
+	panicked, err := func() (panicked any, err error) {
 		defer func() { panicked = recover() }()
 		for r, err := range cqlseq.Stream[diffSchRow](ctx, s, cqlseq.CQL("SELECT * FROM "+streamTable),
 			cqlseq.WithFetchSize(fetch), cqlseq.WithPrefetch(0), cqlseq.WithPageCallback(func(pi cqlseq.PageInfo) {
@@ -2270,7 +2270,7 @@ func diffSchemaChange(t *testing.T, s *gocql.Session, ks string, g *diffGen, rer
 				}
 			})) {
 			if err != nil {
-				return err, nil
+				return nil, err
 			}
 			got = append(got, r)
 		}
@@ -2280,12 +2280,12 @@ func diffSchemaChange(t *testing.T, s *gocql.Session, ks string, g *diffGen, rer
 
 	pagesTable := create("sch_pages")
 	got = nil
-	err, panicked = func() (err error, panicked any) {
+	panicked, err = func() (panicked any, err error) {
 		defer func() { panicked = recover() }()
 		for p, err := range cqlseq.Pages[diffSchRow](ctx, s, cqlseq.CQL("SELECT * FROM "+pagesTable),
 			cqlseq.WithFetchSize(fetch), cqlseq.WithPrefetch(0)) {
 			if err != nil {
-				return err, nil
+				return nil, err
 			}
 			got = append(got, p.Rows...)
 			if p.Number == 1 {

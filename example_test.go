@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"slices"
 	"strings"
 
@@ -16,16 +15,22 @@ import (
 
 // exampleTable connects to the test node and creates a table of ten users.
 // Examples print what a reader would see; the table is dropped afterwards.
-func exampleTable() (*gocql.Session, string, func()) {
+// An Example prints an error it meets and returns: its output then differs
+// from the one wanted and it fails, saying why, as log.Fatal would not (it
+// ends the test binary). Under go test -short the Examples do not run (see
+// TestMain).
+func exampleTable() (*gocql.Session, string, func(), error) {
 	ctx := context.Background()
 	s, err := cqlseqtest.Connect(ctx)
 	if err != nil {
-		log.Fatal(err)
+		return nil, "", nil, err
 	}
 	ks, err := cqlseqtest.CreateKeyspace(ctx, s, "example")
 	if err != nil {
-		log.Fatal(err)
+		s.Close()
+		return nil, "", nil, err
 	}
+	done := func() { cqlseqtest.DropKeyspace(ctx, s, ks); s.Close() }
 	stmts := []string{"CREATE TABLE " + ks + ".users (team text, id int, name text, email text, PRIMARY KEY (team, id))"}
 	for i := 1; i <= 10; i++ {
 		email := fmt.Sprintf("'user%d@example.com'", i)
@@ -36,14 +41,19 @@ func exampleTable() (*gocql.Session, string, func()) {
 	}
 	for _, st := range stmts {
 		if err := s.Query(st).Exec(); err != nil {
-			log.Fatal(err)
+			done()
+			return nil, "", nil, err
 		}
 	}
-	return s, ks + ".users", func() { cqlseqtest.DropKeyspace(ctx, s, ks); s.Close() }
+	return s, ks + ".users", done, nil
 }
 
 func ExampleStream() {
-	session, users, done := exampleTable()
+	session, users, done, err := exampleTable()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer done()
 
 	type User struct {
@@ -55,7 +65,8 @@ func ExampleStream() {
 	stmt := cqlseq.CQL("SELECT id, name, email FROM "+users+" WHERE team = ?", "core")
 	for u, err := range cqlseq.Stream[User](ctx, session, stmt, cqlseq.WithFetchSize(3)) {
 		if err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
+			return
 		}
 		if u.Email == nil {
 			fmt.Println(u.ID, u.Name, "(no email)")
@@ -75,7 +86,11 @@ func ExampleStream() {
 }
 
 func ExamplePages() {
-	session, users, done := exampleTable()
+	session, users, done, err := exampleTable()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer done()
 
 	ctx := context.Background()
@@ -83,7 +98,8 @@ func ExamplePages() {
 	var resume []byte
 	for page, err := range cqlseq.Pages[string](ctx, session, stmt, cqlseq.WithFetchSize(4), cqlseq.WithMaxPages(2)) {
 		if err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
+			return
 		}
 		fmt.Printf("page %d: %s (%d rows so far)\n", page.Number, strings.Join(page.Rows, ", "), page.TotalRows)
 		resume = page.PageState
@@ -91,7 +107,8 @@ func ExamplePages() {
 	// Later, perhaps in another process: continue after the last page read.
 	for page, err := range cqlseq.Pages[string](ctx, session, stmt, cqlseq.WithFetchSize(4), cqlseq.WithPageState(resume)) {
 		if err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
+			return
 		}
 		fmt.Printf("resumed page %d: %s, last: %v\n", page.Number, strings.Join(page.Rows, ", "), page.PageState == nil)
 	}
@@ -102,7 +119,11 @@ func ExamplePages() {
 }
 
 func ExampleWithPageCallback() {
-	session, users, done := exampleTable()
+	session, users, done, err := exampleTable()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer done()
 
 	progress := cqlseq.WithPageCallback(func(p cqlseq.PageInfo) {
@@ -112,7 +133,8 @@ func ExampleWithPageCallback() {
 	for _, err := range cqlseq.Stream[int](context.Background(), session, cqlseq.CQL("SELECT id FROM "+users),
 		cqlseq.WithFetchSize(4), progress) {
 		if err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
+			return
 		}
 		n++
 	}
@@ -125,7 +147,11 @@ func ExampleWithPageCallback() {
 }
 
 func ExampleFromQuery() {
-	session, users, done := exampleTable()
+	session, users, done, err := exampleTable()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer done()
 
 	// A query with driver settings of its own; cqlseq copies it and never
@@ -134,7 +160,8 @@ func ExampleFromQuery() {
 		Consistency(gocql.One).Idempotent(true)
 	for row, err := range cqlseq.Stream[map[string]any](context.Background(), nil, cqlseq.FromQuery(q)) {
 		if err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
+			return
 		}
 		fmt.Println(row["id"], row["name"])
 	}
@@ -144,7 +171,11 @@ func ExampleFromQuery() {
 }
 
 func ExampleWithCursor() {
-	session, users, done := exampleTable()
+	session, users, done, err := exampleTable()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer done()
 
 	// An API hands out a cursor with each page and resumes from it on the
@@ -157,7 +188,8 @@ func ExampleWithCursor() {
 		var page cqlseq.Page[int]
 		for p, err := range cqlseq.Pages[int](ctx, session, stmt, cqlseq.WithFetchSize(4), cqlseq.WithMaxPages(1), key, cqlseq.WithCursor(cursor)) {
 			if err != nil {
-				log.Fatal(err)
+				fmt.Println(err)
+				return
 			}
 			page = p
 		}
@@ -183,7 +215,7 @@ func firstCursor(session *gocql.Session, users string, key cqlseq.StreamOption) 
 	stmt := cqlseq.CQL("SELECT id FROM "+users+" WHERE team = ?", "core")
 	for p, err := range cqlseq.Pages[int](context.Background(), session, stmt, cqlseq.WithFetchSize(4), key) {
 		if err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
 		}
 		return p.Cursor
 	}
@@ -191,7 +223,11 @@ func firstCursor(session *gocql.Session, users string, key cqlseq.StreamOption) 
 }
 
 func ExampleMappingError() {
-	session, users, done := exampleTable()
+	session, users, done, err := exampleTable()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer done()
 
 	type Row struct {
@@ -209,7 +245,11 @@ func ExampleMappingError() {
 }
 
 func ExampleDecodeError() {
-	session, users, done := exampleTable()
+	session, users, done, err := exampleTable()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer done()
 
 	// A write time (microseconds since 1970) does not fit an int8: the
@@ -230,7 +270,11 @@ func ExampleDecodeError() {
 }
 
 func ExampleScan() {
-	session, users, done := exampleTable()
+	session, users, done, err := exampleTable()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer done()
 
 	// Every row of the table, read by token range, four ranges at a time;
@@ -238,7 +282,8 @@ func ExampleScan() {
 	var ids []int
 	for id, err := range cqlseq.Scan[int](context.Background(), session, users, cqlseq.WithColumns("id"), cqlseq.WithParallelism(4)) {
 		if err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
+			return
 		}
 		ids = append(ids, id)
 	}
@@ -249,7 +294,11 @@ func ExampleScan() {
 }
 
 func ExampleScanPages() {
-	session, users, done := exampleTable()
+	session, users, done, err := exampleTable()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer done()
 
 	// A job that saves each page's checkpoint resumes where it stopped.
@@ -257,7 +306,8 @@ func ExampleScanPages() {
 	checkpoint, read := "", 0
 	for page, err := range cqlseq.ScanPages[string](ctx, session, users, cqlseq.WithColumns("name"), cqlseq.WithFetchSize(3)) {
 		if err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
+			return
 		}
 		read += len(page.Rows)
 		checkpoint = page.Cursor // save it with the work done
@@ -265,7 +315,8 @@ func ExampleScanPages() {
 	}
 	for page, err := range cqlseq.ScanPages[string](ctx, session, users, cqlseq.WithColumns("name"), cqlseq.WithFetchSize(3), cqlseq.WithCursor(checkpoint)) {
 		if err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
+			return
 		}
 		read += len(page.Rows)
 	}

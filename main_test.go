@@ -13,6 +13,12 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// Every Example of this package runs on the test node, and an Example
+	// cannot skip itself as a test does: go test -short (the unit tests
+	// only) leaves them out here, and runs every test of the package, each
+	// skipping if it needs Cassandra. Without -short, or with CI=true, the
+	// Examples run and check their output.
+	cqlseqtest.SkipExamplesIfShort()
 	goleak.VerifyTestMain(drivertest.Main(m))
 }
 

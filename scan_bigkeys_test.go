@@ -110,9 +110,7 @@ func (r bigRow) id(t *testing.T) bigID {
 // and a few others resume the scan into exactly the rows it had not
 // yielded.
 func TestScanBigKeys(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the Cassandra node; writes 150 rows of 64 KiB keys and scans them at parallelism 1024")
-	}
+	cqlseqtest.NeedCassandra(t)
 	const (
 		narrow = 120 // partitions of one row
 		wide   = 10  // partitions of 3 rows: pages that end inside a partition
@@ -161,7 +159,7 @@ func TestScanBigKeys(t *testing.T) {
 	}
 	t.Logf("%d rows written in %v", len(want), time.Since(start).Round(time.Millisecond))
 	var vnodes []string
-	if err := s.Query("SELECT tokens FROM system.local").WithContext(ctx).Scan(&vnodes); err != nil {
+	if err := s.Query("SELECT tokens FROM system.local").ScanContext(ctx, &vnodes); err != nil {
 		t.Fatal(err)
 	}
 	// The split: 4 ranges per worker, and at most one more per range of

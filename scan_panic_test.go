@@ -21,9 +21,6 @@ func (rangeEndPanics) TraceRangeEnd(context.Context, TraceRangeEndData) { panic(
 // handed to the loop while it runs, raised once the workers have returned
 // when the loop had stopped (a break, a cancelled context).
 func TestScanTracerPanicReachesCaller(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the Cassandra node (testing/cassandra)")
-	}
 	s := cqlseqtest.Session(t)
 	table, _ := scanFixture(t, s, 200)
 	for _, tt := range []struct {

@@ -12,9 +12,6 @@ import (
 // ranges without rows at all), for Scan and ScanPages; RangesDone and
 // Fraction never go back.
 func TestScanProgressEndsComplete(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the Cassandra node (testing/cassandra)")
-	}
 	s := cqlseqtest.Session(t)
 	table, want := scanFixture(t, s, 40) // fewer partitions than ranges: some are empty
 	for _, fetch := range []int{1, 3, 7, 1000} {

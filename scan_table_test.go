@@ -72,6 +72,7 @@ func rangeRequests(rs []loggedRequest) int {
 // it, whose requests log records; it is closed when the test ends.
 func loggedSession(t *testing.T, set func(*gocql.ClusterConfig)) (*gocql.Session, *requestLog) {
 	t.Helper()
+	cqlseqtest.NeedCassandra(t)
 	log := new(requestLog)
 	c := cqlseqtest.Cluster()
 	set(c)
@@ -90,9 +91,6 @@ func loggedSession(t *testing.T, set func(*gocql.ClusterConfig)) (*gocql.Session
 // page (one request that succeeded), and the scan reads what a SELECT
 // reads.
 func TestScanMetadataIgnoresSessionSettings(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the Cassandra node on CQLSEQ_HOSTS or 127.0.0.1")
-	}
 	table, want := scanFixture(t, cqlseqtest.Session(t), 100)
 	for _, tt := range []struct {
 		name string
@@ -141,9 +139,6 @@ func TestScanMetadataIgnoresSessionSettings(t *testing.T) {
 // ErrInvalidArgument that names the option, with one "cqlseq: " prefix,
 // after no request for a range with rows in it.
 func TestScanChecksOptionsFirst(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the Cassandra node on CQLSEQ_HOSTS or 127.0.0.1")
-	}
 	s, log := loggedSession(t, func(*gocql.ClusterConfig) {})
 	ks := cqlseqtest.Keyspace(t, s)
 	table := ks + ".people"
@@ -239,9 +234,6 @@ func TestScanChecksOptionsFirst(t *testing.T) {
 // is read: a virtual table (one node's state), a keyspace or table that
 // does not exist, a name whose capitals needed quotes.
 func TestScanNamesWhatItCannotScan(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the Cassandra node on CQLSEQ_HOSTS or 127.0.0.1")
-	}
 	s, log := loggedSession(t, func(*gocql.ClusterConfig) {})
 	ks := cqlseqtest.Keyspace(t, s)
 	cqlseqtest.Exec(t, s, "CREATE TABLE "+ks+`."Users" (id int PRIMARY KEY)`)

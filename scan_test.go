@@ -551,59 +551,6 @@ func (u upHosts) Hosts() ([]driver.Host, error) {
 
 func (u upHosts) Query(string, []any) driver.Source { return nil }
 
-// A page's requests go to the range's replicas the driver takes to be up
-// first, those that failed the page fewest times first, then in ring order,
-// and with WithDataCenter to its replicas only; a request that could not be
-// sent goes at once to the next target (the driver's own routing after the
-// replicas up, then those down), and when every target was tried, a new
-// round begins after a wait. After a page, the primary is first again.
-func TestScanRouting(t *testing.T) {
-	type step struct {
-		pick string // the host expected
-		sent bool   // the request to it failed after it was sent, or not
-		now  bool   // another target may be tried at once
-	}
-	all := map[string]bool{"a": true, "b": true, "c": true}
-	for _, tt := range []struct {
-		name  string
-		up    upHosts
-		local map[string]bool
-		steps []step
-	}{
-		{"all up: primary first, then the next replica after each failure, round and round", upHosts{"a": true, "b": true, "c": true}, all,
-			[]step{{"a", true, false}, {"b", true, false}, {"c", true, false}, {"a", true, false}, {"b", true, false}}},
-		{"the primary down: never tried while another is up", upHosts{"a": false, "b": true, "c": true}, all,
-			[]step{{"b", true, false}, {"c", true, false}, {"b", true, false}, {"c", true, false}}},
-		{"WithDataCenter: its replicas only", upHosts{"a": true, "b": true, "c": true}, map[string]bool{"b": true, "c": true},
-			[]step{{"b", true, false}, {"c", true, false}, {"b", true, false}, {"c", false, true}, {"b", false, true}, {"", false, false}}},
-		{"WithDataCenter, its replica down: the driver's routing, then that replica", upHosts{"a": true, "b": true, "c": false}, map[string]bool{"c": true},
-			[]step{{"", true, false}, {"", false, true}, {"c", false, false}}},
-		{"not sent: the next at once, the driver's routing, the replicas down, then a wait", upHosts{"a": true, "b": true, "c": false}, all,
-			[]step{{"a", false, true}, {"b", false, true}, {"", false, true}, {"c", false, false}, {"", true, false}}},
-		{"no replica known to the driver: its own routing", upHosts{}, all,
-			[]step{{"", true, false}, {"", false, true}, {"a", false, true}, {"b", false, true}, {"c", false, false}}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			r := newReplicaRoute(newLiveness(tt.up), []string{"a", "b", "c"}, tt.local)
-			for i, st := range tt.steps {
-				if got := r.pick(); got != st.pick {
-					t.Fatalf("request %d went to %q, want %q", i, got, st.pick)
-				}
-				if now := r.failed(st.pick, st.sent); now != st.now {
-					t.Fatalf("request %d to %q failed (sent %v): at once %v, want %v", i, st.pick, st.sent, now, st.now)
-				}
-			}
-			r.pageDone()
-			// Hosts whose requests were not sent rank as down for a while,
-			// so the check holds where every request was sent.
-			sentAll := !slices.ContainsFunc(tt.steps, func(s step) bool { return !s.sent })
-			if got, want := r.pick(), tt.steps[0].pick; got != want && sentAll {
-				t.Fatalf("the next page's first request went to %q, want %q", got, want)
-			}
-		})
-	}
-}
-
 // A scan's WithDataCenter must name a data center of the cluster.
 func TestScanDataCenter(t *testing.T) {
 	for _, err := range Scan[int](context.Background(), cqlseqtest.Session(t), "ks.t", WithDataCenter(" ")) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -272,10 +273,19 @@ func TestTraceAllocsPerRow(t *testing.T) {
 	allocs := func(rows int, opts ...StreamOption) float64 {
 		cfg := testConfig(t, append(opts, WithFetchSize(rows))...)
 		src := fakeRows(1, rows)
-		return testing.AllocsPerRun(20, func() {
-			for range streamRows[int](context.Background(), src, cfg) {
-			}
-		})
+		// AllocsPerRun counts what every goroutine allocates, and the
+		// sessions of the tests before this one have goroutines that wake
+		// now and then (one more allocation for 3,000 rows than for 1,000
+		// failed a full run under -race): the fewest of a few counts is the
+		// stream's. An allocation per row is in every count.
+		least := math.Inf(1)
+		for range 5 {
+			least = min(least, testing.AllocsPerRun(20, func() {
+				for range streamRows[int](context.Background(), src, cfg) {
+				}
+			}))
+		}
+		return least
 	}
 	for _, opts := range [][]StreamOption{nil, {WithTracer(nopTracer{})}} {
 		small, large := allocs(1000, opts...), allocs(3000, opts...)

@@ -56,7 +56,8 @@ func TestDuplicateAndUnexportedFields(t *testing.T) {
 		FullName string `db:"name"`
 	}
 	type Hidden struct {
-		ID   int
+		ID int
+		//lint:ignore U1000 never read: the test shows that no column writes it
 		name string
 	}
 	cols := []driver.Column{fakeColumn("id", "int", 0), fakeColumn("name", "text", 0)}

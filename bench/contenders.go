@@ -146,18 +146,18 @@ func ContenderNamed[R any](name string) (Contender[R], bool) {
 	return Contender[R]{}, false
 }
 
-func v2Query[R any](ctx context.Context, env *Env, set *Set[R], run Run, pages *Pages) *gocql.Query {
+func v2Query[R any](env *Env, set *Set[R], run Run, pages *Pages) *gocql.Query {
 	q := env.V2.Query(set.Select(run.Limit)).PageSize(run.Fetch).Observer(pages)
 	if run.Prefetch >= 0 {
 		q.Prefetch(run.Prefetch)
 	}
-	return q.WithContext(ctx)
+	return q
 }
 
 // readDriver is the baseline: the v2 driver's own paging and prefetching,
 // and a hand-written Scan into the fields of one row variable.
 func readDriver[R any](ctx context.Context, env *Env, set *Set[R], run Run, pages *Pages, sink func(R)) error {
-	it := v2Query(ctx, env, set, run, pages).Iter()
+	it := v2Query(env, set, run, pages).IterContext(ctx)
 	var r R
 	for set.scan(it, &r) {
 		sink(r)
@@ -168,7 +168,7 @@ func readDriver[R any](ctx context.Context, env *Env, set *Set[R], run Run, page
 // readMapScan reads each row into a new map with the v2 driver's MapScan,
 // as code that does not know its columns does.
 func readMapScan[R any](ctx context.Context, env *Env, set *Set[R], run Run, pages *Pages, sink func(R)) error {
-	it := v2Query(ctx, env, set, run, pages).Iter()
+	it := v2Query(env, set, run, pages).IterContext(ctx)
 	for {
 		m := make(map[string]any, len(it.Columns()))
 		if !it.MapScan(m) {

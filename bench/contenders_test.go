@@ -41,9 +41,7 @@ func TestMain(m *testing.M) {
 // seeded rows. It keeps the benchmark code working in CI, where the
 // benchmarks themselves do not run; it measures nothing.
 func TestContenders(t *testing.T) {
-	if testing.Short() && os.Getenv("CI") != "true" {
-		t.Skip("integration test skipped in short mode")
-	}
+	cqlseqtest.NeedCassandra(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	env, err := Connect(ctx)

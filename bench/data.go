@@ -249,11 +249,11 @@ func (s *Set[R]) seed(ctx context.Context, session *gocql.Session) error {
 		go func() {
 			defer wg.Done()
 			for from := range starts {
-				batch := session.Batch(gocql.UnloggedBatch).WithContext(ctx)
+				batch := session.Batch(gocql.UnloggedBatch)
 				for i := from; i < min(from+s.batch, s.Rows); i++ {
 					batch.Query(insert, s.values(i)...)
 				}
-				if err := batch.Exec(); err != nil {
+				if err := batch.ExecContext(ctx); err != nil {
 					if failed.CompareAndSwap(false, true) {
 						cancel(fmt.Errorf("bench: seeding %s rows from %d: %w", s.Table, from, err))
 					}

@@ -17,6 +17,18 @@ import (
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
 
+// onCluster fails t unless it is named TestCluster*, as every test on the
+// multi-node cluster is: testing/test.sh runs those in a process of their
+// own, one module after another, beside the other tests, which must not
+// meet a node of the cluster down. Under go test -short it skips t.
+func onCluster(t *testing.T) {
+	t.Helper()
+	cqlseqtest.NeedCassandra(t)
+	if !strings.HasPrefix(t.Name(), "TestCluster") {
+		t.Fatalf("%s uses the multi-node cluster: name it TestCluster*, for testing/test.sh", t.Name())
+	}
+}
+
 // On the local 3-node cluster, with replication factor 3, a node killed
 // (SIGKILL) in the middle of a cqlseqx scan costs nothing: the gocql fork's
 // own errors for a request to a down host send it to the next replica.
@@ -27,6 +39,7 @@ func TestClusterScanNodeKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	onCluster(t)
 	cqlseqtest.NeedLocalCluster(t, script)
 	node := func(args ...string) string {
 		out, err := exec.Command(script, append([]string{"cluster"}, args...)...).CombinedOutput()
@@ -55,7 +68,7 @@ func TestClusterScanNodeKilled(t *testing.T) {
 	defer s.ExecStmt("DROP KEYSPACE IF EXISTS " + ks)
 	const n = 20_000
 	for i := 0; i < n; i += 500 {
-		b := s.Session.NewBatch(gocql.UnloggedBatch)
+		b := s.Session.Batch(gocql.UnloggedBatch)
 		for k := i; k < i+500; k++ {
 			b.Query("INSERT INTO "+ks+".t (k, v) VALUES (?, ?)", k, fmt.Sprint("v", k))
 		}
@@ -63,8 +76,21 @@ func TestClusterScanNodeKilled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The three at once: each nodetool is a JVM that takes seconds to start.
+	flushed := make(chan error, 3)
 	for _, i := range []string{"1", "2", "3"} {
-		node("nodetool", i, "flush", ks)
+		go func() {
+			out, err := exec.Command(script, "cluster", "nodetool", i, "flush", ks).CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("cassandra.sh cluster nodetool %s flush: %w\n%s", i, err, out)
+			}
+			flushed <- err
+		}()
+	}
+	for range 3 {
+		if err := <-flushed; err != nil {
+			t.Fatal(err)
+		}
 	}
 	defer node("start-node", "2")
 	type kv struct {

@@ -22,6 +22,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// Every Example of this package runs on the test node, and an Example
+	// cannot skip itself as a test does: go test -short (the unit tests
+	// only) leaves them out here. Without -short, or with CI=true, they run
+	// and check their output.
+	cqlseqtest.SkipExamplesIfShort()
 	// The fork handles a node-up event (a node restarted by
 	// TestClusterScanNodeKilled) by sleeping 10 s before it connects,
 	// whether or not its session has been closed since (events.go,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 
 	"github.com/scylladb/gocqlx/v3"
 	"github.com/scylladb/gocqlx/v3/qb"
@@ -15,37 +14,49 @@ import (
 )
 
 // examplePlayers connects to the test node with gocqlx and creates a table
-// of seven players; the table is dropped afterwards.
-func examplePlayers() (gocqlx.Session, string, func()) {
+// of seven players; the table is dropped afterwards. An Example prints an
+// error it meets and returns: its output then differs from the one wanted
+// and it fails, saying why, as log.Fatal would not (it ends the test
+// binary). Under go test -short the Examples do not run (see TestMain).
+func examplePlayers() (gocqlx.Session, string, func(), error) {
 	ctx := context.Background()
 	admin, err := cqlseqtest.Connect(ctx)
 	if err != nil {
-		log.Fatal(err)
+		return gocqlx.Session{}, "", nil, err
 	}
 	ks, err := cqlseqtest.CreateKeyspace(ctx, admin, "xexample")
 	if err != nil {
-		log.Fatal(err)
+		admin.Close()
+		return gocqlx.Session{}, "", nil, err
 	}
-	if err := admin.Query("CREATE TABLE " + ks + ".players (team text, id int, full_name text, PRIMARY KEY (team, id))").Exec(); err != nil {
-		log.Fatal(err)
+	done := func() {
+		cqlseqtest.DropKeyspace(ctx, admin, ks)
+		admin.Close()
 	}
+	stmts := []string{"CREATE TABLE " + ks + ".players (team text, id int, full_name text, PRIMARY KEY (team, id))"}
 	for i := 1; i <= 7; i++ {
-		if err := admin.Query("INSERT INTO "+ks+".players (team, id, full_name) VALUES ('red', ?, ?)", i, fmt.Sprint("player ", i)).Exec(); err != nil {
-			log.Fatal(err)
+		stmts = append(stmts, fmt.Sprintf("INSERT INTO %s.players (team, id, full_name) VALUES ('red', %d, 'player %d')", ks, i, i))
+	}
+	for _, st := range stmts {
+		if err := admin.Query(st).Exec(); err != nil {
+			done()
+			return gocqlx.Session{}, "", nil, err
 		}
 	}
 	session, err := sharedSession()
 	if err != nil {
-		log.Fatal(err)
+		done()
+		return gocqlx.Session{}, "", nil, err
 	}
-	return session, ks + ".players", func() {
-		cqlseqtest.DropKeyspace(ctx, admin, ks)
-		admin.Close()
-	}
+	return session, ks + ".players", done, nil
 }
 
 func ExampleStream() {
-	session, players, done := examplePlayers()
+	session, players, done, err := examplePlayers()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer done()
 
 	type Player struct {
@@ -56,7 +67,8 @@ func ExampleStream() {
 	q := session.Query(stmt, names).BindMap(qb.M{"team": "red"})
 	for p, err := range cqlseqx.Stream[Player](context.Background(), q, cqlseq.WithFetchSize(3)) {
 		if err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
+			return
 		}
 		fmt.Println(p.ID, p.FullName)
 	}
@@ -71,13 +83,18 @@ func ExampleStream() {
 }
 
 func ExamplePages() {
-	session, players, done := examplePlayers()
+	session, players, done, err := examplePlayers()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer done()
 
 	q := session.Query("SELECT id FROM "+players+" WHERE team = ?", []string{"team"}).Bind("red")
 	for page, err := range cqlseqx.Pages[int](context.Background(), q, cqlseq.WithFetchSize(3)) {
 		if err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
+			return
 		}
 		fmt.Println("page", page.Number, page.Rows, "more:", page.Cursor != "")
 	}
@@ -90,7 +107,11 @@ func ExamplePages() {
 // Errors are package cqlseq's: errors.As finds the same types through
 // either front end.
 func ExampleStream_errors() {
-	session, players, done := examplePlayers()
+	session, players, done, err := examplePlayers()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer done()
 
 	type Narrow struct {

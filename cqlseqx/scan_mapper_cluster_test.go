@@ -18,10 +18,8 @@ import (
 
 // On the cluster too, cqlseqx.Scan on a session whose mapper is not
 // gocqlx's default reads what gocqlx's Select reads on that session.
-func TestScanWithSessionMapperOnCluster(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the local cluster (testing/cassandra/cassandra.sh cluster start) or CQLSEQ_CLUSTER_HOSTS")
-	}
+func TestClusterScanWithSessionMapper(t *testing.T) {
+	onCluster(t)
 	admin, err := cqlseqtest.ConnectCluster(context.Background())
 	if err != nil {
 		t.Fatal(err)

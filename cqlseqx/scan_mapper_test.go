@@ -56,6 +56,7 @@ func (r *schemaReads) ObserveQuery(_ context.Context, q gocql.ObservedQuery) {
 // gives its cluster; it is closed when the test ends.
 func mapperSession(t *testing.T, m *reflectx.Mapper, set func(*gocql.ClusterConfig)) (gocqlx.Session, *schemaReads) {
 	t.Helper()
+	cqlseqtest.NeedCassandra(t)
 	reads := &schemaReads{n: map[string]int{}}
 	c := gocql.NewCluster(cqlseqtest.Hosts()...)
 	c.Timeout, c.ConnectTimeout = 20*time.Second, 10*time.Second
@@ -102,9 +103,6 @@ func scanAndSelect[T any](t *testing.T, s gocqlx.Session, table string, key func
 // session whose default consistency cannot read (ANY) and whose page size
 // is 1 does not reach those reads either: one request each.
 func TestScanWithSessionMapper(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the Cassandra node on CQLSEQ_HOSTS or 127.0.0.1")
-	}
 	vs := cqlseqtest.Session(t)
 	table := cqlseqtest.Keyspace(t, vs) + ".mapped"
 	cqlseqtest.Exec(t, vs, "CREATE TABLE "+table+" (p int, c int, userid int, v text, PRIMARY KEY (p, c))")

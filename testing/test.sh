@@ -4,23 +4,82 @@
 #
 #   testing/test.sh [go test flags...]
 #
-# Unless CQLSEQ_HOSTS names a cluster of your own, it starts (or reuses) the
-# local node with testing/cassandra/cassandra.sh, which fetches Cassandra from
-# Maven Central on first use, and then the local 3-node cluster on 127.0.0.2-4
-# for the multi-node tests (CQLSEQ_CLUSTER_HOSTS names another one instead;
-# see testing/cassandra/README.md). Then it checks formatting and vet, and runs
-# go test in every module of the repository. Extra arguments go to go test
-# (for example -run TestStream). CI runs exactly this (.ci/run).
+# First the static checks, which need no Cassandra: gofmt, go vet and
+# staticcheck (a pinned version, installed once into the cache directory) in
+# every module of the repository. Then, unless CQLSEQ_HOSTS names a cluster of
+# your own, it starts (or reuses) the local node with
+# testing/cassandra/cassandra.sh, which fetches Cassandra from Maven Central on
+# first use, and then the local 3-node cluster on 127.0.0.2-4 for the
+# multi-node tests (CQLSEQ_CLUSTER_HOSTS names another one instead; see
+# testing/cassandra/README.md), and runs go test in every module.
+#
+# The tests on the multi-node cluster are named TestCluster* (their helpers
+# fail any other that connects to it). Some kill and restart its nodes, so
+# they run one module after another, in processes of their own (-run
+# '^TestCluster'), beside the other tests of every module (-skip
+# '^TestCluster'), which use the node on 127.0.0.1 and the fault tests' own
+# node, never the cluster: the two halves take about as long, and most of it
+# is waiting for Cassandra. The second half's output follows the first's.
+#
+# Extra arguments go to go test (for example -run TestStream); then every
+# module runs once, in turn, with them. With -short (and without CI=true)
+# no node is started: go test -short runs the unit tests only, and every
+# test that needs Cassandra skips. CI runs exactly this, without arguments
+# (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 started=$(date +%s)
 
 say() { printf '== %s\n' "$*"; }
 
 command -v go >/dev/null || { echo "test.sh: Go is not installed (https://go.dev/dl/); cqlseq needs Go 1.24 or newer" >&2; exit 1; }
 
-if [[ -z ${CQLSEQ_HOSTS:-} ]]; then
+# Every directory with a go.mod is a module to test: the core and the
+# nested modules (front ends, examples, benchmarks, fault tests) that keep
+# their dependencies out of the core's go.mod.
+mapfile -t modules < <(git ls-files --cached --others --exclude-standard '*go.mod' | xargs -n1 dirname | sort)
+
+say "gofmt and go vet"
+unformatted=$(gofmt -l "${modules[@]}")
+if [[ -n $unformatted ]]; then
+	echo "test.sh: these files need gofmt -w:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+for m in "${modules[@]}"; do
+	(cd "$m" && go vet ./...)
+done
+
+# staticcheck at a pinned version, so that a new release finds nothing new
+# in a run of old code; built once per Go version into the cache directory
+# (a fresh CI machine fetches it from the module proxy). Its findings fail
+# the run, but only at the end: the tests run all the same, so that one run
+# reports both.
+staticcheck_version=v0.8.2
+say "staticcheck $staticcheck_version"
+tools=${XDG_CACHE_HOME:-$HOME/.cache}/cqlseq/tools/staticcheck-$staticcheck_version-$(go env GOVERSION)
+if [[ ! -x $tools/staticcheck ]]; then
+	GOWORK=off GOBIN=$tools go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+fi
+lint_status=0
+for m in "${modules[@]}"; do
+	(cd "$m" && "$tools/staticcheck" ./...) || lint_status=$?
+done
+if [[ $lint_status != 0 ]]; then
+	echo "test.sh: staticcheck found the problems above; the tests run all the same, and the run fails" >&2
+fi
+
+short=false
+if [[ ${CI:-} != true ]]; then
+	for a in "$@"; do
+		[[ $a == -short || $a == -short=true || $a == -test.short || $a == -test.short=true ]] && short=true
+	done
+fi
+
+local_cluster=false
+if [[ $short == true ]]; then
+	say "-short: the unit tests only; no Cassandra node started"
+elif [[ -z ${CQLSEQ_HOSTS:-} ]]; then
 	say "starting (or reusing) the local Cassandra node"
 	testing/cassandra/cassandra.sh start
 else
@@ -29,8 +88,9 @@ fi
 # The multi-node tests default to the local cluster's usual addresses; only
 # a cluster moved by CQLSEQ_CLUSTER_NODES/CQLSEQ_CLUSTER_NET/CQLSEQ_CLUSTER_PORT
 # needs telling them.
-local_cluster=false
-if [[ -n ${CQLSEQ_CLUSTER_HOSTS:-} ]]; then
+if [[ $short == true ]]; then
+	:
+elif [[ -n ${CQLSEQ_CLUSTER_HOSTS:-} ]]; then
 	say "using the multi-node cluster in CQLSEQ_CLUSTER_HOSTS=$CQLSEQ_CLUSTER_HOSTS"
 elif [[ -z ${CQLSEQ_HOSTS:-} ]]; then
 	cluster_hosts=$(testing/cassandra/cassandra.sh cluster hosts)
@@ -45,28 +105,51 @@ else
 	say "no local cluster started (CQLSEQ_HOSTS is set); set CQLSEQ_CLUSTER_HOSTS for the multi-node tests"
 fi
 
-# Every directory with a go.mod is a module to test: the core and the
-# nested modules (front ends, examples, benchmarks) that keep their
-# dependencies out of the core's go.mod.
-mapfile -t modules < <(git ls-files --cached --others --exclude-standard '*go.mod' | xargs -n1 dirname | sort)
-
-say "gofmt and go vet"
-unformatted=$(gofmt -l $(printf '%s ' "${modules[@]}"))
-if [[ -n $unformatted ]]; then
-	echo "test.sh: these files need gofmt -w:" >&2
-	echo "$unformatted" >&2
-	exit 1
-fi
-for m in "${modules[@]}"; do
-	(cd "$m" && go vet ./...)
-done
+# gotest runs go test in module $1 with the rest as flags, saying so with
+# label $2 and for how long. Every module runs under the race detector: each
+# starts goroutines of its own (the examples' servers and workers, the
+# benchmarks' seeders, the fault tests' proxies and node events) or hands
+# cqlseq's to code of its own (the front ends, the tracer); the tests that
+# -race made slow were the CPU-bound ones, which are made cheaper instead.
+gotest() {
+	local m=$1 label=$2
+	shift 2
+	local t0=$SECONDS rc=0
+	say "go test in module ./$m$label"
+	(cd "$m" && go test -race -count=1 -timeout 30m -v "$@" ./...) || rc=$?
+	say "module ./$m$label: $([[ $rc == 0 ]] && echo PASS || echo "FAIL (exit $rc)") in $((SECONDS - t0))s"
+	return "$rc"
+}
 
 status=0
-for m in "${modules[@]}"; do
-	say "go test in module ./$m"
-	(cd "$m" && go test -race -count=1 -timeout 30m -v "$@" ./...) || status=$?
-	[[ $status == 0 ]] || break
-done
+if [[ $# -gt 0 ]]; then
+	for m in "${modules[@]}"; do
+		gotest "$m" "" "$@" || status=$?
+		[[ $status == 0 ]] || break
+	done
+else
+	# The modules with tests on the cluster, in this order; the fault tests
+	# last, as they kill its nodes.
+	cluster_modules=()
+	for m in . cqlseqx testing/faults; do
+		[[ " ${modules[*]} " == *" $m "* ]] && cluster_modules+=("$m")
+	done
+	beside_log=$(mktemp -t cqlseq-test.XXXXXX)
+	trap 'rm -f "$beside_log"' EXIT
+	(
+		for m in "${modules[@]}"; do
+			gotest "$m" " (all but TestCluster*)" -skip '^TestCluster' || exit
+		done
+	) >"$beside_log" 2>&1 &
+	beside=$!
+	for m in "${cluster_modules[@]}"; do
+		gotest "$m" " (TestCluster*)" -run '^TestCluster' || status=$?
+		[[ $status == 0 ]] || break
+	done
+	wait "$beside" || { rc=$?; [[ $status != 0 ]] || status=$rc; }
+	say "the tests beside those on the cluster:"
+	cat "$beside_log"
+fi
 
 # When tests fail, say whether the node went away under them: a node that
 # is shutting down fails requests before its process exits, so look for a
@@ -78,7 +161,7 @@ node_gone() {
 	done
 	return 1
 }
-if [[ $status != 0 && -z ${CQLSEQ_HOSTS:-} ]] && node_gone; then
+if [[ $status != 0 && $short == false && -z ${CQLSEQ_HOSTS:-} ]] && node_gone; then
 	echo >&2
 	echo "test.sh: the local Cassandra node is not running: it stopped (or never started) during the tests." >&2
 	echo "test.sh: its last log lines:" >&2
@@ -91,5 +174,6 @@ if [[ $status != 0 && $local_cluster == true ]] && ! testing/cassandra/cassandra
 	echo "test.sh: not every node of the local cluster answers CQL after the tests:" >&2
 	testing/cassandra/cassandra.sh cluster status >&2 || true
 fi
-say "done in $(($(date +%s) - started))s: $([[ $status == 0 ]] && echo PASS || echo "FAIL (exit $status)")"
+[[ $status != 0 || $lint_status == 0 ]] || status=$lint_status
+say "done in $(($(date +%s) - started))s: $([[ $status == 0 ]] && echo PASS || echo "FAIL (exit $status)")$([[ $lint_status == 0 ]] || echo ", staticcheck found problems")"
 exit "$status"

@@ -142,12 +142,12 @@ func seed(ctx context.Context, out io.Writer, s *gocql.Session, table string, ro
 				// Unlogged batches of rows of one partition: one request,
 				// one mutation on the node.
 				for off := 0; off < perBucket; off += 100 {
-					batch := s.Batch(gocql.UnloggedBatch).WithContext(ctx)
+					batch := s.Batch(gocql.UnloggedBatch)
 					for id := off; id < off+100; id++ {
 						batch.Query("INSERT INTO "+table+" (bucket, id, kind, at, payload) VALUES (?, ?, ?, ?, ?)",
 							b, id, [...]string{"click", "view", "buy"}[id%3], time.UnixMilli(int64(b*perBucket+id)), payload)
 					}
-					if err := batch.Exec(); err != nil {
+					if err := batch.ExecContext(ctx); err != nil {
 						select {
 						case errs <- fmt.Errorf("seeding bucket %d: %w", b, err):
 						default:

@@ -49,6 +49,7 @@ func randomRing(r *rand.Rand, n, k, dcs int, simple bool, rf int) ([]Host, Repli
 // replication factors 1-3), splits them for random parallelism and checks
 // the ranges and their replicas with code independent of Build's.
 func TestRingProperties(t *testing.T) {
+	t.Parallel() // CPU-bound, on no node: beside the other parallel tests, after the serial ones
 	r := rand.New(rand.NewPCG(1, 2))
 	for c := range 400 {
 		n := 1 + r.IntN(6)
@@ -70,9 +71,11 @@ func TestRingProperties(t *testing.T) {
 			}
 			checkPartition(t, name, split)
 			// Every piece lies in one range, with that range's replicas.
+			// The ranges partition the ring in order (checkPartition): the
+			// one a piece can lie in is the first that ends at or after it.
 			for _, s := range split {
-				i := slices.IndexFunc(ranges, func(x Range) bool { return x.Start <= s.Start && s.End <= x.End })
-				if i < 0 || !slices.Equal(ranges[i].Replicas, s.Replicas) {
+				i, _ := slices.BinarySearchFunc(ranges, s.End, func(x Range, end int64) int { return cmp.Compare(x.End, end) })
+				if i == len(ranges) || ranges[i].Start > s.Start || !slices.Equal(ranges[i].Replicas, s.Replicas) {
 					t.Fatalf("%s: piece %v is in no range, or has other replicas", name, s)
 				}
 			}
@@ -103,19 +106,36 @@ func checkPartition(t *testing.T, name string, ranges []Range) {
 	if want := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 64), big.NewInt(1)); sum.Cmp(want) != 0 {
 		t.Fatalf("%s: widths add up to %v, want %v", name, &sum, want)
 	}
-	if len(probes) > 2000 {
-		probes = probes[:2000]
+	// Whatever their order: sorted by end, the ranges that end at or after
+	// a token p are a suffix, and p lies in those of them that start before
+	// it. So p lies in exactly one range when the smallest start in that
+	// suffix is below p and the second smallest is not. first[i] and
+	// second[i] are the two smallest starts of byEnd[i:] (MaxToken for
+	// none: no token lies above it).
+	byEnd := slices.SortedFunc(slices.Values(ranges), func(a, b Range) int { return cmp.Compare(a.End, b.End) })
+	first, second := make([]int64, len(byEnd)+1), make([]int64, len(byEnd)+1)
+	first[len(byEnd)], second[len(byEnd)] = MaxToken, MaxToken
+	for i := len(byEnd) - 1; i >= 0; i-- {
+		s := byEnd[i].Start
+		first[i], second[i] = first[i+1], second[i+1]
+		if s < first[i] {
+			first[i], second[i] = s, first[i]
+		} else if s < second[i] {
+			second[i] = s
+		}
 	}
 	for _, p := range probes {
+		i, _ := slices.BinarySearchFunc(byEnd, p, func(x Range, p int64) int { return cmp.Compare(x.End, p) })
+		if first[i] < p && second[i] >= p {
+			continue
+		}
 		n := 0
 		for _, x := range ranges {
 			if x.Start < p && p <= x.End {
 				n++
 			}
 		}
-		if n != 1 {
-			t.Fatalf("%s: token %d lies in %d ranges", name, p, n)
-		}
+		t.Fatalf("%s: token %d lies in %d ranges", name, p, n)
 	}
 }
 
@@ -138,20 +158,37 @@ func checkReplicas(t *testing.T, name string, hosts []Host, rep Replication, ran
 		}
 	}
 	slices.SortFunc(ring, func(a, b tok) int { return cmp.Compare(a.t, b.t) })
+	// Each data center's nodes and racks.
+	nodes, racksIn := map[string]int{}, map[string]map[string]bool{}
+	for _, h := range hosts {
+		nodes[h.DC]++
+		if racksIn[h.DC] == nil {
+			racksIn[h.DC] = map[string]bool{}
+		}
+		racksIn[h.DC][h.Rack] = true
+	}
 	for _, x := range ranges {
 		// The first token at or after the range's end, wrapping.
-		at := slices.IndexFunc(ring, func(o tok) bool { return o.t >= x.End })
-		if at < 0 {
+		at, _ := slices.BinarySearchFunc(ring, x.End, func(o tok, end int64) int { return cmp.Compare(o.t, end) })
+		if at == len(ring) {
 			at = 0
 		}
-		walk := make([]int, len(ring))
-		for k := range ring {
-			walk[k] = ring[(at+k)%len(ring)].h
+		// The nodes of the ring's tokens from there, in ring order; the
+		// loops below stop once nothing more can be taken.
+		walk := func(yield func(int) bool) {
+			for k := range ring {
+				if !yield(ring[(at+k)%len(ring)].h) {
+					return
+				}
+			}
 		}
 		var want []int
 		if rep.simple {
-			for _, h := range walk {
-				if len(want) < rep.rf && !slices.Contains(want, h) {
+			for h := range walk {
+				if len(want) == rep.rf {
+					break
+				}
+				if !slices.Contains(want, h) {
 					want = append(want, h)
 				}
 			}
@@ -159,15 +196,12 @@ func checkReplicas(t *testing.T, name string, hosts []Host, rep Replication, ran
 			for dc, rf := range rep.dcs {
 				var got []int
 				racks := map[string]bool{}
-				nodes := 0
-				for _, h := range hosts {
-					if h.DC == dc {
-						nodes++
-					}
-				}
 				for pass := range 2 {
-					for _, h := range walk {
-						if hosts[h].DC != dc || len(got) >= min(rf, nodes) || slices.Contains(got, h) {
+					for h := range walk {
+						if len(got) >= min(rf, nodes[dc]) || pass == 0 && len(racks) == len(racksIn[dc]) {
+							break // full, or every rack taken: no more in this pass
+						}
+						if hosts[h].DC != dc || slices.Contains(got, h) {
 							continue
 						}
 						if pass == 0 && racks[hosts[h].Rack] {
@@ -183,8 +217,8 @@ func checkReplicas(t *testing.T, name string, hosts []Host, rep Replication, ran
 		if !sameSet(want, x.Replicas) {
 			t.Fatalf("%s: range %v has replicas %v, want %v", name, x, x.Replicas, want)
 		}
-		if len(x.Replicas) > 0 && x.Replicas[0] != walk[0] && rep.simple {
-			t.Fatalf("%s: range %v's first replica is %d, not its owner %d", name, x, x.Replicas[0], walk[0])
+		if owner := ring[at].h; len(x.Replicas) > 0 && x.Replicas[0] != owner && rep.simple {
+			t.Fatalf("%s: range %v's first replica is %d, not its owner %d", name, x, x.Replicas[0], owner)
 		}
 	}
 }

@@ -3,9 +3,13 @@
 // testing/cassandra/cassandra.sh starts on 127.0.0.1. It creates isolated
 // keyspaces and seeds tables quickly with concurrent writes.
 //
-// A test that cannot reach Cassandra fails with a message that says how to
-// start the local node; it is skipped only under go test -short, and never
-// when the environment variable CI is "true".
+// Tests come in two tiers. go test -short runs the unit tests only: every
+// test that needs Cassandra skips at once (NeedCassandra, which Session and
+// NeedLocalCluster call), before anything is dialled or started, and
+// SkipExamplesIfShort leaves out the Examples that need it. Without -short,
+// and always when the environment variable CI is "true", nothing skips: a
+// test that cannot reach Cassandra fails with a message that says how to
+// start the local node.
 package cqlseqtest
 
 import (
@@ -13,6 +17,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -105,6 +110,7 @@ func LocalCluster(script string) (bool, []string, error) {
 // test.
 func NeedLocalCluster(tb testing.TB, script string) {
 	tb.Helper()
+	NeedCassandra(tb)
 	ok, local, err := LocalCluster(script)
 	if err != nil {
 		tb.Fatal(err)
@@ -180,11 +186,12 @@ var shared struct {
 }
 
 // Session returns a session shared by the tests of this process, connecting
-// on first use. If Cassandra cannot be reached the test fails (or, under
-// go test -short and outside CI, is skipped). Close it at the end of
-// TestMain with Close, or use Main.
+// on first use. Under go test -short, outside CI, it skips the test without
+// connecting (see NeedCassandra); otherwise, if Cassandra cannot be reached,
+// the test fails. Close it at the end of TestMain with Close, or use Main.
 func Session(tb testing.TB) *gocql.Session {
 	tb.Helper()
+	NeedCassandra(tb)
 	shared.Lock()
 	defer shared.Unlock()
 	if shared.s != nil && !shared.s.Closed() {
@@ -194,13 +201,63 @@ func Session(tb testing.TB) *gocql.Session {
 	defer cancel()
 	s, err := Connect(ctx)
 	if err != nil {
-		if testing.Short() && os.Getenv("CI") != "true" {
-			tb.Skipf("integration test skipped in short mode: %v", err)
-		}
 		tb.Fatal(err)
 	}
 	shared.s = s
 	return s
+}
+
+// NeedCassandra marks tb as a test that needs Cassandra, the node of Hosts
+// or the cluster of ClusterHosts. Under go test -short it skips tb, before
+// anything is dialled, unless the environment variable CI is "true": CI
+// runs every test. Otherwise it does nothing, and a test that cannot reach
+// Cassandra fails with the reason. Session and NeedLocalCluster call it; a
+// test that connects in another way calls it first.
+func NeedCassandra(tb testing.TB) {
+	tb.Helper()
+	if Short() {
+		tb.Skip("cqlseqtest: needs Cassandra; go test -short runs the unit tests only (run without -short, or with CI=true, to include it)")
+	}
+}
+
+// Short reports whether the tests that need Cassandra are left out: under
+// go test -short, unless the environment variable CI is "true". A TestMain
+// that would start or connect to Cassandra for its tests does not under
+// Short.
+func Short() bool { return testing.Short() && os.Getenv("CI") != "true" }
+
+// SkipExamplesIfShort, called from TestMain before the tests run, leaves
+// the package's Examples out under go test -short, unless the environment
+// variable CI is "true". A package whose Examples run on Cassandra calls
+// it: an Example cannot skip itself as a test does (it has no testing.T),
+// and one that cannot reach Cassandra fails on its output. It adds ^Example
+// to -test.skip, or to the pattern given with -skip, unless that has a '/'
+// (a pattern for subtests, which it leaves as it is, saying so). It parses
+// the command line's flags if TestMain has not.
+func SkipExamplesIfShort() {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	f := flag.Lookup("test.skip")
+	if !Short() || f == nil {
+		return
+	}
+	skip := f.Value.String()
+	switch {
+	case skip == "":
+		skip = "^Example"
+	case strings.Contains(skip, "/"):
+		fmt.Fprintf(os.Stderr, "cqlseqtest: -skip %q has a '/': the Examples, which need Cassandra, are not left out\n", skip)
+		return
+	default:
+		skip += "|^Example"
+	}
+	if err := f.Value.Set(skip); err != nil {
+		panic(err) // a flag of the testing package that takes any string
+	}
+	if testing.Verbose() {
+		fmt.Println("cqlseqtest: go test -short leaves out the Examples, which need Cassandra")
+	}
 }
 
 // Close closes the shared session, if one was opened.

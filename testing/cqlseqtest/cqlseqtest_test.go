@@ -87,6 +87,24 @@ func TestHostsFromEnvironment(t *testing.T) {
 	}
 }
 
+// NeedCassandra skips a test under go test -short, unless CI is "true";
+// otherwise it lets it run. Run in each tier, this test checks that tier's
+// half.
+func TestNeedCassandra(t *testing.T) {
+	for _, ci := range []string{"", "false", "true"} {
+		t.Setenv("CI", ci)
+		var sub *testing.T
+		t.Run("CI="+ci, func(t *testing.T) {
+			sub = t
+			cqlseqtest.NeedCassandra(t)
+		})
+		want := testing.Short() && ci != "true"
+		if sub.Skipped() != want || cqlseqtest.Short() != want {
+			t.Errorf("-short %v, CI=%q: NeedCassandra skipped %v, Short() %v; want %v", testing.Short(), ci, sub.Skipped(), cqlseqtest.Short(), want)
+		}
+	}
+}
+
 // A node-killing test may run on the local cluster, and on no other.
 func TestLocalCluster(t *testing.T) {
 	const script = "../cassandra/cassandra.sh"

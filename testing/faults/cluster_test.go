@@ -22,6 +22,18 @@ import (
 // nodes, so they run here, after every other package's tests, and only on
 // the local cluster (see cqlseqtest.NeedLocalCluster).
 
+// onCluster ends t unless it may kill nodes of the local cluster (see
+// cqlseqtest.NeedLocalCluster), and fails it unless it is named
+// TestCluster*: testing/test.sh runs those tests in a process of their
+// own, beside the others, which must not meet a node of the cluster down.
+func onCluster(t *testing.T) {
+	t.Helper()
+	if !strings.HasPrefix(t.Name(), "TestCluster") {
+		t.Fatalf("%s uses the local cluster: name it TestCluster*, for testing/test.sh", t.Name())
+	}
+	cqlseqtest.NeedLocalCluster(t, theNode.script)
+}
+
 // clusterNode runs cassandra.sh cluster with args.
 func clusterNode(t *testing.T, args ...string) string {
 	t.Helper()
@@ -36,7 +48,7 @@ func clusterNode(t *testing.T, args ...string) string {
 // An observer, if given, sees every request.
 func localCluster(t *testing.T, consistency gocql.Consistency, observer ...gocql.QueryObserver) *gocql.Session {
 	t.Helper()
-	cqlseqtest.NeedLocalCluster(t, theNode.script)
+	onCluster(t)
 	c := cluster(cqlseqtest.ClusterHosts()...)
 	c.Consistency = consistency
 	if len(observer) > 0 {
@@ -69,11 +81,34 @@ func clusterTable(t *testing.T, s *gocql.Session, rf, n int) string {
 	}
 	// Into sstables: the nodes run with cassandra.skip_sync, so a node
 	// killed with SIGKILL could lose writes its commit log held, and these
-	// tests are about the scan, not about that.
-	for _, i := range []string{"1", "2", "3"} {
-		clusterNode(t, "nodetool", i, "flush", ks)
-	}
+	// tests are about the scan, not about that. The three at once: each
+	// nodetool is a JVM that takes seconds to start.
+	flushAll(t, ks)
 	return ks + ".t"
+}
+
+// flushAll flushes keyspace ks on the three nodes, at once.
+func flushAll(t *testing.T, ks string) {
+	t.Helper()
+	errs := make(chan error, 3)
+	for _, i := range []string{"1", "2", "3"} {
+		go func() {
+			out, err := runCluster("nodetool", i, "flush", ks)
+			if err != nil {
+				err = fmt.Errorf("cassandra.sh cluster nodetool %s flush %s: %w\n%s", i, ks, err, out)
+			}
+			errs <- err
+		}()
+	}
+	var failed []error
+	for range 3 {
+		if err := <-errs; err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		t.Fatal(errors.Join(failed...))
+	}
 }
 
 // onceEach checks that got holds keys 0..n-1 once each.

@@ -33,7 +33,7 @@ var (
 // defaults, QUORUM, and obs seeing every request.
 func usersSession(t *testing.T, obs gocql.QueryObserver) *gocql.Session {
 	t.Helper()
-	cqlseqtest.NeedLocalCluster(t, theNode.script)
+	onCluster(t)
 	c := gocql.NewCluster(cqlseqtest.ClusterHosts()...)
 	c.Consistency = gocql.Quorum
 	c.QueryObserver = obs

@@ -22,6 +22,7 @@ import (
 type (
 	// hidden has only unexported fields: to cqlseq, as to gocqlx, it is
 	// a value type like time.Time, scanned from one column.
+	//lint:ignore U1000 never read: the fields are the point of the test, no column may write them
 	hidden struct {
 		id    int
 		name  string

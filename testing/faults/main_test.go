@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -59,8 +60,11 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(withNode{m}, goleak.IgnoreAnyFunction("github.com/apache/cassandra-gocql-driver/v2.(*Session).handleNodeUp"))
 }
 
-// withNode starts the package's node before the tests and stops it after
-// them, inside goleak.VerifyTestMain's Run, so that CI leaves nothing running.
+// withNode stops the package's node after the tests, if one of them
+// started it (need), inside goleak.VerifyTestMain's Run, so that CI leaves
+// nothing running. The node is started by the first test that needs it: a
+// run of the cluster tests only (go test -run '^TestCluster', as
+// testing/test.sh runs them beside the others) starts none.
 type withNode struct{ m *testing.M }
 
 func (w withNode) Run() int {
@@ -70,6 +74,9 @@ func (w withNode) Run() int {
 	if f := flag.Lookup("test.timeout"); f != nil {
 		if d, err := time.ParseDuration(f.Value.String()); err == nil && d > 0 {
 			watchdog := time.AfterFunc(max(d-30*time.Second, d*3/4), func() {
+				if !theNode.used() {
+					return
+				}
 				fmt.Fprintln(os.Stderr, "faults: the tests are about to time out; stopping the node")
 				out, _ := theNode.run(context.Background(), "stop")
 				fmt.Fprint(os.Stderr, out)
@@ -77,17 +84,12 @@ func (w withNode) Run() int {
 			defer watchdog.Stop()
 		}
 	}
-	t0 := time.Now()
-	out, err := theNode.run(context.Background(), "start")
-	if err != nil {
-		theNode.startErr = fmt.Errorf("testing/cassandra/cassandra.sh start (%s) failed after %v: %w\n%s",
-			strings.Join(theNode.env, " "), time.Since(t0).Round(time.Millisecond), err, out)
-	} else {
-		fmt.Printf("faults: own Cassandra node on 127.0.0.1:%d ready in %v\n%s", nodePort, time.Since(t0).Round(time.Millisecond), out)
-	}
 	code := w.m.Run()
+	if !theNode.used() {
+		return code
+	}
 	t1 := time.Now()
-	out, err = theNode.run(context.Background(), "stop")
+	out, err := theNode.run(context.Background(), "stop")
 	fmt.Printf("faults: stopping the node took %v\n%s", time.Since(t1).Round(time.Millisecond), out)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "faults: cassandra.sh stop: %v\n", err)
@@ -102,8 +104,13 @@ func (w withNode) Run() int {
 type node struct {
 	script   string
 	env      []string
-	startErr error
+	first    sync.Once // the first start, by the first test that needs the node
+	startErr error     // its error
+	started  atomic.Bool
 }
+
+// used reports whether a test has started the node.
+func (n *node) used() bool { return n.started.Load() }
 
 func newNode() *node {
 	script, err := filepath.Abs(filepath.Join("..", "cassandra", "cassandra.sh"))
@@ -157,9 +164,25 @@ func (n *node) pid(t *testing.T) int {
 
 // need returns the package's node, up and answering: a test that left it
 // stopped or frozen does not take the next tests down with it. It fails the
-// test (never skips it) when the node cannot be started.
+// test when the node cannot be started; it skips it only under go test
+// -short, outside CI (cqlseqtest.NeedCassandra).
 func need(t *testing.T) *node {
 	t.Helper()
+	cqlseqtest.NeedCassandra(t)
+	if strings.HasPrefix(t.Name(), "TestCluster") {
+		t.Fatalf("%s uses the package's own node: a TestCluster* test runs beside the others (testing/test.sh), which stop and freeze it", t.Name())
+	}
+	theNode.first.Do(func() {
+		theNode.started.Store(true)
+		t0 := time.Now()
+		out, err := theNode.run(context.Background(), "start")
+		if err != nil {
+			theNode.startErr = fmt.Errorf("testing/cassandra/cassandra.sh start (%s) failed after %v: %w\n%s",
+				strings.Join(theNode.env, " "), time.Since(t0).Round(time.Millisecond), err, out)
+			return
+		}
+		t.Logf("faults: own Cassandra node on 127.0.0.1:%d ready in %v\n%s", nodePort, time.Since(t0).Round(time.Millisecond), out)
+	})
 	if theNode.startErr != nil {
 		t.Fatalf("the fault tests' own Cassandra node did not start: %v", theNode.startErr)
 	}
@@ -412,7 +435,7 @@ func retryable(err error) bool {
 	var re gocql.RequestError
 	var ne net.Error
 	return errors.As(err, &re) || errors.Is(err, gocql.ErrNoConnections) || errors.Is(err, gocql.ErrConnectionClosed) ||
-		errors.Is(err, gocql.ErrTimeoutNoResponse) || errors.Is(err, gocql.ErrTooManyTimeouts) ||
+		errors.Is(err, gocql.ErrTimeoutNoResponse) ||
 		errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)
 }

@@ -40,7 +40,7 @@ func TestClusterScanResumesAfterRingChange(t *testing.T) {
 		step = time.Now()
 	}
 
-	cqlseqtest.NeedLocalCluster(t, theNode.script)
+	onCluster(t)
 	hosts := clusterHosts(t)
 	s := ringSession(t, nil)
 	if got := len(s.GetHosts()); got != len(hosts) {

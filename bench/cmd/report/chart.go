@@ -130,12 +130,11 @@ func (s *svg) panel(x0, y0, w, h float64, title, xLabel, yLabel string, yFmt fun
 		s.line(px, ly(y), px+pw, ly(y), "#e5e5e5", 1, "")
 		s.text(px-6, ly(y)+4, 11, "end", "normal", "#333", yFmt(y))
 	}
-	for _, se := range ss {
-		for _, x := range se.xs {
+	if len(ss) > 0 { // the first series' x values mark the axis
+		for _, x := range ss[0].xs {
 			s.line(lx(x), py, lx(x), py+ph, "#f0f0f0", 1, "")
 			s.text(lx(x), py+ph+16, 11, "middle", "normal", "#333", strconv.FormatFloat(x, 'f', -1, 64))
 		}
-		break
 	}
 	s.line(px, py+ph, px+pw, py+ph, "#333", 1, "")
 	s.line(px, py, px, py+ph, "#333", 1, "")
