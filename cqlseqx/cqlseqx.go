@@ -60,11 +60,13 @@
 // key are shared with q: do not change them in place while a stream runs.
 //
 // Every page request runs on a copy of q made with Query.WithContext,
-// which shares q's metrics, as the driver's own copies do: q.Attempts()
-// and q.Latency() count the stream's requests, and a driver RetryPolicy
-// that counts attempts (q.Attempts()) sees those of every ranging of the
-// sequence that runs at once, as it does for one Queryx executed from
-// several goroutines.
+// which shares q's metrics and routing information, as the driver's own
+// copies do: q.Attempts() and q.Latency() count the stream's requests.
+// The driver reads the routing information without the lock it writes it
+// under, so two requests of copies of one query must not run at once:
+// rangings of one sequence that run concurrently take turns to send their
+// page requests, and q itself must not be executed by another goroutine
+// while a stream of it runs.
 //
 // One difference from cqlseq comes from the driver: when Cassandra sends a
 // page without rows in the middle of a result (it may, when it filters rows
@@ -162,7 +164,7 @@ func prepare[T any](q *gocqlx.Queryx) *source {
 
 // prepareQuery is prepare without the row type.
 func prepareQuery(q *gocqlx.Queryx) *source {
-	src := &source{Codec: codec}
+	src := &source{Codec: codec, turn: make(chan struct{}, 1)}
 	fail := func(err error) *source {
 		src.query.Err = err
 		return src

@@ -23,22 +23,48 @@ type source struct {
 	base   gocql.Query
 	mapper *reflectx.Mapper // the query's, for fields that embed gocqlx.UDT
 	query  driver.Query
+	// turn lets one request at a time run on a copy of base: see Fetch.
+	turn chan struct{}
 }
 
 func (s *source) Query() driver.Query { return s.query }
 
 // Fetch sends the query for one page, on a copy of base made for that
 // request alone (WithContext copies). The copy shares with base, as the
-// fork's own copies do, the query's metrics and routing information: the
-// driver updates both under their own locks (see the package
-// documentation).
+// fork's own copies do, the query's metrics and its routing information,
+// which the fork writes under a lock during a request and reads without
+// one (Query.Keyspace, in its token-aware policy): two requests of copies
+// of one query at once are a data race in the driver. So the requests of a
+// source run one at a time: those of one ranging do anyway (a ranging has
+// one request in flight at most), and concurrent rangings of one sequence
+// take turns.
 func (s *source) Fetch(ctx context.Context, r driver.Request) driver.Iter {
+	select {
+	case s.turn <- struct{}{}:
+	case <-ctx.Done():
+		return failed{context.Cause(ctx)}
+	}
+	defer func() { <-s.turn }()
 	q := s.base.WithContext(ctx)
 	return driver.Apply[*gocql.Query, gocql.Consistency](q, r).PageState(r.State).Iter()
 }
 
+// failed is a page request that was never sent: its error is err.
+type failed struct{ err error }
+
+func (f failed) Scan(...any) bool            { return false }
+func (f failed) MapScan(map[string]any) bool { return false }
+func (f failed) PageState() []byte           { return nil }
+func (f failed) NumRows() int                { return 0 }
+func (f failed) Warnings() []string          { return nil }
+func (f failed) Close() error                { return f.err }
+
 func (s *source) Columns(it driver.Iter) []driver.Column {
-	infos := it.(*gocql.Iter).Columns()
+	gi, ok := it.(*gocql.Iter)
+	if !ok {
+		return nil // a request that was never sent
+	}
+	infos := gi.Columns()
 	return s.Describe(len(infos), func(i int) (string, gocql.TypeInfo) { return infos[i].Name, infos[i].TypeInfo })
 }
 
