@@ -41,15 +41,7 @@ type pager struct {
 	pending chan fetched
 	wg      sync.WaitGroup
 
-	// tracer is the config's; traced says this pager traces its stream's
-	// start and end (a scan traces its own, not its ranges'), with the
-	// context tctx and the first reason given to end.
-	tracer  Tracer
-	traced  bool
-	tctx    context.Context
-	reason  EndReason
-	endErr  error
-	partial int // rows yielded from the page in hand, not yet in total
+	trace streamTrace // the tracing of the stream and its requests
 
 	// limiter holds the stream to WithRateLimit's rate: its own, or, for
 	// a scan's range, the scan's.
@@ -78,16 +70,16 @@ type rangeLink struct {
 // newPager returns the pager of one ranging of src's stream, or of a
 // scan's range with link.
 func newPager(ctx context.Context, src driver.Source, cfg *config, link *rangeLink) *pager {
-	p := &pager{src: src, cfg: cfg, tracer: cfg.tracer, link: link}
+	p := &pager{src: src, cfg: cfg, link: link, trace: streamTrace{tracer: cfg.tracer}}
 	switch {
 	case link != nil:
 		p.limiter, p.route = link.limiter, link.route
 	case cfg.rateSet:
 		p.limiter = newRowLimiter(cfg.rateLimit) // each ranging's own
 	}
-	if p.tracer != nil && link == nil {
-		ctx = p.tracer.TraceStreamStart(ctx, cfg.traceStart(0))
-		p.traced, p.tctx = true, ctx
+	if p.trace.tracer != nil && link == nil {
+		ctx = p.trace.tracer.TraceStreamStart(ctx, cfg.traceStart(0))
+		p.trace.traced, p.trace.ctx = true, ctx
 	}
 	p.ctx = ctx
 	p.fctx, p.cancel = context.WithCancel(p.ctx)
@@ -323,16 +315,16 @@ func (p *pager) close() {
 		}
 		p.pending = nil
 	}
-	if p.traced {
-		d := TraceStreamEndData{Rows: p.total, Pages: p.number, Reason: p.reason, Err: p.endErr}
-		if p.partial > 0 { // left in the middle of a page
-			d.Rows += int64(p.partial)
+	if p.trace.traced {
+		d := TraceStreamEndData{Rows: p.total, Pages: p.number, Reason: p.trace.reason, Err: p.trace.err}
+		if p.trace.partial > 0 { // left in the middle of a page
+			d.Rows += int64(p.trace.partial)
 			d.Pages++
 		}
 		if d.Reason == 0 {
 			d.Reason = EndPanic
 		}
-		p.tracer.TraceStreamEnd(p.tctx, d)
+		p.trace.tracer.TraceStreamEnd(p.trace.ctx, d)
 	}
 	p.closeCur()
 }

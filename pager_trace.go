@@ -9,7 +9,18 @@ import (
 	"github.com/cqlseq/cqlseq/internal/driver"
 )
 
-// The tracing of a stream and its page requests (WithTracer).
+// streamTrace is a pager's tracing of its stream (WithTracer).
+type streamTrace struct {
+	// tracer is the config's; traced says this pager traces its stream's
+	// start and end (a scan traces its own, not its ranges'), with the
+	// context ctx and the first reason given to end, with its error.
+	tracer  Tracer
+	traced  bool
+	ctx     context.Context
+	reason  EndReason
+	err     error
+	partial int // rows yielded from the page in hand, not yet in the pager's total
+}
 
 // pageTrace is a traced page request: its context and what its end
 // reports. Zero when no tracer is set.
@@ -25,9 +36,9 @@ func (p *pager) send(r driver.Request, page int) (driver.Iter, time.Duration, pa
 	ctx := p.fctx
 	var tr pageTrace
 	returned := false
-	if p.tracer != nil {
+	if p.trace.tracer != nil {
 		tr = pageTrace{page: page, attempt: r.Attempt}
-		ctx = p.tracer.TracePageStart(ctx, TracePageStartData{Page: page, Attempt: r.Attempt})
+		ctx = p.trace.tracer.TracePageStart(ctx, TracePageStartData{Page: page, Attempt: r.Attempt})
 		tr.ctx = ctx
 		defer func() {
 			// A request that panics or calls runtime.Goexit (a user's
@@ -40,7 +51,7 @@ func (p *pager) send(r driver.Request, page int) (driver.Iter, time.Duration, pa
 			if v == nil {
 				err = errors.New("cqlseq: the page request's goroutine exited (runtime.Goexit)")
 			}
-			p.tracer.TracePageEnd(tr.ctx, TracePageEndData{Page: page, Attempt: r.Attempt, Err: err})
+			p.trace.tracer.TracePageEnd(tr.ctx, TracePageEndData{Page: page, Attempt: r.Attempt, Err: err})
 			if v != nil {
 				panic(v)
 			}
@@ -62,14 +73,14 @@ func (p *pager) pageEnd(tr pageTrace, it driver.Iter, latency time.Duration, w [
 	if it != nil {
 		d.Rows, d.Host = it.NumRows(), p.src.Host(it)
 	}
-	p.tracer.TracePageEnd(tr.ctx, d)
+	p.trace.tracer.TracePageEnd(tr.ctx, d)
 }
 
 // end records why the stream ends, for its trace: the first reason given
 // wins. With no reason at close, the loop body panicked.
 func (p *pager) end(reason EndReason, err error) {
-	if p.reason == 0 {
-		p.reason, p.endErr = reason, err
+	if p.trace.reason == 0 {
+		p.trace.reason, p.trace.err = reason, err
 	}
 }
 

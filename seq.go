@@ -40,7 +40,7 @@ func streamRows[T any](ctx context.Context, src driver.Source, cfg *config) iter
 		s := newRowScanner[T](p)
 		read := 0 // rows of the page in hand yielded
 		defer func() {
-			p.partial = read // for the trace's rows: those yielded
+			p.trace.partial = read // for the trace's rows: those yielded
 			p.close()
 		}()
 		done := p.ctx.Done()
