@@ -137,6 +137,42 @@ func TestFromQueryPaging(t *testing.T) {
 	}
 }
 
+// A session's page size (ClusterConfig.PageSize) is not read either: the
+// stream pages at DefaultFetchSize unless WithFetchSize says otherwise, as
+// WithFetchSize's doc says.
+func TestSessionPageSizeNotUsed(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	table := clusteredTable(t, s, 50, 0)
+	cfg := cqlseqtest.Cluster()
+	cfg.PageSize = 7
+	small, err := cfg.CreateSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	stmt := "SELECT c FROM " + table + " WHERE p = 0"
+	var sizes []int
+	for p, err := range cqlseq.Pages[int](context.Background(), small, cqlseq.CQL(stmt)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(p.Rows))
+	}
+	if !cmp.Equal(sizes, []int{50}) {
+		t.Fatalf("pages of %v rows on a session with PageSize 7; want one page of 50 (DefaultFetchSize)", sizes)
+	}
+	sizes = nil
+	for p, err := range cqlseq.Pages[int](context.Background(), small, cqlseq.CQL(stmt), cqlseq.WithFetchSize(20)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(p.Rows))
+	}
+	if !cmp.Equal(sizes, []int{20, 20, 10}) {
+		t.Fatalf("pages of %v rows at WithFetchSize(20); want 20, 20, 10", sizes)
+	}
+}
+
 // A cursor after a row with a large partition key (Cassandra allows 64 KiB)
 // is made, and accepted by the same library.
 func TestCursorsOfLargeKeys(t *testing.T) {
