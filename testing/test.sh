@@ -4,14 +4,15 @@
 #
 #   testing/test.sh [go test flags...]
 #
-# First the static checks, which need no Cassandra: gofmt, go vet and
-# staticcheck (a pinned version, installed once into the cache directory) in
-# every module of the repository. Then, unless CQLSEQ_HOSTS names a cluster of
-# your own, it starts (or reuses) the local node with
-# testing/cassandra/cassandra.sh, which fetches Cassandra from Maven Central on
-# first use, and then the local 3-node cluster on 127.0.0.2-4 for the
-# multi-node tests (CQLSEQ_CLUSTER_HOSTS names another one instead; see
-# testing/cassandra/README.md), and runs go test in every module.
+# Unless CQLSEQ_HOSTS names a cluster of your own, it starts (or reuses), in
+# the background, the local node with testing/cassandra/cassandra.sh, which
+# fetches Cassandra from Maven Central on first use, and then the local
+# 3-node cluster on 127.0.0.2-4 for the multi-node tests
+# (CQLSEQ_CLUSTER_HOSTS names another one instead; see
+# testing/cassandra/README.md). Meanwhile it runs the static checks, which
+# need no Cassandra: gofmt, go vet and staticcheck (a pinned version,
+# installed once into the cache directory) in every module of the
+# repository, and builds the tests. Then it runs go test in every module.
 #
 # The tests on the multi-node cluster are named TestCluster* (their helpers
 # fail any other that connects to it). Some kill and restart its nodes, so
@@ -38,6 +39,33 @@ command -v go >/dev/null || { echo "test.sh: Go is not installed (https://go.dev
 # nested modules (front ends, examples, benchmarks, fault tests) that keep
 # their dependencies out of the core's go.mod.
 mapfile -t modules < <(git ls-files --cached --others --exclude-standard '*go.mod' | xargs -n1 dirname | sort)
+
+short=false
+if [[ ${CI:-} != true ]]; then
+	for a in "$@"; do
+		[[ $a == -short || $a == -short=true || $a == -test.short || $a == -test.short=true ]] && short=true
+	done
+fi
+
+# The local node and cluster start in the background, beside the static
+# checks and the build: on a fresh machine the first fetches Cassandra's
+# jars from Maven Central while Go fetches modules, and a node's start
+# (mostly one JVM thread) leaves room for the compiler. The tests wait for
+# them below.
+local_cluster=false
+nodes_log=$(mktemp -t cqlseq-nodes.XXXXXX)
+beside_log=$(mktemp -t cqlseq-test.XXXXXX)
+trap 'rm -f "$nodes_log" "$beside_log"' EXIT
+nodes=
+if [[ $short == false && -z ${CQLSEQ_HOSTS:-} ]]; then
+	cluster_hosts=$(testing/cassandra/cassandra.sh cluster hosts)
+	say "starting (or reusing) the local Cassandra node, then the cluster on $cluster_hosts, in the background (log: $nodes_log)"
+	(
+		testing/cassandra/cassandra.sh start
+		[[ -n ${CQLSEQ_CLUSTER_HOSTS:-} ]] || testing/cassandra/cassandra.sh cluster start
+	) >"$nodes_log" 2>&1 &
+	nodes=$!
+fi
 
 say "gofmt and go vet"
 unformatted=$(gofmt -l "${modules[@]}")
@@ -69,68 +97,79 @@ if [[ $lint_status != 0 ]]; then
 	echo "test.sh: staticcheck found the problems above; the tests run all the same, and the run fails" >&2
 fi
 
-short=false
-if [[ ${CI:-} != true ]]; then
-	for a in "$@"; do
-		[[ $a == -short || $a == -short=true || $a == -test.short || $a == -test.short=true ]] && short=true
-	done
-fi
-
-# Every module's test binaries, built (with -race, as they run) before any
-# node starts: on a cold build cache this is minutes of CPU, which would
+# Every module's test binaries, built as they run (with -race; the core's
+# also without it, for the tests listed in norace_tests below) before any
+# test starts: on a cold build cache this is minutes of CPU, which would
 # otherwise compete with the timing-sensitive tests on the cluster and the
-# fault tests' node freezes running beside them.
-say "building the tests (-race)"
+# fault tests' node freezes running beside them. The nodes start meanwhile.
+say "building the tests"
 bin=$(mktemp -d -t cqlseq-tests.XXXXXX)
 for m in "${modules[@]}"; do
 	(cd "$m" && go test -race -c -o "$bin/" ./...)
 done
+mkdir "$bin/norace"
+go test -c -o "$bin/norace/" ./...
 rm -rf "$bin"
 
-local_cluster=false
 if [[ $short == true ]]; then
 	say "-short: the unit tests only; no Cassandra node started"
-elif [[ -z ${CQLSEQ_HOSTS:-} ]]; then
-	say "starting (or reusing) the local Cassandra node"
-	testing/cassandra/cassandra.sh start
-else
+elif [[ -n ${CQLSEQ_HOSTS:-} ]]; then
 	say "using the cluster in CQLSEQ_HOSTS=$CQLSEQ_HOSTS"
-fi
-# The multi-node tests default to the local cluster's usual addresses; only
-# a cluster moved by CQLSEQ_CLUSTER_NODES/CQLSEQ_CLUSTER_NET/CQLSEQ_CLUSTER_PORT
-# needs telling them.
-if [[ $short == true ]]; then
-	:
-elif [[ -n ${CQLSEQ_CLUSTER_HOSTS:-} ]]; then
-	say "using the multi-node cluster in CQLSEQ_CLUSTER_HOSTS=$CQLSEQ_CLUSTER_HOSTS"
-elif [[ -z ${CQLSEQ_HOSTS:-} ]]; then
-	cluster_hosts=$(testing/cassandra/cassandra.sh cluster hosts)
-	say "starting (or reusing) the local Cassandra cluster on $cluster_hosts"
-	testing/cassandra/cassandra.sh cluster start
-	local_cluster=true
-	if [[ $cluster_hosts != 127.0.0.2,127.0.0.3,127.0.0.4 ]]; then
-		export CQLSEQ_CLUSTER_HOSTS=$cluster_hosts
-		say "exported CQLSEQ_CLUSTER_HOSTS=$cluster_hosts"
+	if [[ -n ${CQLSEQ_CLUSTER_HOSTS:-} ]]; then
+		say "using the multi-node cluster in CQLSEQ_CLUSTER_HOSTS=$CQLSEQ_CLUSTER_HOSTS"
+	else
+		say "no local cluster started (CQLSEQ_HOSTS is set); set CQLSEQ_CLUSTER_HOSTS for the multi-node tests"
 	fi
 else
-	say "no local cluster started (CQLSEQ_HOSTS is set); set CQLSEQ_CLUSTER_HOSTS for the multi-node tests"
+	say "waiting for the local Cassandra node and cluster"
+	nodes_rc=0
+	wait "$nodes" || nodes_rc=$?
+	cat "$nodes_log"
+	if [[ $nodes_rc != 0 ]]; then
+		echo "test.sh: starting the local Cassandra node or cluster failed (exit $nodes_rc); its output is above" >&2
+		exit "$nodes_rc"
+	fi
+	if [[ -n ${CQLSEQ_CLUSTER_HOSTS:-} ]]; then
+		say "using the multi-node cluster in CQLSEQ_CLUSTER_HOSTS=$CQLSEQ_CLUSTER_HOSTS"
+	else
+		local_cluster=true
+		# The multi-node tests default to the local cluster's usual
+		# addresses; only a cluster moved by CQLSEQ_CLUSTER_NODES,
+		# CQLSEQ_CLUSTER_NET or CQLSEQ_CLUSTER_PORT needs telling them.
+		if [[ $cluster_hosts != 127.0.0.2,127.0.0.3,127.0.0.4 ]]; then
+			export CQLSEQ_CLUSTER_HOSTS=$cluster_hosts
+			say "exported CQLSEQ_CLUSTER_HOSTS=$cluster_hosts"
+		fi
+	fi
 fi
 
 # gotest runs go test in module $1 with the rest as flags, saying so with
 # label $2 and for how long. Every module runs under the race detector: each
 # starts goroutines of its own (the examples' servers and workers, the
 # benchmarks' seeders, the fault tests' proxies and node events) or hands
-# cqlseq's to code of its own (the front ends, the tracer); the tests that
-# -race made slow were the CPU-bound ones, which are made cheaper instead.
+# cqlseq's to code of its own (the front ends, the tracer). With race set
+# empty (race= gotest ...), without it.
+race=-race
 gotest() {
 	local m=$1 label=$2
 	shift 2
 	local t0=$SECONDS rc=0
 	say "go test in module ./$m$label"
-	(cd "$m" && go test -race -count=1 -timeout 30m -v "$@" ./...) || rc=$?
+	(cd "$m" && go test $race -count=1 -timeout 30m -v "$@" ./...) || rc=$?
 	say "module ./$m$label: $([[ $rc == 0 ]] && echo PASS || echo "FAIL (exit $rc)") in $((SECONDS - t0))s"
 	return "$rc"
 }
+
+# The tests of the core module whose size is their point run without the
+# race detector, in a process of their own after the others: the longest
+# keys Cassandra takes (TestScanBigKeys, TestCheckpointOfLongestKeys: scans
+# whose every page carries a checkpoint of megabytes), the ring's property
+# test (internal/ring: thousands of generated rings, no goroutines) and the
+# test helpers' own tests (testing/cqlseqtest). Under -race they took 4
+# minutes of a CI run, nearly all of it the detector's work on megabyte
+# buffers; without it, under 30 s. The engine's concurrency they drive is
+# the one every other scan test checks under -race.
+norace_tests='TestScanBigKeys|TestCheckpointOfLongestKeys|TestRingProperties|TestRoundTripPaging|TestKeyWithToken'
 
 status=0
 if [[ $# -gt 0 ]]; then
@@ -145,11 +184,14 @@ else
 	for m in . cqlseqx testing/faults; do
 		[[ " ${modules[*]} " == *" $m "* ]] && cluster_modules+=("$m")
 	done
-	beside_log=$(mktemp -t cqlseq-test.XXXXXX)
-	trap 'rm -f "$beside_log"' EXIT
 	(
 		for m in "${modules[@]}"; do
-			gotest "$m" " (all but TestCluster*)" -skip '^TestCluster' || exit
+			if [[ $m == . ]]; then
+				gotest "$m" " (all but TestCluster* and those without -race)" -skip "^(TestCluster.*|$norace_tests)\$" || exit
+				race= gotest "$m" " (without -race: $norace_tests)" -run "^($norace_tests)\$" || exit
+			else
+				gotest "$m" " (all but TestCluster*)" -skip '^TestCluster' || exit
+			fi
 		done
 	) >"$beside_log" 2>&1 &
 	beside=$!

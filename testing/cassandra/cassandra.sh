@@ -790,7 +790,7 @@ node_nodetool() {
 		  <root level="WARN"><appender-ref ref="STDERR"/></root>
 		</configuration>
 	EOF
-	exec "$JAVA" -Xmx256m "${JDK17_MODULE_OPTS[@]}" -Djava.net.preferIPv4Stack=true \
+	exec "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:CICompilerCount=1 "${JDK17_MODULE_OPTS[@]}" -Djava.net.preferIPv4Stack=true \
 		"-Duser.home=$NODE_DIR/nodetool-home" "-Dlogback.configurationFile=file://$CONF_DIR/logback-tools.xml" \
 		-cp "$LIB_DIR/*" org.apache.cassandra.tools.NodeTool -h 127.0.0.1 -p "$jmx" "$@"
 }
