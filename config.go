@@ -39,7 +39,7 @@ type config struct {
 	fingerprint func() fingerprint
 
 	// Mapper maps column names to struct fields; nil means gocqlx's
-	// default rules (see defaultMapper).
+	// default rules (see mapping.For).
 	Mapper *reflectx.Mapper
 
 	Consistency    Consistency

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/cqlseq/cqlseq/internal/driver"
+	"github.com/cqlseq/cqlseq/internal/mapping"
 )
 
 // pager walks the pages of one query. It is used by one goroutine; the only
@@ -151,7 +152,7 @@ func (p *pager) next() (driver.Iter, error) {
 		p.state = it.PageState()
 		// Columns stay readable after Close, so the plan is checked even
 		// when the result is empty.
-		if cols := p.src.Columns(it); p.cols == nil || !sameColumns(p.cols, cols) {
+		if cols := p.src.Columns(it); p.cols == nil || !mapping.SameColumns(p.cols, cols) {
 			if err := p.onColumns(cols, p.number+1); err != nil {
 				return nil, err
 			}

@@ -3,8 +3,10 @@ package cqlseq
 import (
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/cqlseq/cqlseq/internal/driver"
+	"github.com/cqlseq/cqlseq/internal/mapping"
 )
 
 // rowScanner decodes rows into one T through a plan bound to s.row. The
@@ -13,8 +15,8 @@ import (
 type rowScanner[T any] struct {
 	row   T
 	dest  []any // the destinations of Scan, inside row
-	pl    *plan
-	at    int // the slot being decoded, set by the destinations
+	pl    *mapping.Plan
+	at    int // the destination being decoded, set by the destinations
 	fault error
 	p     *pager
 	src   driver.Source
@@ -29,20 +31,28 @@ func newRowScanner[T any](p *pager) *rowScanner[T] {
 // replan makes (or finds) the plan for T and cols, the columns of page
 // number page, and binds it to s.row.
 func (s *rowScanner[T]) replan(cols []driver.Column, page int) error {
-	pl, err := planFor[T](s.src, cols, s.p.cfg)
+	pl, err := mapping.For(s.src, reflect.TypeFor[T](), cols, s.p.cfg.Mapper, s.p.cfg.Strict)
 	if err != nil {
-		var me *MappingError
-		if errors.As(err, &me) {
-			me.Page = page
-			if s.pl != nil {
-				me.Msg = "the result's columns changed at page " + fmt.Sprint(page) + " (" + changes(s.pl.cols, cols) + "): " + me.Msg
-			}
-		}
-		return err
+		return mappingError(err, s.pl, cols, page)
 	}
 	s.pl = pl
-	s.dest = pl.bind(&s.row, s.src, &s.at)
+	s.dest = pl.Bind(&s.row, s.src, &s.at)
 	return nil
+}
+
+// mappingError turns err, the refusal of a plan for cols, the columns of
+// page number page, into the MappingError the caller sees. prev is the
+// plan of the pages before, if any: the message then says what changed.
+func mappingError(err error, prev *mapping.Plan, cols []driver.Column, page int) error {
+	var me *mapping.Error
+	if !errors.As(err, &me) {
+		return err
+	}
+	msg := me.Msg
+	if prev != nil {
+		msg = "the result's columns changed at page " + fmt.Sprint(page) + " (" + mapping.Changes(prev.Columns(), cols) + "): " + msg
+	}
+	return &MappingError{Column: me.Column, Field: me.Field, Page: page, Msg: msg, Err: me.Err}
 }
 
 // scan decodes the next row of it into s.row, and reports false at the end
@@ -60,8 +70,8 @@ func (s *rowScanner[T]) scan(it driver.Iter) (ok bool) {
 		}
 	}()
 	s.at = -1
-	if s.pl.isMap {
-		m := make(map[string]any, s.pl.ncols)
+	if s.pl.IsMap() {
+		m := make(map[string]any, len(s.pl.Columns()))
 		if !it.MapScan(m) {
 			return false
 		}
@@ -85,10 +95,7 @@ func (s *rowScanner[T]) scanErr(read int, err error) error {
 		return nil
 	}
 	e := &DecodeError{Page: s.p.number + 1, Row: s.p.total + int64(read) + 1, Err: err}
-	if s.at >= 0 && s.at < len(s.pl.slots) {
-		sl := s.pl.slots[s.at]
-		e.Column, e.Field = s.pl.cols[sl.col].Name, sl.field
-	}
+	e.Column, e.Field = s.pl.Describe(s.at)
 	return e
 }
 
