@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cqlseq/cqlseq/internal/cursor"
 	"github.com/cqlseq/cqlseq/internal/driver"
 )
 
@@ -35,7 +36,7 @@ func TestRefusalsAreListed(t *testing.T) {
 		return nil
 	}
 	var nilCtx context.Context
-	fp := newFingerprint("", q.CQL, nil)
+	fp := cursor.NewFingerprint("", q.CQL, nil)
 	tests := []struct {
 		name string
 		err  error
@@ -56,9 +57,9 @@ func TestRefusalsAreListed(t *testing.T) {
 		{"MaxElapsed alone", stream(WithRetry(Retry{MaxElapsed: time.Second})), "a MaxElapsed without Attempts"},
 		{"backoffs crossed", stream(WithRetry(Retry{Attempts: 1, MinBackoff: time.Second, MaxBackoff: time.Millisecond})), "a MinBackoff above\n//     MaxBackoff"},
 		{"rate limit", stream(WithRateLimit(0)), "a rate limit that is not > 0"},
-		{"cursor and paging state", stream(WithCursor(encodeCursor(fp, DefaultFetchSize, []byte("x"), nil)), WithPageState([]byte("x"))), "both a cursor and a paging state"},
+		{"cursor and paging state", stream(WithCursor(cursor.Encode(fp, DefaultFetchSize, []byte("x"), nil)), WithPageState([]byte("x"))), "both a cursor and a paging state"},
 		{"empty cursor key", stream(WithCursorKey(nil)), "an empty cursor key"},
-		{"cursor at another fetch size", stream(WithCursor(encodeCursor(fp, 7, []byte("x"), nil)), WithFetchSize(8)), "a cursor made\n//     at another fetch size"},
+		{"cursor at another fetch size", stream(WithCursor(cursor.Encode(fp, 7, []byte("x"), nil)), WithFetchSize(8)), "a cursor made\n//     at another fetch size"},
 		{"cursor that cannot be used", stream(WithCursor("nonsense")), "a cursor or\n//     checkpoint that cannot be used"},
 		{"table name", first(Scan[int](ctx, nil, "t")), `a scan's table name that is not "keyspace.table"`},
 		{"table name not CQL", first(Scan[int](ctx, nil, "ks.t t")), `a scan's table name that is not "keyspace.table"`},

@@ -1,4 +1,4 @@
-package cqlseq
+package cursor
 
 import (
 	"math/big"
@@ -20,7 +20,7 @@ func TestFingerprintIsCanonical(t *testing.T) {
 	now := time.Now()
 	same[1] = [2][]any{{now}, {now.Round(0)}} // the monotonic reading does not count
 	for i, s := range same {
-		if newFingerprint("ks", "q", s[0]) != newFingerprint("ks", "q", s[1]) {
+		if NewFingerprint("ks", "q", s[0]) != NewFingerprint("ks", "q", s[1]) {
 			t.Errorf("case %d: %v and %v fingerprint differently", i, s[0], s[1])
 		}
 	}
@@ -37,17 +37,17 @@ func TestFingerprintIsCanonical(t *testing.T) {
 		{{[]int(nil)}, {[]int{}}},
 	}
 	for i, d := range differ {
-		if newFingerprint("ks", "q", d[0]) == newFingerprint("ks", "q", d[1]) {
+		if NewFingerprint("ks", "q", d[0]) == NewFingerprint("ks", "q", d[1]) {
 			t.Errorf("case %d: %v and %v fingerprint the same", i, d[0], d[1])
 		}
 	}
-	if newFingerprint("ks", "SELECT a FROM t", nil) == newFingerprint("ks", "SELECT b FROM t", nil) {
+	if NewFingerprint("ks", "SELECT a FROM t", nil) == NewFingerprint("ks", "SELECT b FROM t", nil) {
 		t.Error("two statements fingerprint the same")
 	}
-	if newFingerprint("ks1", "SELECT a FROM t", nil) == newFingerprint("ks2", "SELECT a FROM t", nil) {
+	if NewFingerprint("ks1", "SELECT a FROM t", nil) == NewFingerprint("ks2", "SELECT a FROM t", nil) {
 		t.Error("one statement in two keyspaces fingerprints the same")
 	}
-	if newFingerprint("ks", "SELECT a FROM t", nil) == newFingerprint("ksSELECT a", " FROM t", nil) {
+	if NewFingerprint("ks", "SELECT a FROM t", nil) == NewFingerprint("ksSELECT a", " FROM t", nil) {
 		t.Error("keyspace and statement run together")
 	}
 }
@@ -62,7 +62,7 @@ func FuzzFingerprintDistinct(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ks1, st1 string, b1 []byte, ks2, st2 string, b2 []byte) {
 		v1, v2 := values(b1), values(b2)
 		same := ks1 == ks2 && st1 == st2 && reflect.DeepEqual(v1, v2)
-		if got := newFingerprint(ks1, st1, v1) == newFingerprint(ks2, st2, v2); got != same {
+		if got := NewFingerprint(ks1, st1, v1) == NewFingerprint(ks2, st2, v2); got != same {
 			t.Fatalf("(%q, %q, %#v) and (%q, %q, %#v): equal fingerprints %v, equal inputs %v", ks1, st1, v1, ks2, st2, v2, got, same)
 		}
 	})
@@ -72,11 +72,11 @@ func FuzzFingerprintDistinct(f *testing.F) {
 // the addresses inside the reflect.Values: the same in every process.
 func TestFingerprintOfWrappedValues(t *testing.T) {
 	a, b, c := &name{"Ann", "Lee"}, &name{"Ann", "Lee"}, &name{"Ann", "Lea"}
-	fa := newFingerprint("ks", "q", []any{wrap(a)})
-	if fb := newFingerprint("ks", "q", []any{wrap(b)}); fa != fb {
+	fa := NewFingerprint("ks", "q", []any{wrap(a)})
+	if fb := NewFingerprint("ks", "q", []any{wrap(b)}); fa != fb {
 		t.Error("two equal wrapped values fingerprint differently")
 	}
-	if fc := newFingerprint("ks", "q", []any{wrap(c)}); fa == fc {
+	if fc := NewFingerprint("ks", "q", []any{wrap(c)}); fa == fc {
 		t.Error("two different wrapped values fingerprint the same")
 	}
 }

@@ -1,4 +1,4 @@
-package cqlseq
+package cursor
 
 import (
 	"bytes"
@@ -11,17 +11,19 @@ import (
 	"time"
 )
 
-const fingerprintLen = 16
+// FingerprintLen is the length of a [Fingerprint].
+const FingerprintLen = 16
 
-// fingerprint identifies a statement and its bound values, for cursors.
-type fingerprint [fingerprintLen]byte
+// A Fingerprint identifies a statement and its bound values, for cursors
+// and checkpoints.
+type Fingerprint [FingerprintLen]byte
 
-// newFingerprint hashes keyspace, stmt and values. Every part is written
+// NewFingerprint hashes keyspace, stmt and values. Every part is written
 // with its length first and every value with its type, so that distinct
 // inputs give distinct encodings; values are written in a canonical form
 // (pointers followed, times in UTC, maps in key order) so that the same
 // values give the same fingerprint in another process.
-func newFingerprint(keyspace, stmt string, values []any) fingerprint {
+func NewFingerprint(keyspace, stmt string, values []any) Fingerprint {
 	var b []byte
 	b = appendString(b, keyspace)
 	b = appendString(b, stmt)
@@ -30,7 +32,7 @@ func newFingerprint(keyspace, stmt string, values []any) fingerprint {
 		b = canonical(b, reflect.ValueOf(v), 0)
 	}
 	sum := sha256.Sum256(b)
-	var fp fingerprint
+	var fp Fingerprint
 	copy(fp[:], sum[:])
 	return fp
 }
