@@ -333,3 +333,99 @@ func randomHosts(t *testing.T, r *rand.Rand, n, k, rf int) ([]ring.Host, ring.Re
 	}
 	return hosts, rep
 }
+
+// A text longer than any checkpoint is refused before it is decoded
+// (tried at a bound of 100 bytes: MaxCheckpointLen is hundreds of
+// megabytes).
+func TestCheckpointTooLong(t *testing.T) {
+	fp := NewFingerprint("ks", "SCAN t", nil)
+	text := encodeCheckpoint(fp, 100, testRanges(), nil, nil)
+	if _, _, err := decodeCheckpoint(text, fp, nil, len(text)); err != nil {
+		t.Fatalf("a checkpoint as long as the bound: %v", err)
+	}
+	_, _, err := decodeCheckpoint(text+"AAAA", fp, nil, len(text))
+	if !refused(err) || err.Error() != fmt.Sprintf("%d bytes long, more than a checkpoint can be", len(text)+4) {
+		t.Fatalf("a checkpoint longer than the bound: %v", err)
+	}
+	if _, _, err := DecodeCheckpoint(strings.Repeat("A", 1000), fp, nil); err == nil || strings.Contains(err.Error(), "long") {
+		t.Fatalf("a text of 1000 bytes is refused for what it holds, not for its length: %v", err)
+	}
+}
+
+// Each hostile checkpoint gets an [*Error] that says what is wrong
+// (package cqlseq's TestRefusalsAreListed checks that each reason reaches
+// the user as "cqlseq: invalid scan checkpoint: " and the reason, matching
+// ErrInvalidCursor and ErrInvalidArgument).
+func TestHostileCheckpoints(t *testing.T) {
+	fp := NewFingerprint("ks", "SCAN t", nil)
+	key := []byte("k1")
+	good := encodeCheckpoint(fp, 100, testRanges(), nil, nil)
+	signed := encodeCheckpoint(fp, 100, testRanges(), nil, key)
+	plain, _ := base64.RawURLEncoding.DecodeString(good)
+	b64 := base64.RawURLEncoding.EncodeToString
+	with := func(i int, v byte) string {
+		b := bytes.Clone(plain)
+		b[i] = v
+		return b64(b)
+	}
+	// made returns a checkpoint of the header, parts and a check of zeros
+	// (wrong, but read after the parts).
+	made := func(parts ...[]byte) string {
+		b := bytes.Clone(plain[:HeaderLen])
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return b64(append(b, 0, 0, 0, 0))
+	}
+	// ends returns a checkpoint, rightly checked, of done runs that end at
+	// ends.
+	ends := func(ends ...int64) string {
+		e := NewCheckpointEncoder(fp, 100, nil)
+		var runs []*Run
+		for _, end := range ends {
+			r := e.Run(&ring.Task{Range: ring.Range{End: end}, Done: true})
+			runs = append(runs, &r)
+		}
+		return e.Text(runs)
+	}
+	oneRun := []byte{100, 1, 0} // page size 100, 1 run, a zero to fill the header
+	tests := []struct {
+		name, text string
+		key        []byte
+		msg        string
+	}{
+		{"not base64", "!!!", nil, "not base64url text"},
+		{"padded", good + "==", nil, "not base64url text"},
+		{"truncated", b64(plain[:10]), nil, "truncated: 10 bytes"},
+		{"earlier version", with(0, 't'), nil, "made by an earlier version of cqlseq"},
+		{"a cursor", Encode(fp, 100, []byte("state"), nil), nil, "not a scan checkpoint"},
+		{"unknown flags", with(1, 0x80), nil, "unknown flags 0x80"},
+		{"signed, no key here", signed, nil, "it is signed, and no cursor key is configured"},
+		{"unsigned, key here", good, key, "it is not signed, and a cursor key is configured"},
+		{"check cut off", b64(plain[:HeaderLen+1]), nil, "truncated: too short for its check"},
+		{"page size", made(binary.AppendUvarint(nil, 1<<40)), nil, "its page size is malformed"},
+		{"no runs", made([]byte{100, 0, 0}), nil, "its range count is malformed"},
+		{"more runs than bytes", made([]byte{100, 9, 0}, make([]byte, 6)), nil, "its range count is malformed"},
+		{"header not filled with zeros", made([]byte{100, 1, 0xff, 0, 0, 0}), nil, "its header is malformed"},
+		{"run cut short", made(oneRun, []byte{0x80, 0x80, 0x80}), nil, "truncated in range 0"},
+		{"empty paging state", made(oneRun, []byte{0x0a, Open, 0}), nil, "the paging state of range 0 is malformed"},
+		{"paging state past the end", made(oneRun, []byte{0x0a, Open, 9}), nil, "the paging state of range 0 is malformed"},
+		{"unknown status", made(oneRun, []byte{0x0a, 7, 0}), nil, "range 0 has an unknown status 7"},
+		{"run not filled with zeros", made(oneRun, []byte{0x0a, Pending, 5}), nil, "range 0 is malformed"},
+		{"bytes after the runs", made(oneRun, []byte{0x0a, Pending, 0}, []byte{0, 0, 0}), nil, "3 bytes after its last range"},
+		{"signed with another key", signed, []byte("k2"), "signature does not match: the checkpoint was altered or signed with another key"},
+		{"damaged", with(5, plain[5]^1), nil, "checksum does not match: the checkpoint was damaged or altered"},
+		{"another scan", encodeCheckpoint(NewFingerprint("ks", "SCAN u", nil), 100, testRanges(), nil, nil), nil, "made for another table, other columns or another filter"},
+		{"ranges out of order", ends(5, 3), nil, "range 1 ends at 3, not after 5 where it starts"},
+		{"a range from -2^63 to -2^63", ends(ring.MinToken, ring.MaxToken), nil, "range 0 ends at -9223372036854775808"},
+		{"ranges short of the ring's end", ends(5), nil, "its ranges end at 5, not at the end of the ring"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := DecodeCheckpoint(tt.text, fp, tt.key)
+			if !refused(err) || !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("got %v, want an *Error that says %q", err, tt.msg)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package cursor
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"strings"
@@ -89,6 +90,10 @@ func TestHostileCursors(t *testing.T) {
 		{"no paging state", Encode(fp, 100, nil, key), key, "holds no paging state"},
 		{"huge", strings.Repeat("A", 1<<20+4), key, "more than a cursor can be"},
 		{"earlier version", base64.RawURLEncoding.EncodeToString(append([]byte{1}, raw[1:]...)), key, "earlier version of cqlseq"},
+		{"stray bits", "AB", key, "not base64url text"},
+		{"unsigned, too short for a checksum", cut(Encode(fp, 100, nil, nil), 4), nil, "truncated: too short for its checksum"},
+		{"page size", seal(binary.AppendUvarint(append([]byte{cursorVersion, 0}, fp[:]...), 1<<40), key), key, "its page size is malformed"},
+		{"page size cut short", seal(append(append([]byte{cursorVersion, 0}, fp[:]...), 0x80), nil), nil, "its page size is malformed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
