@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -138,57 +137,4 @@ func FuzzDecodeCursor(f *testing.F) {
 			t.Fatalf("accepted %q, which is not the cursor for its own state (%q)", cursor, again)
 		}
 	})
-}
-
-// values decodes fuzz bytes into bound values of several types, so that
-// the fuzzer can build lists that might encode alike.
-func values(b []byte) []any {
-	var vs []any
-	for len(b) > 0 {
-		kind, n := b[0]%6, 0
-		b = b[1:]
-		if len(b) > 0 {
-			n = min(int(b[0]%8), len(b)-1)
-			b = b[1:]
-		}
-		part := b[:n]
-		b = b[n:]
-		switch kind {
-		case 0:
-			vs = append(vs, string(part))
-		case 1:
-			vs = append(vs, append([]byte(nil), part...))
-		case 2:
-			vs = append(vs, int64(len(part))*int64(kind)+int64(n))
-		case 3:
-			vs = append(vs, nil)
-		case 4:
-			var ss []string
-			for _, c := range part {
-				ss = append(ss, string(rune('a'+c%3)))
-			}
-			vs = append(vs, ss)
-		case 5:
-			m := map[string]string{}
-			if len(part) > 0 {
-				m[string(part[:len(part)/2])] = string(part[len(part)/2:])
-			}
-			vs = append(vs, m)
-		}
-	}
-	return vs
-}
-
-// wrapper holds a value the way gocqlx's UDT wrapper does: in unexported
-// reflect.Value fields, whose own fields are pointers.
-type wrapper struct {
-	fields map[string]reflect.Value
-	value  reflect.Value
-}
-
-type name struct{ First, Last string }
-
-func wrap(n *name) wrapper {
-	v := reflect.ValueOf(n).Elem()
-	return wrapper{fields: map[string]reflect.Value{"first": v.Field(0), "last": v.Field(1)}, value: v}
 }

@@ -3,6 +3,7 @@ package cursor
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -21,8 +22,23 @@ type Fingerprint [FingerprintLen]byte
 // NewFingerprint hashes keyspace, stmt and values. Every part is written
 // with its length first and every value with its type, so that distinct
 // inputs give distinct encodings; values are written in a canonical form
-// (pointers followed, times in UTC, maps in key order) so that the same
-// values give the same fingerprint in another process.
+// (pointers followed, times as UTC instants without their monotonic
+// reading, maps in key order) so that the same values give the same
+// fingerprint in another process.
+//
+// A value is read only as far as its type's API shows it: no unexported
+// field of a struct is read. A struct is written as its type's name and
+// its exported fields (its own, and those promoted from unexported
+// embedded structs); one that has unexported fields and a MarshalBinary or
+// MarshalText method (encoding.BinaryMarshaler, encoding.TextMarshaler, on
+// its value or its pointer), such as big.Int and inf.Dec, is written by
+// that method instead (MarshalBinary if it has both; by its exported
+// fields if the method fails), and a time.Time as above. So values of one struct type that differ only in unexported
+// fields, and have neither method, share a fingerprint. gocqlx binds a UDT
+// so: in a wrapper struct whose fields, all unexported, hold the UDT in
+// reflect.Values; the wrapper is written as its type alone, and two
+// statements that differ only in a UDT bound through gocqlx share a
+// fingerprint. Values that differ only deeper than maxDepth share one too.
 func NewFingerprint(keyspace, stmt string, values []any) Fingerprint {
 	var b []byte
 	b = appendString(b, keyspace)
@@ -43,20 +59,10 @@ func appendString(b []byte, s string) []byte {
 }
 
 var (
-	timeType  = reflect.TypeFor[time.Time]()
-	valueType = reflect.TypeFor[reflect.Value]()
+	timeType            = reflect.TypeFor[time.Time]()
+	binaryMarshalerType = reflect.TypeFor[encoding.BinaryMarshaler]()
+	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
 )
-
-// addressable returns v, or an addressable copy of it, whose fields can be
-// read whether exported or not.
-func addressable(v reflect.Value) reflect.Value {
-	if v.CanAddr() {
-		return v
-	}
-	cp := reflect.New(v.Type()).Elem()
-	cp.Set(v)
-	return cp
-}
 
 // maxDepth bounds how deep canonical follows a value: no CQL type nests so
 // deep, and a cycle (which no driver can marshal either) must end. Values
@@ -65,7 +71,8 @@ const maxDepth = 100
 
 // canonical appends v's type and value, each part length-prefixed. fmt's
 // %v is close but prints pointers as addresses and times with their
-// monotonic reading, and its text is ambiguous.
+// monotonic reading, and its text is ambiguous. v is never reached through
+// an unexported field, so its methods may be called.
 func canonical(b []byte, v reflect.Value, depth int) []byte {
 	if !v.IsValid() {
 		return append(b, 'n')
@@ -77,12 +84,6 @@ func canonical(b []byte, v reflect.Value, depth int) []byte {
 	}
 	if v.Type() == timeType {
 		return appendString(b, v.Interface().(time.Time).UTC().Format(time.RFC3339Nano))
-	}
-	if v.Type() == valueType {
-		// A reflect.Value held by a value (gocqlx wraps a bound UDT in one):
-		// the value it holds, not its pointers.
-		inner := *(*reflect.Value)(addressable(v).Addr().UnsafePointer())
-		return canonical(append(b, 'R'), inner, depth+1)
 	}
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
@@ -123,14 +124,18 @@ func canonical(b []byte, v reflect.Value, depth int) []byte {
 		}
 		return b
 	case reflect.Struct:
-		// big.Int and inf.Dec keep their state in unexported fields: those
-		// are read too, from an addressable copy, as plain values.
-		a := addressable(v)
-		b = binary.AppendUvarint(append(b, 'r'), uint64(a.NumField()))
-		for i := range a.NumField() {
-			f := a.Field(i)
-			if !a.Type().Field(i).IsExported() {
-				f = reflect.NewAt(f.Type(), f.Addr().UnsafePointer()).Elem()
+		if hasUnexported(v.Type()) {
+			if m, ok := marshal(v); ok {
+				return appendString(append(b, 'M'), string(m))
+			}
+		}
+		fields := exportedFields(v.Type())
+		b = binary.AppendUvarint(append(b, 'r'), uint64(len(fields)))
+		for _, index := range fields {
+			f, err := v.FieldByIndexErr(index)
+			if err != nil { // promoted through a nil embedded pointer
+				b = append(b, 'n')
+				continue
 			}
 			b = canonical(b, f, depth+1)
 		}
@@ -154,4 +159,68 @@ func canonical(b []byte, v reflect.Value, depth int) []byte {
 		return binary.BigEndian.AppendUint64(b, math.Float64bits(imag(c)))
 	}
 	return appendString(append(b, 'x'), fmt.Sprintf("%v", v)) // chan, func: not CQL values
+}
+
+// hasUnexported reports whether struct type t has an unexported field.
+func hasUnexported(t reflect.Type) bool {
+	for i := range t.NumField() {
+		if !t.Field(i).IsExported() {
+			return true
+		}
+	}
+	return false
+}
+
+// marshal returns the struct v written by its type's MarshalBinary, else
+// its MarshalText (on its value or its pointer), and whether one of them
+// wrote it: a type whose state is unexported says by these what its value
+// is, the same in every process (big.Int and inf.Dec by their text).
+func marshal(v reflect.Value) ([]byte, bool) {
+	pt := reflect.PointerTo(v.Type())
+	if !pt.Implements(binaryMarshalerType) && !pt.Implements(textMarshalerType) {
+		return nil, false
+	}
+	// The pointer's method set holds the value's methods too.
+	var p reflect.Value
+	if v.CanAddr() {
+		p = v.Addr()
+	} else {
+		p = reflect.New(v.Type())
+		p.Elem().Set(v)
+	}
+	if m, ok := p.Interface().(encoding.BinaryMarshaler); ok {
+		if data, err := m.MarshalBinary(); err == nil {
+			return append([]byte{'b'}, data...), true
+		}
+	}
+	if m, ok := p.Interface().(encoding.TextMarshaler); ok {
+		if data, err := m.MarshalText(); err == nil {
+			return append([]byte{'t'}, data...), true
+		}
+	}
+	return nil, false // both failed: written by its exported fields
+}
+
+// exportedFields returns the index sequences of struct type t's exported
+// fields, in order: its own, and those promoted from its unexported
+// embedded structs (those of an exported embedded struct are written with
+// it), as reflect.VisibleFields finds them.
+func exportedFields(t reflect.Type) [][]int {
+	var out [][]int
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() {
+			continue
+		}
+		own := true // not reached through an exported embedded struct
+		for i := 1; i < len(f.Index); i++ {
+			if t.FieldByIndex(f.Index[:i]).IsExported() {
+				own = false
+				break
+			}
+		}
+		if own {
+			out = append(out, f.Index)
+		}
+	}
+	return out
 }

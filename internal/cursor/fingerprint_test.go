@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"gopkg.in/inf.v0"
 )
 
 func TestFingerprintIsCanonical(t *testing.T) {
@@ -68,15 +70,195 @@ func FuzzFingerprintDistinct(f *testing.F) {
 	})
 }
 
-// A value wrapped in reflect.Values fingerprints by what it holds, not by
-// the addresses inside the reflect.Values: the same in every process.
-func TestFingerprintOfWrappedValues(t *testing.T) {
-	a, b, c := &name{"Ann", "Lee"}, &name{"Ann", "Lee"}, &name{"Ann", "Lea"}
-	fa := NewFingerprint("ks", "q", []any{wrap(a)})
-	if fb := NewFingerprint("ks", "q", []any{wrap(b)}); fa != fb {
-		t.Error("two equal wrapped values fingerprint differently")
+// A big.Int or an inf.Dec, whose state is unexported, is written by its
+// MarshalText: of different values, different fingerprints; of one value
+// however it was made, the same. Bound as a field of a struct too.
+func TestFingerprintOfMarshalers(t *testing.T) {
+	dec := func(s string) *inf.Dec {
+		d, ok := new(inf.Dec).SetString(s)
+		if !ok {
+			t.Fatalf("%q is not a decimal", s)
+		}
+		return d
 	}
-	if fc := NewFingerprint("ks", "q", []any{wrap(c)}); fa == fc {
-		t.Error("two different wrapped values fingerprint the same")
+	type amount struct{ Value *big.Int }
+	same := [][2]any{
+		{big.NewInt(10), new(big.Int).Add(big.NewInt(4), big.NewInt(6))},
+		{new(big.Int), new(big.Int).Sub(big.NewInt(5), big.NewInt(5))}, // no digits, and an empty slice of them
+		{new(big.Int).Lsh(big.NewInt(1), 200), new(big.Int).Exp(big.NewInt(2), big.NewInt(200), nil)},
+		{*big.NewInt(7), *new(big.Int).SetUint64(7)}, // by value: marshaled through a copy
+		{inf.NewDec(15, 1), dec("1.5")},
+		{inf.NewDec(15, 1), inf.NewDecBig(big.NewInt(15), 1)},
+		{new(inf.Dec), inf.NewDec(0, 0)},
+		{amount{big.NewInt(3)}, amount{new(big.Int).SetInt64(3)}},
 	}
+	for i, s := range same {
+		if NewFingerprint("ks", "q", []any{s[0]}) != NewFingerprint("ks", "q", []any{s[1]}) {
+			t.Errorf("case %d: %v and %v fingerprint differently", i, s[0], s[1])
+		}
+	}
+	differ := [][2]any{
+		{big.NewInt(10), big.NewInt(11)},
+		{big.NewInt(1), big.NewInt(-1)},
+		{new(big.Int).Lsh(big.NewInt(1), 200), new(big.Int).Lsh(big.NewInt(1), 201)},
+		{big.NewInt(7), *big.NewInt(7)}, // another type: *big.Int and big.Int
+		{inf.NewDec(15, 1), inf.NewDec(16, 1)},
+		{inf.NewDec(15, 1), inf.NewDec(-15, 1)},
+		{inf.NewDec(15, 1), inf.NewDec(15, 2)},
+		// The same number at another scale: another decimal to
+		// Cassandra, whose partitioner hashes its bytes.
+		{inf.NewDec(15, 1), inf.NewDec(150, 2)},
+		{big.NewInt(15), inf.NewDec(15, 0)},
+		{amount{big.NewInt(3)}, amount{big.NewInt(4)}},
+		{amount{big.NewInt(3)}, amount{}},
+	}
+	for i, d := range differ {
+		if NewFingerprint("ks", "q", []any{d[0]}) == NewFingerprint("ks", "q", []any{d[1]}) {
+			t.Errorf("case %d: %v and %v fingerprint the same", i, d[0], d[1])
+		}
+	}
+}
+
+type (
+	inner    struct{ X int }
+	promoted struct {
+		inner // X is promoted from an unexported embedded struct
+		Y     int
+	}
+	promotedPtr struct{ *inner }
+	exported    struct{ Inner } // written with Inner, once
+	Inner       struct{ X int }
+	mixed       struct {
+		Public  int
+		private int
+	}
+	opaque      struct{ a, b int } // all state unexported, no marshaler
+	otherOpaque struct{ a, b int }
+)
+
+// Pointers are followed, promoted fields read, and maps in any order of
+// insertion fingerprint alike.
+func TestFingerprintFollows(t *testing.T) {
+	m1, m2 := map[int]string{}, map[int]string{}
+	for i := range 100 {
+		m1[i] = string(rune('a' + i%26))
+		m2[99-i] = string(rune('a' + (99-i)%26))
+	}
+	a, b := 5, 5
+	pa, pb := &a, &b
+	same := [][2]any{
+		{&a, &b},
+		{&pa, &pb},
+		{m1, m2},
+		{map[string][]int{"a": {1}, "b": {2}}, map[string][]int{"b": {2}, "a": {1}}},
+		{promoted{inner{1}, 2}, promoted{inner{1}, 2}},
+		{promotedPtr{&inner{1}}, promotedPtr{&inner{1}}},
+		{exported{Inner{1}}, exported{Inner{1}}},
+		{mixed{Public: 1}, mixed{Public: 1}},
+	}
+	for i, s := range same {
+		if NewFingerprint("ks", "q", []any{s[0]}) != NewFingerprint("ks", "q", []any{s[1]}) {
+			t.Errorf("case %d: %#v and %#v fingerprint differently", i, s[0], s[1])
+		}
+	}
+	c := 6
+	pc := &c
+	m2[0] = "z"
+	differ := [][2]any{
+		{&a, &c},
+		{&pa, &pc},
+		{m1, m2},
+		{promoted{inner{1}, 2}, promoted{inner{3}, 2}},
+		{promoted{inner{1}, 2}, promoted{inner{1}, 3}},
+		{promotedPtr{&inner{1}}, promotedPtr{&inner{2}}},
+		{promotedPtr{&inner{0}}, promotedPtr{}},
+		{exported{Inner{1}}, exported{Inner{2}}},
+		{mixed{Public: 1}, mixed{Public: 2}},
+	}
+	for i, d := range differ {
+		if NewFingerprint("ks", "q", []any{d[0]}) == NewFingerprint("ks", "q", []any{d[1]}) {
+			t.Errorf("case %d: %#v and %#v fingerprint the same", i, d[0], d[1])
+		}
+	}
+}
+
+// The documented limit: a struct's unexported fields are not read, so
+// values of a struct type whose state is all unexported, and that has no
+// MarshalBinary or MarshalText, fingerprint by their type alone, and
+// values that differ only in unexported fields fingerprint alike. gocqlx
+// binds a UDT so: in a wrapper whose fields, all unexported, are
+// reflect.Values (wrapper, below, holds one the same way).
+func TestFingerprintOfUnexportedState(t *testing.T) {
+	same := [][2]any{
+		{opaque{1, 2}, opaque{3, 4}},
+		{&opaque{1, 2}, &opaque{3, 4}},
+		{mixed{Public: 1, private: 2}, mixed{Public: 1, private: 3}},
+		{wrap(&name{"Ann", "Lee"}), wrap(&name{"Bob", "Ray"})},
+		{reflect.ValueOf(1), reflect.ValueOf("one")},
+	}
+	for i, s := range same {
+		if NewFingerprint("ks", "q", []any{s[0]}) != NewFingerprint("ks", "q", []any{s[1]}) {
+			t.Errorf("case %d: %#v and %#v fingerprint differently", i, s[0], s[1])
+		}
+	}
+	// The type still counts.
+	if NewFingerprint("ks", "q", []any{opaque{1, 2}}) == NewFingerprint("ks", "q", []any{otherOpaque{1, 2}}) {
+		t.Error("values of two struct types fingerprint the same")
+	}
+	if NewFingerprint("ks", "q", []any{wrap(&name{"Ann", "Lee"})}) == NewFingerprint("ks", "q", []any{name{"Ann", "Lee"}}) {
+		t.Error("a wrapped value fingerprints as the value")
+	}
+}
+
+// values decodes fuzz bytes into bound values of several types, so that
+// the fuzzer can build lists that might encode alike.
+func values(b []byte) []any {
+	var vs []any
+	for len(b) > 0 {
+		kind, n := b[0]%6, 0
+		b = b[1:]
+		if len(b) > 0 {
+			n = min(int(b[0]%8), len(b)-1)
+			b = b[1:]
+		}
+		part := b[:n]
+		b = b[n:]
+		switch kind {
+		case 0:
+			vs = append(vs, string(part))
+		case 1:
+			vs = append(vs, append([]byte(nil), part...))
+		case 2:
+			vs = append(vs, int64(len(part))*int64(kind)+int64(n))
+		case 3:
+			vs = append(vs, nil)
+		case 4:
+			var ss []string
+			for _, c := range part {
+				ss = append(ss, string(rune('a'+c%3)))
+			}
+			vs = append(vs, ss)
+		case 5:
+			m := map[string]string{}
+			if len(part) > 0 {
+				m[string(part[:len(part)/2])] = string(part[len(part)/2:])
+			}
+			vs = append(vs, m)
+		}
+	}
+	return vs
+}
+
+// wrapper holds a value the way gocqlx's UDT wrapper does: in unexported
+// reflect.Value fields, whose own fields are pointers.
+type wrapper struct {
+	fields map[string]reflect.Value
+	value  reflect.Value
+}
+
+type name struct{ First, Last string }
+
+func wrap(n *name) wrapper {
+	v := reflect.ValueOf(n).Elem()
+	return wrapper{fields: map[string]reflect.Value{"first": v.Field(0), "last": v.Field(1)}, value: v}
 }
