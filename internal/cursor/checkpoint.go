@@ -63,11 +63,6 @@ import (
 const (
 	checkpointVersion = 'u'
 
-	// The status of a range in a checkpoint ([Status]).
-	Pending = 0 // not started
-	Open    = 1 // read up to its paging state
-	Done    = 2 // read to its end
-
 	// MaxOpenRanges is the most ranges a scan has open: one per worker,
 	// and a scan has at most package cqlseq's maxParallelism, which
 	// checks that the two are equal.
@@ -85,6 +80,13 @@ const (
 	// allocate (about the text's length, and at most maxRanges ranges).
 	maxPagingState   = 256 << 10
 	MaxCheckpointLen = (maxRanges*12 + MaxOpenRanges*(maxPagingState+16) + 27 + macLen + 2) / 3 * 4
+)
+
+// The status of a range in a checkpoint ([Status]).
+const (
+	Pending = 0 // not started
+	Open    = 1 // read up to its paging state
+	Done    = 2 // read to its end
 )
 
 // Status returns the status of r in a checkpoint: [Pending], [Open] or

@@ -59,7 +59,9 @@ type Error struct {
 func (e *Error) Error() string { return e.Reason }
 
 // refusef returns the [*Error] of a cursor or checkpoint that cannot be
-// used, its reason formatted as by fmt.Sprintf.
+// used, its reason formatted as by fmt.Sprintf. Give it a literal format:
+// package cqlseq's TestRefusalsAreListed reads every refusef call and
+// wants a case that produces it.
 func refusef(format string, args ...any) error {
 	return &Error{fmt.Sprintf(format, args...)}
 }
