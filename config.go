@@ -11,6 +11,7 @@ import (
 
 	"github.com/scylladb/go-reflectx"
 
+	"github.com/cqlseq/cqlseq/internal/cursor"
 	"github.com/cqlseq/cqlseq/internal/driver"
 )
 
@@ -36,7 +37,7 @@ type config struct {
 
 	// fingerprint identifies the statement and its values, for cursors;
 	// it is computed only when a cursor is made or read.
-	fingerprint func() fingerprint
+	fingerprint func() cursor.Fingerprint
 
 	// Mapper maps column names to struct fields; nil means gocqlx's
 	// default rules (see mapping.For).
@@ -148,7 +149,7 @@ func resolveScan(opts []ScanOption, q driver.Query) (*config, error) {
 func newConfig(q driver.Query) *config {
 	c := &config{FetchSize: DefaultFetchSize, Prefetch: DefaultPrefetch, Idempotent: idempotent(q.CQL, q.Idempotent), Mapper: q.Mapper, Strict: q.Strict,
 		keyspace: q.Keyspace, statement: q.CQL}
-	c.fingerprint = sync.OnceValue(func() fingerprint { return newFingerprint(q.Keyspace, q.CQL, q.Values) })
+	c.fingerprint = sync.OnceValue(func() cursor.Fingerprint { return cursor.NewFingerprint(q.Keyspace, q.CQL, q.Values) })
 	return c
 }
 

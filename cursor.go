@@ -1,151 +1,23 @@
 package cqlseq
 
-import (
-	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
-	"fmt"
-	"hash/crc32"
-	"math"
-)
+import "github.com/cqlseq/cqlseq/internal/cursor"
 
-// A cursor is text-safe: base64url without padding of
-//
-//	version (1 byte) | flags (1 byte) | fingerprint (16 bytes) |
-//	page size (uvarint) | paging state | check
-//
-// The fingerprint ties the cursor to one statement, its keyspace and its
-// bound values; the page size is the one the paging state was made at,
-// which Cassandra needs to resume a query with a LIMIT exactly. The check
-// is an HMAC-SHA256 (32 bytes) when a key is configured, which makes the
-// cursor tamper-evident, else a CRC-32C (4 bytes), which catches a cursor
-// damaged in storage or transit but not one altered on purpose. The paging
-// state itself is Cassandra's: opaque, and meaningful only to the same
-// query.
-const (
-	cursorVersion = 2
-	flagSigned    = 1
-	headerLen     = 2 + fingerprintLen
-	macLen        = sha256.Size
-	crcLen        = 4
-	// maxCursorLen bounds the text accepted. A paging state holds the last
-	// row's partition key (up to 64 KiB) and clustering key (up to 64 KiB
-	// per component): 1 MiB of text holds any cursor a stream makes from
-	// a key Cassandra accepts.
-	maxCursorLen = 1 << 20
-)
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// encodeCursor returns the cursor for resuming the statement with
-// fingerprint fp at paging state state, made at page size pageSize,
-// signed with key if key is not empty.
-func encodeCursor(fp fingerprint, pageSize int, state []byte, key []byte) string {
-	buf := make([]byte, 0, headerLen+binary.MaxVarintLen64+len(state)+macLen)
-	buf = append(buf, cursorVersion, 0)
-	buf = append(buf, fp[:]...)
-	buf = binary.AppendUvarint(buf, uint64(max(pageSize, 0)))
-	buf = append(buf, state...)
-	return seal(buf, key)
-}
-
-// seal marks in b's flags byte (b[1]) whether key signs b, appends b's
-// check (an HMAC-SHA256 under key, or a CRC-32C without one) and returns b
-// as base64url text: the outer layer of cursors and scan checkpoints.
-func seal(b, key []byte) string {
-	if len(key) > 0 {
-		b[1] |= flagSigned
-		m := hmac.New(sha256.New, key)
-		m.Write(b)
-		b = m.Sum(b)
-	} else {
-		b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// unseal checks raw, which seal made, against key: its flags byte and its
-// check. It returns raw without the check; what names the text in errors.
-func unseal(raw, key []byte, what string, bad func(format string, args ...any) error) ([]byte, error) {
-	flags := raw[1]
-	if flags&^flagSigned != 0 {
-		return nil, bad("unknown flags %#x", flags)
-	}
-	signed := flags&flagSigned != 0
-	switch {
-	case signed && len(key) == 0:
-		return nil, bad("it is signed, and no cursor key is configured to check it")
-	case !signed && len(key) > 0:
-		return nil, bad("it is not signed, and a cursor key is configured")
-	}
-	if signed {
-		if len(raw) < headerLen+macLen {
-			return nil, bad("truncated: too short for its signature")
-		}
-		body := raw[:len(raw)-macLen]
-		m := hmac.New(sha256.New, key)
-		m.Write(body)
-		if !hmac.Equal(m.Sum(nil), raw[len(body):]) {
-			return nil, bad("signature does not match: the %s was altered or signed with another key", what)
-		}
-		return body, nil
-	}
-	if len(raw) < headerLen+crcLen {
-		return nil, bad("truncated: too short for its checksum")
-	}
-	body := raw[:len(raw)-crcLen]
-	if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(raw[len(body):]) {
-		return nil, bad("checksum does not match: the %s was damaged or altered", what)
-	}
-	return body, nil
-}
-
-// decodeCursor checks cursor against the statement's fingerprint fp and the
-// key, and returns the paging state it holds and the page size it was made
-// at. Errors match ErrInvalidCursor and ErrInvalidArgument, and say what is
-// wrong.
-func decodeCursor(cursor string, fp fingerprint, key []byte) (state []byte, pageSize int, err error) {
-	bad := func(format string, args ...any) error {
-		return &wrapped{"cqlseq: invalid cursor: " + fmt.Sprintf(format, args...), []error{ErrInvalidCursor, ErrInvalidArgument}}
-	}
-	if len(cursor) > maxCursorLen {
-		return nil, 0, bad("%d bytes long, more than a cursor can be", len(cursor))
-	}
-	for i := range len(cursor) {
-		if c := cursor[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return nil, 0, bad("not base64url text: byte %d is %q", i, c)
-		}
-	}
-	// Strict: one text per cursor, no stray padding bits.
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
+// decodeCursor checks text, a stream's cursor, against the statement's
+// fingerprint fp and the key, and returns the paging state it holds and
+// the page size it was made at (see [cursor.Decode]). Its errors match
+// ErrInvalidCursor and ErrInvalidArgument, and say what is wrong.
+func decodeCursor(text string, fp cursor.Fingerprint, key []byte) (state []byte, pageSize int, err error) {
+	state, pageSize, err = cursor.Decode(text, fp, key)
 	if err != nil {
-		return nil, 0, bad("not base64url text: %v", err)
+		return nil, 0, refused("cursor", err)
 	}
-	if len(raw) < headerLen {
-		return nil, 0, bad("truncated: %d bytes, a cursor has at least %d", len(raw), headerLen)
-	}
-	if raw[0] == 1 {
-		return nil, 0, bad("made by an earlier version of cqlseq, whose cursors this one cannot check; start the stream again")
-	}
-	if raw[0] != cursorVersion {
-		return nil, 0, bad("unknown version %d", raw[0])
-	}
-	body, err := unseal(raw, key, "cursor", bad)
-	if err != nil {
-		return nil, 0, err
-	}
-	if !bytes.Equal(body[2:headerLen], fp[:]) {
-		return nil, 0, bad("it was made for another statement or other bound values")
-	}
-	size, n := binary.Uvarint(body[headerLen:])
-	if n <= 0 || size > math.MaxInt32 {
-		return nil, 0, bad("its page size is malformed")
-	}
-	state = body[headerLen+n:]
-	if len(state) == 0 {
-		return nil, 0, bad("it holds no paging state")
-	}
-	return bytes.Clone(state), int(size), nil
+	return state, pageSize, nil
+}
+
+// refused returns the error for a cursor or checkpoint (what names it)
+// that package cursor refused with err, a [*cursor.Error] that says why:
+// "cqlseq: invalid cursor: " and the reason, matching ErrInvalidCursor and
+// ErrInvalidArgument.
+func refused(what string, err error) error {
+	return &wrapped{"cqlseq: invalid " + what + ": " + err.Error(), []error{ErrInvalidCursor, ErrInvalidArgument}}
 }

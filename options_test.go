@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cqlseq/cqlseq/internal/cursor"
 	"github.com/cqlseq/cqlseq/internal/driver"
 )
 
@@ -18,7 +19,7 @@ func TestResolve(t *testing.T) {
 
 func TestResolveRejects(t *testing.T) {
 	q := driver.Query{CQL: "SELECT 1"}
-	fp := newFingerprint("", "SELECT 1", nil)
+	fp := cursor.NewFingerprint("", "SELECT 1", nil)
 	tests := []struct {
 		name string
 		opts []StreamOption
@@ -27,7 +28,7 @@ func TestResolveRejects(t *testing.T) {
 		{"negative retries", []StreamOption{WithRetry(Retry{Attempts: -1})}, "retry attempts, backoffs and MaxElapsed must be >= 0"},
 		{"negative MaxElapsed", []StreamOption{WithRetry(Retry{Attempts: 1, MaxElapsed: -time.Second})}, "MaxElapsed must be >= 0"},
 		{"min above max", []StreamOption{WithRetry(Retry{Attempts: 1, MinBackoff: time.Second, MaxBackoff: time.Millisecond})}, "MinBackoff 1s is above MaxBackoff 1ms"},
-		{"cursor and state", []StreamOption{WithCursor(encodeCursor(fp, 0, []byte("x"), nil)), WithPageState([]byte("x"))}, "both a cursor and a paging state"},
+		{"cursor and state", []StreamOption{WithCursor(cursor.Encode(fp, 0, []byte("x"), nil)), WithPageState([]byte("x"))}, "both a cursor and a paging state"},
 	}
 	for _, tt := range tests {
 		_, err := resolveStream(tt.opts, q)

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/cqlseq/cqlseq/internal/cursor"
 	"github.com/cqlseq/cqlseq/internal/driver"
 	"github.com/cqlseq/cqlseq/internal/mapping"
 )
@@ -285,7 +286,7 @@ func (p *pager) finish(read int, warnings []string, s scanner) (PageInfo, error)
 // page. The statement's fingerprint is computed on the first cursor only
 // (config.fingerprint is computed once).
 func (p *pager) makeCursor() string {
-	return encodeCursor(p.cfg.fingerprint(), p.cfg.FetchSize, p.state, p.cfg.CursorKey)
+	return cursor.Encode(p.cfg.fingerprint(), p.cfg.FetchSize, p.state, p.cfg.CursorKey)
 }
 
 func (p *pager) closeCur() error {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cqlseq/cqlseq/internal/cursor"
 	"github.com/cqlseq/cqlseq/internal/driver"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
@@ -203,7 +204,7 @@ func TestEmptyPagesDoNotEndTheStream(t *testing.T) {
 		t.Fatalf("got %v, %v; want [1 2 3]", rows, errs)
 	}
 	// Page 1's cursor resumes after it: at state "a", past the empty pages' states.
-	cursor := encodeCursor(newFingerprint("", "SELECT v FROM t", nil), DefaultFetchSize, []byte("a"), nil)
+	cursor := cursor.Encode(cursor.NewFingerprint("", "SELECT v FROM t", nil), DefaultFetchSize, []byte("a"), nil)
 	want := []PageInfo{{Number: 1, RowCount: 2, TotalRows: 2, Cursor: cursor, PageState: []byte("a"), Host: "fake:9042"}, {Number: 2, RowCount: 1, TotalRows: 3, Host: "fake:9042"}}
 	for i := range infos {
 		infos[i].Latency = 0 // measured; the conformance suite checks it on the node

@@ -8,6 +8,7 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"github.com/cqlseq/cqlseq/internal/cursor"
 	"github.com/cqlseq/cqlseq/internal/driver"
 	"github.com/cqlseq/cqlseq/internal/ring"
 )
@@ -123,7 +124,7 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 	if tbl == nil {
 		return failed(invalidf("nil session"))
 	}
-	fp := newFingerprint(keyspace, "SCAN "+quote(name)+" "+strings.Join(cfg.scanColumns, ", ")+" WHERE "+cfg.scanFilter, cfg.scanValues)
+	fp := cursor.NewFingerprint(keyspace, "SCAN "+quote(name)+" "+strings.Join(cfg.scanColumns, ", ")+" WHERE "+cfg.scanFilter, cfg.scanValues)
 	var resumed []ring.Task
 	if cfg.Cursor != "" {
 		var size int

@@ -15,6 +15,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	gocmp "github.com/google/go-cmp/cmp"
 
+	"github.com/cqlseq/cqlseq/internal/cursor"
 	"github.com/cqlseq/cqlseq/internal/ring"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
 )
@@ -179,7 +180,7 @@ func TestScanBigKeys(t *testing.T) {
 	var samples []sample
 	marks := []int{1, len(want) / 3, 2 * len(want) / 3}
 	var got []bigID
-	var fp fingerprint
+	var fp cursor.Fingerprint
 	pages, mostOpen, mostState := 0, 0, 0
 	// check takes a page: its rows, and its checkpoint, which WithCursor
 	// must accept.
@@ -191,14 +192,14 @@ func TestScanBigKeys(t *testing.T) {
 		if pages == 1 {
 			// The scan's fingerprint, as the checkpoint holds it (WithCursor
 			// checks it when the samples below resume).
-			raw, err := base64.RawURLEncoding.DecodeString(p.Cursor[:headerLen/3*4])
+			raw, err := base64.RawURLEncoding.DecodeString(p.Cursor[:cursor.HeaderLen/3*4])
 			if err != nil {
 				t.Fatal(err)
 			}
-			copy(fp[:], raw[2:headerLen])
+			copy(fp[:], raw[2:cursor.HeaderLen])
 		}
-		if len(p.Cursor) > bound || len(p.Cursor) > maxCheckpointLen {
-			t.Fatalf("page %d: a checkpoint of %d bytes; the bound is %d bytes, WithCursor's limit %d", pages, len(p.Cursor), bound, maxCheckpointLen)
+		if len(p.Cursor) > bound || len(p.Cursor) > cursor.MaxCheckpointLen {
+			t.Fatalf("page %d: a checkpoint of %d bytes; the bound is %d bytes, WithCursor's limit %d", pages, len(p.Cursor), bound, cursor.MaxCheckpointLen)
 		}
 		// What WithCursor does with it, for every 8th page, the longest
 		// checkpoint so far and the samples: decoding each of hundreds of
@@ -214,7 +215,7 @@ func TestScanBigKeys(t *testing.T) {
 		}
 		open := 0
 		for _, r := range ranges {
-			if status(&r) == rangeOpen {
+			if cursor.Status(&r) == cursor.Open {
 				open++
 				mostState = max(mostState, len(r.State))
 			}

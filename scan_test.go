@@ -22,6 +22,7 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/cqlseq/cqlseq/internal/cursor"
 	"github.com/cqlseq/cqlseq/internal/driver"
 	"github.com/cqlseq/cqlseq/internal/ring"
 	"github.com/cqlseq/cqlseq/testing/cqlseqtest"
@@ -775,7 +776,7 @@ func TestScanCheckpointsStayShort(t *testing.T) {
 	s := cqlseqtest.Session(t)
 	table, _ := scanFixture(t, s, 300)
 	const p = 16
-	fp := newFingerprint(strings.Split(table, ".")[0], `SCAN "scan" `+" WHERE ", nil)
+	fp := cursor.NewFingerprint(strings.Split(table, ".")[0], `SCAN "scan" `+" WHERE ", nil)
 	most, pages := 0, 0
 	for pg, err := range ScanPages[scanRow](context.Background(), s, table, WithParallelism(p), WithFetchSize(3)) {
 		if err != nil {

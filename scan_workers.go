@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cqlseq/cqlseq/internal/cursor"
 	"github.com/cqlseq/cqlseq/internal/driver"
 	"github.com/cqlseq/cqlseq/internal/ring"
 	"golang.org/x/time/rate"
@@ -31,7 +32,7 @@ type scan[T any] struct {
 	hosts  []string        // host IDs, by ring host index
 	local  map[string]bool // by host ID: in WithDataCenter's data center (all without it)
 	cql    string
-	fp     fingerprint
+	fp     cursor.Fingerprint
 	after  bool      // call the page callback after yielding
 	rows   *rowLevel // a row-level Scan's, for the trace; nil for ScanPages
 	// check makes the pages' checkpoints, from the first page on: nil

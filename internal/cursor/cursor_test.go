@@ -1,9 +1,9 @@
-package cqlseq
+package cursor
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -22,14 +22,14 @@ func cut(cursor string, n int) string {
 }
 
 func TestCursorRoundTrip(t *testing.T) {
-	fp := newFingerprint("ks", "SELECT * FROM t WHERE a = ?", []any{42})
+	fp := NewFingerprint("ks", "SELECT * FROM t WHERE a = ?", []any{42})
 	state := []byte{0, 1, 2, 0xff}
 	for _, key := range [][]byte{nil, []byte("secret")} {
-		c := encodeCursor(fp, 100, state, key)
+		c := Encode(fp, 100, state, key)
 		if strings.ContainsAny(c, "+/= \n") {
 			t.Fatalf("cursor %q is not URL-safe text", c)
 		}
-		got, size, err := decodeCursor(c, fp, key)
+		got, size, err := Decode(c, fp, key)
 		if err != nil || !cmp.Equal(got, state) || size != 100 {
 			t.Fatalf("key %q: decoded %x, %v; want %x", key, got, err, state)
 		}
@@ -39,11 +39,11 @@ func TestCursorRoundTrip(t *testing.T) {
 // Every cursor the engine makes, its decoder accepts: paging states hold
 // the last row's keys, which Cassandra allows up to 64 KiB each.
 func TestLargeCursorsRoundTrip(t *testing.T) {
-	fp := newFingerprint("ks", "SELECT * FROM t", nil)
+	fp := NewFingerprint("ks", "SELECT * FROM t", nil)
 	for _, n := range []int{0x2000, 0x10000 * 3} {
 		state := []byte(strings.Repeat("k", n))
 		for _, key := range [][]byte{nil, []byte("secret")} {
-			got, size, err := decodeCursor(encodeCursor(fp, 7, state, key), fp, key)
+			got, size, err := Decode(Encode(fp, 7, state, key), fp, key)
 			if err != nil || len(got) != n || size != 7 {
 				t.Fatalf("state of %d bytes, key %q: got %d bytes, size %d, %v", n, key, len(got), size, err)
 			}
@@ -51,13 +51,15 @@ func TestLargeCursorsRoundTrip(t *testing.T) {
 	}
 }
 
-// Each hostile cursor gets an error that says what is wrong, and matches
-// ErrInvalidCursor and ErrInvalidArgument.
+// Each hostile cursor gets an [*Error] that says what is wrong (package
+// cqlseq's TestRefusalsAreListed checks that each reason reaches the user
+// as "cqlseq: invalid cursor: " and the reason, matching ErrInvalidCursor
+// and ErrInvalidArgument).
 func TestHostileCursors(t *testing.T) {
-	fp := newFingerprint("ks", "SELECT * FROM t", nil)
-	other := newFingerprint("ks", "SELECT * FROM t", []any{1})
+	fp := NewFingerprint("ks", "SELECT * FROM t", nil)
+	other := NewFingerprint("ks", "SELECT * FROM t", []any{1})
 	key := []byte("k1")
-	good := encodeCursor(fp, 100, []byte("state"), key)
+	good := Encode(fp, 100, []byte("state"), key)
 	raw, _ := base64.RawURLEncoding.DecodeString(good)
 	flip := func(i int) string {
 		b := append([]byte(nil), raw...)
@@ -80,34 +82,38 @@ func TestHostileCursors(t *testing.T) {
 		{"fingerprint altered", flip(5), key, "signature does not match"},
 		{"signed with another key", good, []byte("k2"), "signature does not match"},
 		{"signed, no key here", good, nil, "no cursor key is configured"},
-		{"unsigned, key here", encodeCursor(fp, 100, []byte("state"), nil), key, "not signed"},
-		{"unsigned, state altered", flipIn(encodeCursor(fp, 100, []byte("state"), nil), 19), nil, "checksum does not match"},
-		{"unsigned, checksum cut off", cut(encodeCursor(fp, 100, []byte("state"), nil), 4), nil, "checksum does not match"},
-		{"another query's cursor", encodeCursor(other, 100, []byte("state"), key), key, "another statement or other bound values"},
-		{"no paging state", encodeCursor(fp, 100, nil, key), key, "holds no paging state"},
+		{"unsigned, key here", Encode(fp, 100, []byte("state"), nil), key, "not signed"},
+		{"unsigned, state altered", flipIn(Encode(fp, 100, []byte("state"), nil), 19), nil, "checksum does not match"},
+		{"unsigned, checksum cut off", cut(Encode(fp, 100, []byte("state"), nil), 4), nil, "checksum does not match"},
+		{"another query's cursor", Encode(other, 100, []byte("state"), key), key, "another statement or other bound values"},
+		{"no paging state", Encode(fp, 100, nil, key), key, "holds no paging state"},
 		{"huge", strings.Repeat("A", 1<<20+4), key, "more than a cursor can be"},
 		{"earlier version", base64.RawURLEncoding.EncodeToString(append([]byte{1}, raw[1:]...)), key, "earlier version of cqlseq"},
+		{"stray bits", "AB", key, "not base64url text"},
+		{"unsigned, too short for a checksum", cut(Encode(fp, 100, nil, nil), 4), nil, "truncated: too short for its checksum"},
+		{"page size", seal(binary.AppendUvarint(append([]byte{cursorVersion, 0}, fp[:]...), 1<<40), key), key, "its page size is malformed"},
+		{"page size cut short", seal(append(append([]byte{cursorVersion, 0}, fp[:]...), 0x80), nil), nil, "its page size is malformed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := decodeCursor(tt.cursor, fp, tt.key)
-			if !errors.Is(err, ErrInvalidCursor) || !errors.Is(err, ErrInvalidArgument) {
-				t.Fatalf("got %v, want ErrInvalidCursor and ErrInvalidArgument", err)
+			_, _, err := Decode(tt.cursor, fp, tt.key)
+			if e := (*Error)(nil); !errors.As(err, &e) {
+				t.Fatalf("got %v, want an *Error", err)
 			}
-			if !strings.HasPrefix(err.Error(), "cqlseq: invalid cursor: ") || !strings.Contains(err.Error(), tt.msg) {
+			if !strings.Contains(err.Error(), tt.msg) {
 				t.Fatalf("error %q does not say %q", err, tt.msg)
 			}
 		})
 	}
 }
 
-// FuzzDecodeCursor: whatever the text, decoding returns a state or a clear
-// error, never panics, and accepts only what encodeCursor made for the same
+// FuzzDecodeCursor: whatever the text, decoding returns a state or an
+// [*Error], never panics, and accepts only what Encode made for the same
 // fingerprint and key.
 func FuzzDecodeCursor(f *testing.F) {
-	fp := newFingerprint("ks", "SELECT * FROM t", nil)
+	fp := NewFingerprint("ks", "SELECT * FROM t", nil)
 	for _, key := range [][]byte{nil, []byte("k")} {
-		f.Add(encodeCursor(fp, 100, []byte("state"), key), len(key) > 0)
+		f.Add(Encode(fp, 100, []byte("state"), key), len(key) > 0)
 	}
 	f.Add("", false)
 	f.Add("AQ", true)
@@ -117,9 +123,9 @@ func FuzzDecodeCursor(f *testing.F) {
 		if signed {
 			key = []byte("k")
 		}
-		state, size, err := decodeCursor(cursor, fp, key)
+		state, size, err := Decode(cursor, fp, key)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidCursor) || !strings.HasPrefix(err.Error(), "cqlseq: invalid cursor: ") {
+			if e := (*Error)(nil); !errors.As(err, &e) || e.Reason == "" {
 				t.Fatalf("unclear error %v", err)
 			}
 			return
@@ -127,61 +133,8 @@ func FuzzDecodeCursor(f *testing.F) {
 		if len(state) == 0 {
 			t.Fatal("accepted a cursor without a paging state")
 		}
-		if again := encodeCursor(fp, size, state, key); again != cursor {
+		if again := Encode(fp, size, state, key); again != cursor {
 			t.Fatalf("accepted %q, which is not the cursor for its own state (%q)", cursor, again)
 		}
 	})
-}
-
-// values decodes fuzz bytes into bound values of several types, so that
-// the fuzzer can build lists that might encode alike.
-func values(b []byte) []any {
-	var vs []any
-	for len(b) > 0 {
-		kind, n := b[0]%6, 0
-		b = b[1:]
-		if len(b) > 0 {
-			n = min(int(b[0]%8), len(b)-1)
-			b = b[1:]
-		}
-		part := b[:n]
-		b = b[n:]
-		switch kind {
-		case 0:
-			vs = append(vs, string(part))
-		case 1:
-			vs = append(vs, append([]byte(nil), part...))
-		case 2:
-			vs = append(vs, int64(len(part))*int64(kind)+int64(n))
-		case 3:
-			vs = append(vs, nil)
-		case 4:
-			var ss []string
-			for _, c := range part {
-				ss = append(ss, string(rune('a'+c%3)))
-			}
-			vs = append(vs, ss)
-		case 5:
-			m := map[string]string{}
-			if len(part) > 0 {
-				m[string(part[:len(part)/2])] = string(part[len(part)/2:])
-			}
-			vs = append(vs, m)
-		}
-	}
-	return vs
-}
-
-// wrapper holds a value the way gocqlx's UDT wrapper does: in unexported
-// reflect.Value fields, whose own fields are pointers.
-type wrapper struct {
-	fields map[string]reflect.Value
-	value  reflect.Value
-}
-
-type name struct{ First, Last string }
-
-func wrap(n *name) wrapper {
-	v := reflect.ValueOf(n).Elem()
-	return wrapper{fields: map[string]reflect.Value{"first": v.Field(0), "last": v.Field(1)}, value: v}
 }
