@@ -110,7 +110,13 @@
 // Cassandra's paging state, the fetch size it was made at, and a fingerprint
 // of the statement, its keyspace and its bound values: used with another
 // statement or other values, or with another fetch size, it is refused
-// before any query is sent ([ErrInvalidCursor]). Cassandra resumes a query
+// before any query is sent ([ErrInvalidCursor]). The fingerprint reads
+// bound values only as far as their types export them: a struct by its
+// exported fields or, where its state is unexported, by its MarshalBinary
+// or MarshalText (big.Int, inf.Dec); values that differ only in unexported
+// fields, such as two UDTs bound through gocqlx (which wraps them in a
+// struct of unexported fields), share a fingerprint, and a cursor made for
+// one is not refused for the other. Cassandra resumes a query
 // with a LIMIT exactly only at the page size its paging state was made at,
 // so a resumed stream takes the cursor's fetch size. An unsigned cursor
 // carries a checksum that catches damage but not a deliberate change; with

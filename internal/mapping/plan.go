@@ -99,14 +99,17 @@ func (pl *Plan) Bind(row any, src driver.Source, at *int) []any {
 		}
 		d := &driver.Dest{Ptr: f.Addr().Interface(), Slot: i, At: at, Strict: pl.strict}
 		if s.iface {
-			// Every empty interface type has the layout of any.
-			d.Any = (*any)(f.Addr().UnsafePointer())
+			// A pointer to any empty interface type converts to *any:
+			// their underlying types are identical.
+			d.Any = f.Addr().Convert(anyPtr).Interface().(*any)
 			d.Ptr = d.Any
 		}
 		dest[i] = src.Dest(d)
 	}
 	return dest
 }
+
+var anyPtr = reflect.TypeFor[*any]()
 
 // build makes the plan that maps cols onto t with mapper m, checking every
 // field against its column through src; strict refuses a column without a

@@ -92,3 +92,30 @@ func FuzzPlan(f *testing.F) {
 		}
 	})
 }
+
+// A field of an empty interface type, named or not, is bound as the *any
+// the drivers decode into, and that pointer writes the field itself.
+func TestEmptyInterfaceFields(t *testing.T) {
+	type anything interface{}
+	type row struct {
+		A any
+		B anything
+	}
+	cols := []driver.Column{fakeColumn("a", "int", 0), fakeColumn("b", "text", 0)}
+	pl, err := For(planSource{}, reflect.TypeFor[row](), cols, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r row
+	at := -1
+	dest := pl.Bind(&r, planSource{}, &at)
+	a, okA := dest[0].(*any)
+	b, okB := dest[1].(*any)
+	if !okA || !okB {
+		t.Fatalf("destinations %T and %T, want *any for both", dest[0], dest[1])
+	}
+	*a, *b = 7, "seven"
+	if r.A != 7 || r.B != "seven" {
+		t.Fatalf("the row after writing through its destinations: %+v", r)
+	}
+}

@@ -3,7 +3,8 @@
 // keyspace's replication ([Build]), cut into ranges ([Split]), spread
 // across replicas ([SpreadByReplica]), resumed from a checkpoint
 // ([Resume]) and checked to cover the ring exactly ([CheckCoverage]).
-// Package cqlseq runs the plan and encodes its progress in checkpoints.
+// Package cqlseq runs the plan; internal/cursor encodes its progress in
+// checkpoints.
 //
 // Murmur3Partitioner gives every partition key a token in (-2^63, 2^63-1]:
 // a key that hashes to -2^63 gets 2^63-1 instead, so -2^63 is never a
