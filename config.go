@@ -1,6 +1,7 @@
 package cqlseq
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -149,7 +150,7 @@ func resolveScan(opts []ScanOption, q driver.Query) (*config, error) {
 func newConfig(q driver.Query) *config {
 	c := &config{FetchSize: DefaultFetchSize, Prefetch: DefaultPrefetch, Idempotent: idempotent(q.CQL, q.Idempotent), Mapper: q.Mapper, Strict: q.Strict,
 		keyspace: q.Keyspace, statement: q.CQL}
-	c.fingerprint = sync.OnceValue(func() cursor.Fingerprint { return cursor.NewFingerprint(q.Keyspace, q.CQL, q.Values) })
+	c.fingerprint = sync.OnceValue(func() cursor.Fingerprint { return cursor.NewFingerprint(cmp.Or(q.Scope, q.Keyspace), q.CQL, q.Values) })
 	return c
 }
 

@@ -80,7 +80,8 @@ func (s Statement) source(session *gocql.Session) driver.Source {
 // newSource returns the source of q, a copy the stream owns.
 func newSource(q gocql.Query) *source {
 	src := &source{Codec: codec, base: q}
-	src.query.Keyspace = keyspaces(src.base)
+	src.query.Keyspace = src.base.Keyspace()
+	src.query.Scope = keyspaces(src.base)
 	src.query.CQL = src.base.Statement()
 	src.query.Values = src.base.Values()
 	src.query.Idempotent = src.base.IsIdempotent()

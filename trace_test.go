@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -444,3 +445,51 @@ func TestTraceOnTheNode(t *testing.T) {
 type noHosts struct{ v2Cluster }
 
 func (noHosts) Hosts() ([]driver.Host, error) { return nil, errors.New("no hosts: connection refused") }
+
+// A tracer is told the keyspace a stream's query runs in, as a name: the
+// session's, the query's own (SetKeyspace, which protocol 5 honours), or
+// none. (Cursors are tied to both the session's and the query's; tracers
+// are not told that encoding.)
+func TestTraceKeyspace(t *testing.T) {
+	s := cqlseqtest.Session(t)
+	ks := cqlseqtest.Keyspace(t, s)
+	cqlseqtest.Exec(t, s, "CREATE TABLE "+ks+".t (k int PRIMARY KEY)", "INSERT INTO "+ks+".t (k) VALUES (1)")
+	c := cqlseqtest.Cluster()
+	c.Keyspace = ks
+	inKs, err := c.CreateSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inKs.Close()
+	other := cqlseqtest.Keyspace(t, s)
+	cqlseqtest.Exec(t, s, "CREATE TABLE "+other+".t (k int PRIMARY KEY)", "INSERT INTO "+other+".t (k) VALUES (2)")
+
+	for _, tc := range []struct {
+		name string
+		stmt Statement
+		want string
+		k    int
+	}{
+		{"session without a keyspace, qualified table", CQL("SELECT k FROM " + ks + ".t"), "", 1},
+		{"session in a keyspace", CQL("SELECT k FROM t"), ks, 1},
+		{"query's own keyspace", FromQuery(inKs.Query("SELECT k FROM t").SetKeyspace(other)), other, 2},
+	} {
+		session := inKs
+		if tc.want == "" {
+			session = s
+		}
+		rec := newRecorder()
+		var got []int
+		for k, err := range Stream[int](context.Background(), session, tc.stmt, WithTracer(rec)) {
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			got = append(got, k)
+		}
+		_, spans := rec.check(t)
+		start := spans["stream"][0].start.(TraceStreamStartData)
+		if start.Keyspace != tc.want || !slices.Equal(got, []int{tc.k}) {
+			t.Errorf("%s: tracer told keyspace %q, want %q; rows %v, want [%d]", tc.name, start.Keyspace, tc.want, got, tc.k)
+		}
+	}
+}

@@ -71,8 +71,13 @@ type Source interface {
 type Query struct {
 	// Keyspace is the keyspace the query runs in (its own, else the
 	// session's), which decides what an unqualified table name means:
-	// cursors are tied to it.
+	// cursors are tied to it, and tracers are told it.
 	Keyspace string
+	// Scope, if not empty, is what cursors are tied to instead of
+	// Keyspace: a front end whose driver may run the query in another
+	// keyspace than Keyspace (the v2 driver honours a query's own keyspace
+	// only on protocol 5) names every keyspace that can decide.
+	Scope string
 	// CQL is the statement and Values its bound values, copied by the
 	// front end when the stream was created. Cursors are tied to both.
 	CQL    string
