@@ -22,7 +22,8 @@
 // (complete, break, canceled, error, panic), and an error status on error or
 // panic. A page's span carries db.response.returned_rows, server.address,
 // server.port, cqlseq.page.number and cqlseq.page.attempt, Cassandra's
-// warnings as events, and error.type on failure; a prefetched page the
+// warnings as events, and error.type and db.response.status_code on
+// failure (see below); a prefetched page the
 // stream no longer wanted ends with cqlseq.page.abandoned, no error, and is
 // not measured.
 //
@@ -31,11 +32,19 @@
 // page requests (and retries). A deadline that ends a stream is an error
 // (error.type "timeout"); a cancel by the caller is not.
 //
+// error.type is the class the conventions ask for: for an error Cassandra
+// answered, its protocol error code in four hexadecimal digits ("2200" for
+// Invalid), which db.response.status_code holds too; "timeout" for a
+// passed deadline, the driver's ErrTimeoutNoResponse or a network timeout;
+// else the import path and name of the innermost error with an exported
+// type of its own ("github.com/apache/cassandra-gocql-driver/v2.UnmarshalError"),
+// or "_OTHER".
+//
 // Two metrics record every page request: db.client.operation.duration (a
 // histogram, in seconds) and db.client.response.returned_rows (a histogram
 // of rows), with db.system.name, db.namespace, db.collection.name,
-// db.operation.name, server.address and server.port, and error.type on
-// failure.
+// db.operation.name, server.address and server.port, and error.type and
+// db.response.status_code on failure.
 //
 // The package is a module of its own, so that the core keeps no
 // OpenTelemetry dependency.
@@ -44,7 +53,6 @@ package cqlseqotel
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"regexp"
 	"strconv"
@@ -220,6 +228,9 @@ func (t *Tracer) TraceStreamEnd(ctx context.Context, d cqlseq.TraceStreamEndData
 	switch d.Reason {
 	case cqlseq.EndError:
 		span.SetAttributes(attribute.String("error.type", errorType(d.Err)))
+		if code := statusCode(d.Err); code != "" {
+			span.SetAttributes(attribute.String("db.response.status_code", code))
+		}
 		span.RecordError(d.Err)
 		span.SetStatus(codes.Error, d.Err.Error())
 	case cqlseq.EndCanceled:
@@ -267,6 +278,9 @@ func (t *Tracer) TracePageEnd(ctx context.Context, d cqlseq.TracePageEndData) {
 	abandoned := errors.Is(d.Err, context.Canceled)
 	if d.Err != nil && !abandoned {
 		attrs = append(attrs, attribute.String("error.type", errorType(d.Err)))
+		if code := statusCode(d.Err); code != "" {
+			attrs = append(attrs, attribute.String("db.response.status_code", code))
+		}
 	}
 	span.SetAttributes(attrs...)
 	span.SetAttributes(attribute.Int("db.response.returned_rows", d.Rows))
@@ -328,32 +342,11 @@ func (t *Tracer) TraceRangeEnd(ctx context.Context, d cqlseq.TraceRangeEndData) 
 		span.SetAttributes(attribute.Bool("cqlseq.range.stopped", true))
 	default:
 		span.SetAttributes(attribute.String("error.type", errorType(d.Err)))
+		if code := statusCode(d.Err); code != "" {
+			span.SetAttributes(attribute.String("db.response.status_code", code))
+		}
 		span.RecordError(d.Err)
 		span.SetStatus(codes.Error, d.Err.Error())
 	}
 	span.End()
-}
-
-// errorType is the error.type of err: "timeout" for a passed deadline,
-// else the Go type of the innermost error that has a type of its own (the
-// driver's, such as *gocql.RequestErrReadTimeout), else "_OTHER", the
-// conventions' fallback.
-func errorType(err error) string {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "timeout"
-	}
-	typ := "_OTHER"
-	for err != nil {
-		switch t := fmt.Sprintf("%T", err); t {
-		case "*errors.errorString", "*fmt.wrapError", "*fmt.wrapErrors", "*errors.joinError":
-		default:
-			typ = t
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			break
-		}
-		err = u.Unwrap()
-	}
-	return typ
 }

@@ -172,7 +172,7 @@ func TestStreamSpanOnError(t *testing.T) {
 			continue
 		}
 		a := attrs(sp.Attributes)
-		if sp.Status.Code != codes.Error || a["cqlseq.end_reason"] != "error" || a["error.type"] != "gocql.UnmarshalError" {
+		if sp.Status.Code != codes.Error || a["cqlseq.end_reason"] != "error" || a["error.type"] != "github.com/apache/cassandra-gocql-driver/v2.UnmarshalError" {
 			t.Fatalf("stream span after %v: status %v, attributes %v", got, sp.Status, a)
 		}
 		t.Logf("status %v, error.type %s", sp.Status, a["error.type"])

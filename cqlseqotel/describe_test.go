@@ -2,8 +2,6 @@ package cqlseqotel
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"testing"
 
 	"github.com/cqlseq/cqlseq"
@@ -24,28 +22,6 @@ func TestDescribe(t *testing.T) {
 		op, ks, table := describe(c.d)
 		if op != c.op || ks != c.keyspace || table != c.table {
 			t.Errorf("%q: %s %s.%s, want %s %s.%s", c.d.Statement, op, ks, table, c.op, c.keyspace, c.table)
-		}
-	}
-}
-
-type driverErr struct{}
-
-func (driverErr) Error() string { return "read timeout" }
-
-// error.type names the innermost error with a type of its own.
-func TestErrorType(t *testing.T) {
-	for _, c := range []struct {
-		err  error
-		want string
-	}{
-		{fmt.Errorf("cqlseq: page 2: %w", driverErr{}), "cqlseqotel.driverErr"},
-		{&cqlseq.PageError{Page: 2, Err: driverErr{}}, "cqlseqotel.driverErr"},
-		{&cqlseq.PageError{Page: 2, Err: errors.New("plain")}, "*cqlseq.PageError"},
-		{errors.New("plain"), "_OTHER"},
-		{fmt.Errorf("waiting: %w", context.DeadlineExceeded), "timeout"},
-	} {
-		if got := errorType(c.err); got != c.want {
-			t.Errorf("%v: %s, want %s", c.err, got, c.want)
 		}
 	}
 }
