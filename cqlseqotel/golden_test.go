@@ -112,6 +112,11 @@ func (r recorder) points(t *testing.T) []point {
 	if err := r.metrics.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
 	}
+	return pointsOf(t, rm)
+}
+
+func pointsOf(t *testing.T, rm metricdata.ResourceMetrics) []point {
+	t.Helper()
 	var ps []point
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
@@ -259,8 +264,25 @@ func TestStreamGolden(t *testing.T) {
 		{"db.client.response.returned_rows", "{row}", measured("10.0.0.2", "9142"), 1, 10},
 	}
 	slices.SortFunc(wantPoints, func(a, b point) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
-	if diff := cmp.Diff(wantPoints, r.points(t)); diff != "" {
+	var rm metricdata.ResourceMetrics
+	if err := r.metrics.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantPoints, pointsOf(t, rm)); diff != "" {
 		t.Errorf("metrics (-want +got)\n%s", diff)
+	}
+	// The duration's histogram has the conventions' buckets.
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		if h, ok := m.Data.(metricdata.Histogram[float64]); ok && m.Name == "db.client.operation.duration" {
+			if want := []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10}; !slices.Equal(h.DataPoints[0].Bounds, want) {
+				t.Errorf("%s's buckets %v, want %v", m.Name, h.DataPoints[0].Bounds, want)
+			}
+			b, err := json.MarshalIndent(m, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s as exported:\n%s", m.Name, b)
+		}
 	}
 
 	// A page's span lasts its request's latency, the duration measured.
