@@ -2,51 +2,115 @@ package cqlseqotel
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"slices"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/cqlseq/cqlseq"
 )
 
-// The operation, keyspace and table of a statement, past comments, quoted
-// names and their case; a scan's table as given.
+// A statement's operation, keyspace and table as written (no case
+// folding), past comments and quoted names; a scan's table as given; the
+// keyspace of the data when the statement names none.
 func TestDescribe(t *testing.T) {
 	for _, c := range []struct {
-		d                   cqlseq.TraceStreamStartData
-		op, keyspace, table string
+		d    cqlseq.TraceStreamStartData
+		want description
 	}{
-		{cqlseq.TraceStreamStartData{Statement: "SELECT a FROM t", Keyspace: "ks"}, "SELECT", "ks", "t"},
-		{cqlseq.TraceStreamStartData{Statement: "/* why */ -- and how\n select a from KS.\"My\"\"Tab\" WHERE x = 'FROM y'"}, "SELECT", "ks", `My"Tab`},
-		{cqlseq.TraceStreamStartData{Statement: "SELECT token(k) FROM ks.t WHERE token(k) > ?", Keyspace: "ks", Table: "t"}, "SELECT", "ks", "t"},
-		{cqlseq.TraceStreamStartData{Statement: "", Keyspace: "ks", Table: "t"}, "SELECT", "ks", "t"},
+		{cqlseq.TraceStreamStartData{Statement: "SELECT a FROM t", Keyspace: "ks"},
+			description{"SELECT", "ks", "t", "SELECT t"}},
+		{cqlseq.TraceStreamStartData{Statement: "/* why */ -- and how\n select a from KS.\"My\"\"Tab\" WHERE x = 'FROM y'"},
+			description{"select", "KS", `KS.My"Tab`, `select KS.My"Tab`}},
+		{cqlseq.TraceStreamStartData{Statement: "SELECT 'FROM x', \"from\" FROM ks . t", Keyspace: "other"},
+			description{"SELECT", "ks", "ks.t", "SELECT ks.t"}},
+		{cqlseq.TraceStreamStartData{Statement: `SELECT * FROM "ks"."t" WHERE token("k") > ?`, Keyspace: "ks", Table: "t", Parallelism: 4},
+			description{"SELECT", "ks", "ks.t", "SELECT ks.t"}},
+		{cqlseq.TraceStreamStartData{Keyspace: "ks", Table: "t", Parallelism: 4}, // a scan refused before its statement
+			description{"SELECT", "ks", "ks.t", "SELECT ks.t"}},
+		{cqlseq.TraceStreamStartData{Statement: "INSERT INTO ks.t (a) VALUES (?)"},
+			description{"INSERT", "ks", "ks.t", "INSERT ks.t"}},
+		{cqlseq.TraceStreamStartData{Statement: "UPDATE t SET a = 1 WHERE k = 2", Keyspace: "ks"},
+			description{"UPDATE", "ks", "t", "UPDATE t"}},
+		{cqlseq.TraceStreamStartData{Statement: "LIST ROLES", Keyspace: "ks"},
+			description{"LIST", "ks", "", ""}},
+		{cqlseq.TraceStreamStartData{Statement: "SELECT now() FROM (", Keyspace: "ks"},
+			description{"SELECT", "ks", "", ""}},
+		{cqlseq.TraceStreamStartData{Statement: "?"}, description{}},
+		// The core's cursor form of the keyspace, "session\x00query": the
+		// query's keyspace.
+		{cqlseq.TraceStreamStartData{Statement: "SELECT a FROM t", Keyspace: "\x00ks"},
+			description{"SELECT", "ks", "t", "SELECT t"}},
+		{cqlseq.TraceStreamStartData{Statement: "SELECT a FROM t", Keyspace: "\x00"},
+			description{"SELECT", "", "t", "SELECT t"}},
 	} {
-		op, ks, table := describe(c.d)
-		if op != c.op || ks != c.keyspace || table != c.table {
-			t.Errorf("%q: %s %s.%s, want %s %s.%s", c.d.Statement, op, ks, table, c.op, c.keyspace, c.table)
+		if diff := cmp.Diff(c.want, describe(c.d), cmp.AllowUnexported(description{})); diff != "" {
+			t.Errorf("%q in %q: (-want +got)\n%s", c.d.Statement, c.d.Keyspace, diff)
 		}
 	}
 }
 
-type driverErr struct{}
-
-func (driverErr) Error() string { return "read timeout" }
-
-// error.type names the innermost error with a type of its own.
-func TestErrorType(t *testing.T) {
+// The default query text: as written with markers, sanitized without;
+// none with WithQueryText(false) or for an empty statement; the user's
+// sanitizer's otherwise.
+func TestQueryText(t *testing.T) {
+	const (
+		marked  = "SELECT a FROM t WHERE k = ? AND v = 'x'"
+		literal = "SELECT a FROM t WHERE k = 'secret'"
+	)
+	upper := func(s string) string { return "S:" + s }
 	for _, c := range []struct {
-		err  error
-		want string
+		opts        []Option
+		stmt, want  string
+		description string
 	}{
-		{fmt.Errorf("cqlseq: page 2: %w", driverErr{}), "cqlseqotel.driverErr"},
-		{&cqlseq.PageError{Page: 2, Err: driverErr{}}, "cqlseqotel.driverErr"},
-		{&cqlseq.PageError{Page: 2, Err: errors.New("plain")}, "*cqlseq.PageError"},
-		{errors.New("plain"), "_OTHER"},
-		{fmt.Errorf("waiting: %w", context.DeadlineExceeded), "timeout"},
+		{nil, marked, marked, "parameterized, as written"},
+		{nil, literal, "SELECT a FROM t WHERE k = ?", "not parameterized, sanitized"},
+		{nil, "", "", "no statement"},
+		{[]Option{WithQueryText(false)}, marked, "", "omitted"},
+		{[]Option{WithQuerySanitizer(upper)}, literal, "S:" + literal, "the user's sanitizer"},
+		{[]Option{WithQuerySanitizer(upper), WithQueryText(false)}, literal, "", "omitted over a sanitizer"},
+		{[]Option{WithQuerySanitizer(upper), WithQuerySanitizer(nil)}, literal, "SELECT a FROM t WHERE k = ?", "the default again"},
 	} {
-		if got := errorType(c.err); got != c.want {
-			t.Errorf("%v: %s, want %s", c.err, got, c.want)
+		cfg := newConfig(c.opts)
+		if got := cfg.queryText(c.stmt); got != c.want {
+			t.Errorf("%s: %q, want %q", c.description, got, c.want)
 		}
+	}
+}
+
+// Span names: the conventions' rule for a page request, "stream", "scan"
+// and "range" before it; a formatter's names, called for the types a
+// stream has, an empty result keeping the default.
+func TestSpanNames(t *testing.T) {
+	for _, c := range []struct {
+		d    cqlseq.TraceStreamStartData
+		want names
+	}{
+		{cqlseq.TraceStreamStartData{Statement: "SELECT a FROM ks.t"}, names{"stream SELECT ks.t", "range SELECT ks.t", "SELECT ks.t"}},
+		{cqlseq.TraceStreamStartData{Statement: "SELECT a FROM ks.t", Keyspace: "ks", Table: "t", Parallelism: 2}, names{"scan SELECT ks.t", "range SELECT ks.t", "SELECT ks.t"}},
+		{cqlseq.TraceStreamStartData{Statement: "LIST ROLES", Keyspace: "ks"}, names{"stream LIST ks", "range LIST ks", "LIST ks"}},
+		{cqlseq.TraceStreamStartData{Statement: "LIST ROLES"}, names{"stream LIST", "range LIST", "LIST"}},
+		{cqlseq.TraceStreamStartData{Statement: "(("}, names{"stream cassandra", "range cassandra", "cassandra"}},
+	} {
+		if got := spanNames(c.d, describe(c.d), nil); got != c.want {
+			t.Errorf("%q: %+v, want %+v", c.d.Statement, got, c.want)
+		}
+	}
+	var called []SpanType
+	f := func(st SpanType, name string, d cqlseq.TraceStreamStartData) string {
+		called = append(called, st)
+		if st == PageSpan {
+			return ""
+		}
+		return st.String() + ":" + name + ":" + d.Keyspace
+	}
+	d := cqlseq.TraceStreamStartData{Statement: "SELECT a FROM t", Keyspace: "ks"}
+	if got, want := spanNames(d, describe(d), f), (names{"stream:stream SELECT t:ks", "range SELECT t", "SELECT t"}); got != want {
+		t.Errorf("formatted: %+v, want %+v", got, want)
+	}
+	if want := []SpanType{StreamSpan, PageSpan}; !slices.Equal(called, want) {
+		t.Errorf("formatter called for %v, want %v", called, want)
 	}
 }
 
@@ -59,7 +123,7 @@ func TestNilTracer(t *testing.T) {
 	rctx := tr.TraceRangeStart(ctx, cqlseq.TraceRangeStartData{})
 	tr.TraceRangeEnd(rctx, cqlseq.TraceRangeEndData{})
 	tr.TraceStreamEnd(ctx, cqlseq.TraceStreamEndData{Reason: cqlseq.EndComplete})
-	if pctx != context.Background() {
+	if pctx != context.Background() || rctx != context.Background() {
 		t.Fatal("a nil tracer changed the context")
 	}
 }
