@@ -19,13 +19,7 @@ type description struct {
 // scan, from its keyspace and table.
 func describe(d cqlseq.TraceStreamStartData) description {
 	var s description
-	// The keyspace a query runs in has no NUL; until the core stops
-	// sending its cursors' form of it ("session\x00query"), take the
-	// query's.
 	keyspace := d.Keyspace
-	if i := strings.LastIndexByte(keyspace, 0); i >= 0 {
-		keyspace = keyspace[i+1:]
-	}
 	s.namespace = keyspace
 	var ks, table string
 	s.operation, ks, table = target(d.Statement)

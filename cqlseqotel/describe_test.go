@@ -37,11 +37,9 @@ func TestDescribe(t *testing.T) {
 		{cqlseq.TraceStreamStartData{Statement: "SELECT now() FROM (", Keyspace: "ks"},
 			description{"SELECT", "ks", "", ""}},
 		{cqlseq.TraceStreamStartData{Statement: "?"}, description{}},
-		// The core's cursor form of the keyspace, "session\x00query": the
-		// query's keyspace.
-		{cqlseq.TraceStreamStartData{Statement: "SELECT a FROM t", Keyspace: "\x00ks"},
+		{cqlseq.TraceStreamStartData{Statement: "SELECT a FROM t", Keyspace: "ks"},
 			description{"SELECT", "ks", "t", "SELECT t"}},
-		{cqlseq.TraceStreamStartData{Statement: "SELECT a FROM t", Keyspace: "\x00"},
+		{cqlseq.TraceStreamStartData{Statement: "SELECT a FROM t"},
 			description{"SELECT", "", "t", "SELECT t"}},
 	} {
 		if diff := cmp.Diff(c.want, describe(c.d), cmp.AllowUnexported(description{})); diff != "" {

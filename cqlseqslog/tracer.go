@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -80,15 +79,8 @@ func (t *Tracer) TraceStreamStart(ctx context.Context, d cqlseq.TraceStreamStart
 		if s.statement != "" {
 			attrs = append(attrs, slog.String(KeyStatement, s.statement))
 		}
-		// The keyspace a query runs in has no NUL; until the core stops
-		// sending its cursors' form of it ("session\x00query"), take the
-		// query's.
-		keyspace := d.Keyspace
-		if i := strings.LastIndexByte(keyspace, 0); i >= 0 {
-			keyspace = keyspace[i+1:]
-		}
-		if keyspace != "" {
-			attrs = append(attrs, slog.String(KeyKeyspace, keyspace))
+		if d.Keyspace != "" {
+			attrs = append(attrs, slog.String(KeyKeyspace, d.Keyspace))
 		}
 		if d.Table != "" {
 			attrs = append(attrs, slog.String(KeyTable, d.Table))

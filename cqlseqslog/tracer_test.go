@@ -66,7 +66,7 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 
 const stmt = "SELECT id FROM ks.items WHERE k = ?"
 
-var start = cqlseq.TraceStreamStartData{Keyspace: "\x00ks", Statement: stmt, FetchSize: 10, Consistency: "QUORUM"}
+var start = cqlseq.TraceStreamStartData{Keyspace: "ks", Statement: stmt, FetchSize: 10, Consistency: "QUORUM"}
 
 // A stream: its start at DEBUG, each page at DEBUG (at WARN with
 // Cassandra's warnings), an abandoned prefetch marked, its end at INFO,
