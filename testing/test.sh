@@ -74,8 +74,10 @@ if [[ -n $unformatted ]]; then
 	echo "$unformatted" >&2
 	exit 1
 fi
+# vet and staticcheck type-check the packages as the tests build them
+# (-race): the dependencies are compiled once, for the three.
 for m in "${modules[@]}"; do
-	(cd "$m" && go vet ./...)
+	(cd "$m" && go vet -race ./...)
 done
 
 # staticcheck at a pinned version, so that a new release finds nothing new
@@ -91,7 +93,7 @@ if [[ ! -x $tools/staticcheck ]]; then
 fi
 lint_status=0
 for m in "${modules[@]}"; do
-	(cd "$m" && "$tools/staticcheck" ./...) || lint_status=$?
+	(cd "$m" && GOFLAGS="${GOFLAGS:+$GOFLAGS }-race" "$tools/staticcheck" ./...) || lint_status=$?
 done
 if [[ $lint_status != 0 ]]; then
 	echo "test.sh: staticcheck found the problems above; the tests run all the same, and the run fails" >&2
@@ -155,8 +157,20 @@ gotest() {
 	shift 2
 	local t0=$SECONDS rc=0
 	say "go test in module ./$m$label"
-	(cd "$m" && go test $race -count=1 -timeout 30m -v "$@" ./...) || rc=$?
-	say "module ./$m$label: $([[ $rc == 0 ]] && echo PASS || echo "FAIL (exit $rc)") in $((SECONDS - t0))s"
+	# times: the CPU of the subshell's children, the test processes and go
+	# test itself, user then system, on its second line.
+	local cpufile cpu
+	cpufile=$(mktemp -t cqlseq-cpu.XXXXXX)
+	(
+		cd "$m"
+		code=0
+		go test $race -count=1 -timeout 30m -v "$@" ./... || code=$?
+		times >"$cpufile"
+		exit "$code"
+	) || rc=$?
+	cpu=$(tail -1 "$cpufile")
+	rm -f "$cpufile"
+	say "module ./$m$label: $([[ $rc == 0 ]] && echo PASS || echo "FAIL (exit $rc)") in $((SECONDS - t0))s (CPU of its test processes, user and system: $cpu)"
 	return "$rc"
 }
 
