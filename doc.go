@@ -10,7 +10,9 @@
 // [Stream] yields typed rows one at a time; [Pages] yields them a page at a
 // time, each [Page] with its [PageInfo]: its number, the rows read so far,
 // the node that served it and the position that resumes right after it.
-// [Scan] and [ScanPages] read a whole table by token range, in parallel.
+// [ReadPage] returns one such page, for a handler that serves a result a
+// page per request. [Scan] and [ScanPages] read a whole table by token
+// range, in parallel.
 // All drive Cassandra's paging on demand: a
 // page is requested when the loop needs it (with prefetching, the default,
 // one page ahead of it), so a table larger than memory streams in the memory
@@ -21,6 +23,7 @@
 //
 // This section is the contract of every sequence the package and its front
 // end [github.com/cqlseq/cqlseq/cqlseqx] return; function docs refer to it.
+// [ReadPage] keeps it too, returning what a sequence would yield.
 //
 // Nothing needs closing. However the loop ends (the last row, break, return,
 // an error, a cancelled context, a panic in the loop body), the stream
@@ -153,14 +156,19 @@
 // progress, Cassandra's warnings, the request's latency and the node that
 // served it after every page: what each [Page] carries too.
 //
+// [ReadPage] reads one page and requests nothing after it: a handler that
+// serves a page per request hands out the page's cursor and resumes from
+// it with [WithCursor] on the next request. A page with an empty cursor is
+// the last (see ReadPage for a result that ends exactly at a page's end).
+//
 // # Options
 //
 // Options are values of three interface types, so that an option given
 // where it means nothing does not compile: a [StreamOption] configures
-// [Stream] and [Pages] ([WithPrefetch], [WithMaxPages], [WithPageState]),
-// a [ScanOption] configures [Scan] and [ScanPages] ([WithParallelism],
-// [WithColumns], [WithFilter], [WithDataCenter]), and an [Option] is both
-// (the rest). [WithConsistency] takes a [Consistency], the same for every
+// [Stream], [Pages] and [ReadPage] ([WithPrefetch], [WithMaxPages],
+// [WithPageState]), a [ScanOption] configures [Scan] and [ScanPages]
+// ([WithParallelism], [WithColumns], [WithFilter], [WithDataCenter]), and
+// an [Option] is both (the rest). [WithConsistency] takes a [Consistency], the same for every
 // driver.
 //
 // # Invalid arguments

@@ -7,13 +7,15 @@ import (
 
 // Options are plain values: build them once and pass them to any number of
 // streams and scans, from any goroutine. A bad value is reported as the
-// sequence's only element, before any query is sent, in an error that
-// matches [ErrInvalidArgument]. Each kind of option is accepted only where
-// it means something, and misplacing one does not compile: a
-// [StreamOption] configures [Stream] and [Pages], a [ScanOption] configures
-// [Scan] and [ScanPages], and an [Option] configures both.
+// sequence's only element (or [ReadPage]'s error), before any query is
+// sent, in an error that matches [ErrInvalidArgument]. Each kind of option
+// is accepted only where it means something, and misplacing one does not
+// compile: a [StreamOption] configures [Stream], [Pages] and [ReadPage], a
+// [ScanOption] configures [Scan] and [ScanPages], and an [Option]
+// configures both.
 type (
-	// A StreamOption configures [Stream] and [Pages]. Every [Option] is one.
+	// A StreamOption configures [Stream], [Pages] and [ReadPage]. Every
+	// [Option] is one.
 	StreamOption interface{ applyStream(*config) }
 	// A ScanOption configures [Scan] and [ScanPages]. Every [Option] is one.
 	ScanOption interface{ applyScan(*config) }

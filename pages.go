@@ -74,7 +74,7 @@ type PageInfo struct {
 // does; pages without rows are skipped.
 //
 // Ranging, errors and cleanup are as for [Stream]: an error is yielded once,
-// as (Page{}, err), and ends the sequence.
+// as (Page{}, err), and ends the sequence. [ReadPage] returns one page.
 func Pages[T any](ctx context.Context, session *gocql.Session, st Statement, opts ...StreamOption) iter.Seq2[Page[T], error] {
 	src := st.source(session)
 	cfg, err := startStream(ctx, src, opts)
@@ -82,6 +82,53 @@ func Pages[T any](ctx context.Context, session *gocql.Session, st Statement, opt
 		return fail[Page[T]](err)
 	}
 	return streamPages[T](ctx, src, cfg, nil)
+}
+
+// ReadPage reads one page of st's rows, decoded into T, and returns it:
+// for a handler that serves a result a page per request, resuming from
+// the cursor it handed out with the page before ([WithCursor]). The page
+// is the one [Pages] yields first with the same options and
+// [WithMaxPages](1): the first page with rows from where the read starts,
+// at [WithFetchSize], with the same errors, refusals, retries and tracing.
+// No page after it is requested, not even prefetched ([WithMaxPages] and
+// [WithPrefetch] are checked, and do nothing else here). Everything it
+// opened is released before it returns.
+//
+// The page's Cursor resumes right after it; an empty Cursor means no page
+// follows. When the rows end exactly at the end of a page, Cassandra cannot
+// know it yet, and that page carries a Cursor from which the next ReadPage
+// gets a page without rows and without a Cursor. A read that finds no row
+// (an empty result, or such a Cursor) returns that page: no Rows, Number
+// 0, no Cursor, and in Warnings what Cassandra sent with the empty pages.
+// On error the Page is zero.
+func ReadPage[T any](ctx context.Context, session *gocql.Session, st Statement, opts ...StreamOption) (Page[T], error) {
+	src := st.source(session)
+	cfg, err := startStream(ctx, src, opts)
+	if err != nil {
+		return Page[T]{}, err
+	}
+	// cfg is this call's own: no other ranging reads it.
+	cfg.MaxPages = 1
+	var page Page[T]
+	// The warnings of pages without rows that no page with rows followed
+	// reach only the callback, as a PageInfo without rows: the page
+	// without rows returned takes them.
+	cb := cfg.PageCallback
+	cfg.PageCallback = func(info PageInfo) {
+		if info.RowCount == 0 {
+			page.Warnings = info.Warnings
+		}
+		if cb != nil {
+			cb(info)
+		}
+	}
+	for p, err := range streamPages[T](ctx, src, cfg, nil) {
+		if err != nil {
+			return Page[T]{}, err
+		}
+		page = p
+	}
+	return page, nil
 }
 
 // streamPages returns the rows of the query run by src, a page at a time:
