@@ -11,8 +11,8 @@
 // time, each [Page] with its [PageInfo]: its number, the rows read so far,
 // the node that served it and the position that resumes right after it.
 // [ReadPage] returns one such page, for a handler that serves a result a
-// page per request. [Scan] and [ScanPages] read a whole table by token
-// range, in parallel.
+// page per request, and [Collect] a small result in a slice. [Scan] and
+// [ScanPages] read a whole table by token range, in parallel.
 // All drive Cassandra's paging on demand: a
 // page is requested when the loop needs it (with prefetching, the default,
 // one page ahead of it), so a table larger than memory streams in the memory
@@ -46,6 +46,13 @@
 //     made. A failed page is never taken for the end of the data.
 //   - A cancelled context or a passed deadline ends the stream within a row
 //     with an error that matches ctx.Err().
+//
+// Range with two variables, and check the error: Go accepts one as well,
+// and "for u := range cqlseq.Stream[User](...)" compiles, takes u for the
+// row and drops every error without a word, so that a failed query looks
+// like an empty result. For a result small enough to hold at once,
+// [Collect] returns the rows and the error together (the rows read before
+// the error, with it).
 //
 // Every error wraps the driver's, so errors.Is and errors.As see it. A driver
 // error on closing a page after the loop has stopped cannot be delivered and
