@@ -75,8 +75,9 @@
 //   - A struct's field takes the column named by its `db` tag, else its name
 //     in snake_case (UserID -> user_id); `db:"-"` skips a field. Fields of
 //     embedded structs are promoted; embed by value, not by pointer. A field
-//     with no column stays zero; a column with no field is ignored, or is an
-//     error with [WithStrict].
+//     with no column stays zero and a column with no field is ignored;
+//     with [WithStrict] either is a [MappingError] before the first row (in
+//     cqlseqx, as in gocqlx, only the column).
 //   - Any type the driver decodes a column into works as a field: pointers
 //     (nil for NULL), slices, maps, arrays, structs for UDTs (by the driver's
 //     `cql` tag rules), structs or arrays for tuples, the empty interface
@@ -103,8 +104,9 @@
 // while the stream ran a SELECT *), the stream makes the plan again for the
 // new columns and goes on: a dropped column leaves its field zero, an added
 // column without a field is ignored. Where the new columns cannot be read
-// right (WithStrict and an added column; a field the new type cannot take),
-// the stream ends with a [MappingError] that says what changed. A value is
+// right (a field the new type cannot take) or break [WithStrict] (a column
+// added that no field takes, a field whose column was dropped), the stream
+// ends with a [MappingError] that says what changed. A value is
 // never read into another column's field.
 //
 // Per row, a stream zeroes one T and calls the driver's Scan into fixed

@@ -32,16 +32,18 @@ var (
 )
 
 // MappingError reports that the row type cannot hold the result: a column
-// whose type the field cannot take, a column without a field under strict
-// mapping, a single-value type for several columns, or columns that changed
-// between pages into a shape the type cannot hold. It matches [ErrMapping], and
+// whose type the field cannot take, a column without a field or a field
+// without a column under strict mapping ([WithStrict]), a single-value
+// type for several columns, or columns that changed between pages into a
+// shape the type cannot hold. It matches [ErrMapping], and
 // the driver's error when the driver refused the field's type.
 type MappingError struct {
 	// Column is the result column concerned, or "" when the error is about
 	// the result as a whole.
 	Column string
 	// Field is the Go field (Type.Field, Type.Field[i] for a tuple element),
-	// or "" when no field is concerned.
+	// or "" when no field is concerned. Of several fields without a column
+	// it is the first; the message names them all.
 	Field string
 	// Page is the number of the page whose columns the plan was built for,
 	// counting from 1 (0 when the plan was refused before any page arrived).

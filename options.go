@@ -113,11 +113,19 @@ func WithConsistency(c Consistency) Option {
 // request, if the query has one.
 func WithRetry(r Retry) Option { return option(func(c *config) { c.Retry = r }) }
 
-// WithStrict makes a result column that maps to no field of the row struct
-// an error (a [MappingError]), reported before the first row, or before the
-// first row of a later page when the table gained a column mid-stream.
-// Without it such columns are ignored, as gocqlx does. The column
-// "[applied]" of a conditional statement is always allowed.
+// WithStrict makes the row struct and the result's columns match both
+// ways, as pgx's RowToStructByName does: a result column that maps to no
+// field, and a field that no column fills (a misspelt name), are errors (a
+// [MappingError] that names them), reported before the first row, or
+// before the first row of a later page when the table gained or lost a
+// column mid-stream. Without it such columns are ignored and such fields
+// stay zero, as gocqlx does. The column "[applied]" of a conditional
+// statement is always allowed. The fields that must have a column are the
+// struct's own and those of the structs it embeds, but not fields tagged
+// `db:"-"`, unexported fields, nor the members of a struct field (its UDT
+// or tuple column fills them). Package
+// [github.com/cqlseq/cqlseq/cqlseqx] keeps gocqlx's strict mode: there,
+// WithStrict refuses only a column without a field.
 func WithStrict() Option { return option(func(c *config) { c.Strict = true }) }
 
 // WithRateLimit holds the sequence to at most rowsPerSecond rows per

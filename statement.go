@@ -85,6 +85,7 @@ func newSource(q gocql.Query) *source {
 	src.query.CQL = src.base.Statement()
 	src.query.Values = src.base.Values()
 	src.query.Idempotent = src.base.IsIdempotent()
+	src.query.StrictFields = true // WithStrict refuses a field without a column too
 	// cqlseq pages and prefetches itself; the driver's automatic paging is
 	// turned off on every page request (see source.Fetch).
 	src.base.Prefetch(0)

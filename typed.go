@@ -31,13 +31,26 @@ func newRowScanner[T any](p *pager) *rowScanner[T] {
 // replan makes (or finds) the plan for T and cols, the columns of page
 // number page, and binds it to s.row.
 func (s *rowScanner[T]) replan(cols []driver.Column, page int) error {
-	pl, err := mapping.For(s.src, reflect.TypeFor[T](), cols, s.p.cfg.Mapper, s.p.cfg.Strict)
+	pl, err := mapping.For(s.src, reflect.TypeFor[T](), cols, s.p.cfg.Mapper, s.strict())
 	if err != nil {
 		return mappingError(err, s.pl, cols, page)
 	}
 	s.pl = pl
 	s.dest = pl.Bind(&s.row, s.src, &s.at)
 	return nil
+}
+
+// strict says what the stream's strict mapping refuses: a column without
+// a field, and, where the front end says so (this package's own queries),
+// a field without a column too.
+func (s *rowScanner[T]) strict() mapping.Strict {
+	if !s.p.cfg.Strict {
+		return 0
+	}
+	if s.src.Query().StrictFields {
+		return mapping.StrictColumns | mapping.StrictFields
+	}
+	return mapping.StrictColumns
 }
 
 // mappingError turns err, the refusal of a plan for cols, the columns of

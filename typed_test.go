@@ -24,6 +24,10 @@ var errRefused = errors.New("refused")
 // value is refused as its NULL is, so that a refusal is final.
 type colSource struct{ driver.Source }
 
+// Query says that strict mapping refuses fields without a column too, as
+// for the v2 driver's queries.
+func (colSource) Query() driver.Query { return driver.Query{StrictFields: true} }
+
 func (colSource) Scannable(reflect.Type) bool      { return false }
 func (colSource) Dest(d *driver.Dest) any          { return d.Ptr }
 func (colSource) Discard(*driver.Dest) any         { return new(int) }
@@ -74,7 +78,11 @@ type (
 		*fitBase
 		Name string
 	}
-	fitBase      struct{ ID int }
+	fitBase struct{ ID int }
+	fitTypo struct {
+		ID   int
+		Nmae string
+	}
 	fitPointerTo struct {
 		B    *fitBase
 		Name string
@@ -147,6 +155,10 @@ func TestMappingErrorOfRowType(t *testing.T) {
 				Msg: `column "name" maps to two fields of cqlseq.fitDup, Name and Other; rename one or tag it db:"-"`}, false},
 		{"strict, a column without a field", replanErr[fitRow](true, nil, []driver.Column{id, name, score}),
 			MappingError{Column: "score", Page: 1, Msg: `column "score" has no field in cqlseq.fitRow (strict mapping)`}, false},
+		{"strict, a field without a column", replanErr[fitRow](true, nil, []driver.Column{id}),
+			MappingError{Field: "fitRow.Name", Page: 1, Msg: `field fitRow.Name ("name") has no column in the result (strict mapping), whose columns are id`}, false},
+		{"strict, a misspelt field", replanErr[fitTypo](true, nil, []driver.Column{id, name}),
+			MappingError{Column: "name", Page: 1, Msg: `column "name" has no field in cqlseq.fitTypo (strict mapping), and field fitTypo.Nmae ("nmae") has no column`}, false},
 		{"embedded pointer", replanErr[fitEmbedded](false, nil, []driver.Column{id, name}),
 			MappingError{Column: "id", Field: "fitEmbedded.fitBase.ID", Page: 1,
 				Msg: "field fitEmbedded.fitBase.ID is reached through the embedded pointer fitBase; embed cqlseq.fitBase by value"}, false},
@@ -168,6 +180,9 @@ func TestMappingErrorOfRowType(t *testing.T) {
 		{"a column added, strict", replanErr[fitRow](true, []driver.Column{id, name}, []driver.Column{id, name, score}),
 			MappingError{Column: "score", Page: 2,
 				Msg: `the result's columns changed at page 2 (added "score" bigint): column "score" has no field in cqlseq.fitRow (strict mapping)`}, false},
+		{"a column dropped, strict", replanErr[fitRow](true, []driver.Column{id, name}, []driver.Column{id}),
+			MappingError{Field: "fitRow.Name", Page: 2,
+				Msg: `the result's columns changed at page 2 (dropped "name"): field fitRow.Name ("name") has no column in the result (strict mapping), whose columns are id`}, false},
 		{"a column changed type", replanErr[fitRow](false, []driver.Column{id, name}, []driver.Column{name, col("id", "text", textCol)}),
 			MappingError{Column: "id", Field: "fitRow.ID", Page: 2,
 				Msg: `the result's columns changed at page 2 ("id" changed from int to text): column "id" (text) cannot be scanned into fitRow.ID (int)`}, true},
@@ -202,6 +217,48 @@ func TestMappingErrorOfRowType(t *testing.T) {
 		})
 	}
 }
+
+// A front end that keeps gocqlx's strict mode (cqlseqx) leaves
+// driver.Query.StrictFields false: its strict mapping refuses a column
+// without a field, and leaves a field without a column zero.
+func TestStrictOneWay(t *testing.T) {
+	id, name, score := col("id", "int", intCol), col("name", "text", textCol), col("score", "bigint", intCol)
+	for _, tt := range []struct {
+		name string
+		cols []driver.Column
+		err  string
+	}{
+		{"a field without a column", []driver.Column{id}, ""},
+		{"a column dropped", []driver.Column{id}, ""}, // after id, name
+		{"a column without a field", []driver.Column{id, name, score}, `cqlseq: column "score" has no field in cqlseq.fitRow (strict mapping)`},
+		{"a misspelt field", []driver.Column{id, name}, `cqlseq: column "name" has no field in cqlseq.fitTypo (strict mapping)`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &pager{src: gocqlxSource{}, cfg: &config{Strict: true}}
+			var err error
+			if tt.name == "a misspelt field" {
+				err = newRowScanner[fitTypo](p).replan(tt.cols, 1)
+			} else {
+				s := newRowScanner[fitRow](p)
+				if tt.name == "a column dropped" {
+					if err := s.replan([]driver.Column{id, name}, 1); err != nil {
+						t.Fatal(err)
+					}
+				}
+				err = s.replan(tt.cols, 2)
+			}
+			if got := fmt.Sprint(err); (tt.err == "" && err != nil) || (tt.err != "" && got != tt.err) {
+				t.Fatalf("got %v, want %q", err, tt.err)
+			}
+		})
+	}
+}
+
+// gocqlxSource is colSource for a front end that keeps gocqlx's strict
+// mode.
+type gocqlxSource struct{ colSource }
+
+func (gocqlxSource) Query() driver.Query { return driver.Query{} }
 
 // A row that fails to decode is a DecodeError naming the row, its page,
 // and the column and field being decoded when the driver failed: the

@@ -89,9 +89,16 @@ type Query struct {
 	// Mapper maps column names to struct fields; nil means gocqlx's rules
 	// (the db tag, else the field name in snake_case).
 	Mapper *reflectx.Mapper
-	// Strict makes a column without a field an error, as
-	// [github.com/cqlseq/cqlseq.WithStrict] does.
+	// Strict makes the mapping strict, as
+	// [github.com/cqlseq/cqlseq.WithStrict] does: a column without a field
+	// is an error (and a field without a column, with StrictFields).
 	Strict bool
+	// StrictFields says that strict mapping (Strict, or
+	// cqlseq.WithStrict) also refuses a field of the row struct that no
+	// column fills, as it does for package cqlseq's own queries. A front
+	// end that keeps gocqlx's strict mode, which refuses only a column
+	// without a field, leaves it false.
+	StrictFields bool
 	// Err is a problem the front end found with its arguments (no query,
 	// values that failed to bind, a row type it refuses). Stream and
 	// Pages yield it after checking their own arguments, before any

@@ -15,7 +15,7 @@ type planKey struct {
 	src    reflect.Type // the front end: plans are checked with its driver
 	t      reflect.Type
 	mapper *reflectx.Mapper
-	strict bool
+	strict Strict
 	cols   string // the columns' signature
 }
 
@@ -33,9 +33,9 @@ const maxPlans = 4096
 // For returns the plan that maps cols, the columns of a page src fetched,
 // onto the row type t with mapper m (nil: gocqlx's rules, the db tag, else
 // the field name in snake_case), from the cache or made and checked now;
-// strict refuses a column without a field. It returns an [*Error] if t
-// cannot hold the result.
-func For(src driver.Source, t reflect.Type, cols []driver.Column, m *reflectx.Mapper, strict bool) (*Plan, error) {
+// strict says which columns and fields without a match it refuses. It
+// returns an [*Error] if t cannot hold the result.
+func For(src driver.Source, t reflect.Type, cols []driver.Column, m *reflectx.Mapper, strict Strict) (*Plan, error) {
 	if m == nil {
 		m = defaultMapper
 	}

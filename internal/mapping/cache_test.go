@@ -30,7 +30,7 @@ func TestPlanCacheIsBounded(t *testing.T) {
 	type row struct{ ID int }
 	for i := range maxPlans + 100 {
 		cols := []driver.Column{fakeColumn("id", "int", 0), fakeColumn(fmt.Sprint("c", i), "int", 0)}
-		if _, err := For(planSource{}, reflect.TypeFor[row](), cols, nil, false); err != nil {
+		if _, err := For(planSource{}, reflect.TypeFor[row](), cols, nil, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -4,7 +4,8 @@
 // is read ([For]), and the destinations that decode a row into a T with no
 // reflection per row ([Plan.Bind]). The rules are gocqlx's (the db tag,
 // else the field name in snake_case; strict mode for columns without a
-// field), as package cqlseq's documentation ("Row types") states them.
+// field), as package cqlseq's documentation ("Row types") states them,
+// and pgx's strictness for fields without a column ([StrictFields]).
 // Plans are cached by front end, row type, mapper, strictness and columns.
 //
 // It is internal to this repository: package [github.com/cqlseq/cqlseq]
@@ -25,6 +26,23 @@ var defaultMapper = reflectx.NewMapperFunc("db", reflectx.CamelToSnakeASCII)
 
 var mapType = reflect.TypeFor[map[string]any]()
 
+// Strict says which names without a match a plan refuses; 0 refuses none.
+type Strict uint8
+
+const (
+	// StrictColumns refuses a column that no field takes (but a
+	// conditional statement's "[applied]"), as gocqlx's strict mode does,
+	// and a UDT's element without a field where the front end maps UDTs
+	// itself (driver.Dest.Strict).
+	StrictColumns Strict = 1 << iota
+	// StrictFields refuses a field of a row struct that no column fills,
+	// as pgx's RowToStructByName does: one of the struct's own fields or
+	// of the structs it embeds (not the members of a struct field, which
+	// belong to its UDT or tuple column), neither tagged db:"-" nor
+	// unexported.
+	StrictFields
+)
+
 // A Plan says where each destination of a row goes in a T. It is made for
 // one list of columns, never changes after, and is shared by every stream
 // that finds it in the cache.
@@ -32,7 +50,7 @@ type Plan struct {
 	isMap  bool            // T is map[string]any, filled by MapScan
 	cols   []driver.Column // the columns the plan was made for
 	slots  []slot          // one per destination; a tuple column has one per element
-	strict bool            // a column (or UDT element) without a field is an error
+	strict bool            // StrictColumns: a UDT's element without a field is an error
 }
 
 // slot is one destination of a row: a column, or an element of a tuple
@@ -112,19 +130,19 @@ func (pl *Plan) Bind(row any, src driver.Source, at *int) []any {
 var anyPtr = reflect.TypeFor[*any]()
 
 // build makes the plan that maps cols onto t with mapper m, checking every
-// field against its column through src; strict refuses a column without a
-// field. It returns an *Error if t cannot hold the result.
-func build(src driver.Source, m *reflectx.Mapper, t reflect.Type, cols []driver.Column, strict bool) (*Plan, error) {
+// field against its column through src; strict says what else it refuses.
+// It returns an *Error if t cannot hold the result.
+func build(src driver.Source, m *reflectx.Mapper, t reflect.Type, cols []driver.Column, strict Strict) (*Plan, error) {
 	pl, err := buildSlots(src, m, t, cols, strict)
 	if err != nil {
 		return nil, err
 	}
-	pl.cols, pl.strict = cols, strict
+	pl.cols, pl.strict = cols, strict&StrictColumns != 0
 	return pl, nil
 }
 
 // buildSlots returns build's plan with only its slots (or isMap) set.
-func buildSlots(src driver.Source, m *reflectx.Mapper, t reflect.Type, cols []driver.Column, strict bool) (*Plan, error) {
+func buildSlots(src driver.Source, m *reflectx.Mapper, t reflect.Type, cols []driver.Column, strict Strict) (*Plan, error) {
 	if len(cols) == 0 {
 		return nil, errorf("", "", "the statement returned no columns; only queries that return rows can be streamed")
 	}

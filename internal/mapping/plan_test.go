@@ -15,10 +15,10 @@ import (
 // or an *Error that says what is wrong, never a panic, and a plan whose
 // destinations bind, each described by one of the columns.
 func FuzzPlan(f *testing.F) {
-	f.Add([]byte{3, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, []byte{2, 0, 1, 2, 3}, false)
-	f.Add([]byte{1, 9, 9, 9}, []byte{1, 5, 5}, true)
-	f.Add([]byte{0}, []byte{0}, false)
-	f.Add([]byte{8, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4}, []byte{6, 1, 2, 3, 4, 5, 6, 7}, true)
+	f.Add([]byte{3, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, []byte{2, 0, 1, 2, 3}, uint8(0))
+	f.Add([]byte{1, 9, 9, 9}, []byte{1, 5, 5}, uint8(StrictColumns))
+	f.Add([]byte{0}, []byte{0}, uint8(StrictFields))
+	f.Add([]byte{8, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4}, []byte{6, 1, 2, 3, 4, 5, 6, 7}, uint8(StrictColumns|StrictFields))
 	names := []string{"ID", "Name", "Score", "UserID", "X", "At", "Pair", "Tags"}
 	tags := []string{"", `db:"id"`, `db:"name"`, `db:"-"`, `db:"score"`, `db:"pair"`}
 	types := []reflect.Type{
@@ -28,7 +28,7 @@ func FuzzPlan(f *testing.F) {
 	}
 	colNames := []string{"id", "name", "score", "user_id", "x", "at", "pair", "[applied]", "tags"}
 	colTypes := []string{"int", "text", "ts", "udt", "tuple"}
-	f.Fuzz(func(t *testing.T, shape, colSpec []byte, strict bool) {
+	f.Fuzz(func(t *testing.T, shape, colSpec []byte, strict uint8) {
 		at := func(b []byte, i int) int {
 			if i < len(b) {
 				return int(b[i])
@@ -61,7 +61,7 @@ func FuzzPlan(f *testing.F) {
 			}
 			cols = append(cols, fakeColumn(colNames[at(colSpec, 2+2*i)%len(colNames)], typ, elems))
 		}
-		pl, err := build(planSource{}, defaultMapper, rt, cols, strict)
+		pl, err := build(planSource{}, defaultMapper, rt, cols, Strict(strict)&(StrictColumns|StrictFields))
 		if err != nil {
 			// Package cqlseq prefixes Msg with "cqlseq: " (rows_test.go).
 			var me *Error
@@ -102,7 +102,7 @@ func TestEmptyInterfaceFields(t *testing.T) {
 		B anything
 	}
 	cols := []driver.Column{fakeColumn("a", "int", 0), fakeColumn("b", "text", 0)}
-	pl, err := For(planSource{}, reflect.TypeFor[row](), cols, nil, false)
+	pl, err := For(planSource{}, reflect.TypeFor[row](), cols, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

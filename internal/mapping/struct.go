@@ -1,7 +1,9 @@
 package mapping
 
 import (
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/cqlseq/cqlseq/internal/driver"
@@ -10,17 +12,13 @@ import (
 
 // structPlan maps the columns of a row onto the fields of struct t, by
 // the names mapper m gives them: a column without a field is skipped, or
-// refused if strict (except LWT's [applied]).
-func structPlan(src driver.Source, m *reflectx.Mapper, t reflect.Type, cols []driver.Column, strict bool) (*Plan, error) {
+// refused with StrictColumns (except LWT's [applied]); a field without a
+// column stays zero, or is refused with StrictFields.
+func structPlan(src driver.Source, m *reflectx.Mapper, t reflect.Type, cols []driver.Column, strict Strict) (*Plan, error) {
 	tm := m.TypeMap(t)
 	pl := &Plan{}
 	for ci, c := range cols {
-		fi := tm.GetByPath(c.Name)
-		if fi != nil && fi.Embedded {
-			// An embedded struct's own name is not a column name: its
-			// fields are promoted, and gocqlx maps only those.
-			fi = nil
-		}
+		fi := fieldOf(tm, c)
 		if fi != nil {
 			if other := sameName(tm, fi); other != nil {
 				return nil, errorf(c.Name, t.Name()+"."+fieldPath(t, fi.Index),
@@ -29,8 +27,13 @@ func structPlan(src driver.Source, m *reflectx.Mapper, t reflect.Type, cols []dr
 			}
 		}
 		if fi == nil {
-			if strict && c.Name != "[applied]" {
-				return nil, errorf(c.Name, "", "column %q has no field in %v (strict mapping)", c.Name, t)
+			if strict&StrictColumns != 0 && c.Name != "[applied]" {
+				msg := fmt.Sprintf("column %q has no field in %v (strict mapping)", c.Name, t)
+				if _, desc := unfilled(tm, t, cols); strict&StrictFields != 0 && desc != "" {
+					// A misspelt field is both: say so at once.
+					msg += ", and " + desc
+				}
+				return nil, errorf(c.Name, "", "%s", msg)
 			}
 			for range max(c.Elems, 1) {
 				pl.slots = append(pl.slots, slot{col: ci, skip: true, elem: -1})
@@ -55,7 +58,75 @@ func structPlan(src driver.Source, m *reflectx.Mapper, t reflect.Type, cols []dr
 		}
 		pl.slots = append(pl.slots, slots...)
 	}
+	if strict&StrictFields != 0 {
+		if first, desc := unfilled(tm, t, cols); desc != "" {
+			return nil, errorf("", first, "%s in the result (strict mapping), whose columns are %s", desc, names(cols))
+		}
+	}
 	return pl, nil
+}
+
+// fieldOf returns the field that column c maps to, or nil. An embedded
+// struct's own name is not a column name: its fields are promoted, and
+// gocqlx maps only those.
+func fieldOf(tm *reflectx.StructMap, c driver.Column) *reflectx.FieldInfo {
+	if fi := tm.GetByPath(c.Name); fi != nil && !fi.Embedded {
+		return fi
+	}
+	return nil
+}
+
+// unfilled finds the fields of the row that no column of cols fills, and
+// returns the first one's name (Type.Field) and a description of them all
+// with the column each would take ("field T.Nmae ("nmae") has no column"),
+// or "" if every field is filled.
+//
+// A row's fields are struct t's own and those of the structs it embeds, at
+// any depth. reflectx also indexes the members of a struct field
+// (Addr.Street for a UDT or tuple field Addr), which its column fills as a
+// whole, and an embedded struct itself, which no column names: neither is
+// a field of the row. Fields tagged db:"-" and unexported fields are not in
+// the index. A field some of whose members a column names by their path (a
+// quoted column "addr.street") is filled.
+func unfilled(tm *reflectx.StructMap, t reflect.Type, cols []driver.Column) (first, desc string) {
+	var filled [][]int
+	for _, c := range cols {
+		if fi := fieldOf(tm, c); fi != nil {
+			filled = append(filled, fi.Index)
+		}
+	}
+	var missing []string
+	for _, fi := range tm.Index {
+		if fi.Embedded || !ofTheRow(fi) {
+			continue
+		}
+		if slices.ContainsFunc(filled, func(ix []int) bool { return len(ix) >= len(fi.Index) && slices.Equal(ix[:len(fi.Index)], fi.Index) }) {
+			continue
+		}
+		name := t.Name() + "." + fieldPath(t, fi.Index)
+		if first == "" {
+			first = name
+		}
+		missing = append(missing, fmt.Sprintf("%s (%q)", name, fi.Path))
+	}
+	switch len(missing) {
+	case 0:
+		return "", ""
+	case 1:
+		return first, "field " + missing[0] + " has no column"
+	}
+	return first, "fields " + strings.Join(missing, ", ") + " have no column"
+}
+
+// ofTheRow reports whether fi is a field of the row itself: every struct
+// it is reached through is embedded.
+func ofTheRow(fi *reflectx.FieldInfo) bool {
+	for p := fi.Parent; p != nil && p.Parent != nil; p = p.Parent {
+		if !p.Embedded {
+			return false
+		}
+	}
+	return true
 }
 
 // sameName returns another field that maps to the same name as fi, if
