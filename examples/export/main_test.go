@@ -195,7 +195,10 @@ func TestExportCSVAndParquet(t *testing.T) {
 			}
 			shown := strings.Contains(bar.String(), "rows/s")
 			if mode.parallel == 0 {
-				shown = shown && strings.Contains(out.String(), "SELECT COUNT(*)")
+				// The total comes from a COUNT(*) within CountTimeout, or,
+				// when the node is too slow for that (a loaded CI machine),
+				// from the size estimates: either way the run says which.
+				shown = shown && (strings.Contains(out.String(), "SELECT COUNT(*)") || strings.Contains(out.String(), "system.size_estimates"))
 			} else {
 				// The ring is read to its end: the bar is full.
 				shown = shown && strings.Contains(bar.String(), "100% |") && strings.Contains(bar.String(), "of the ring")
