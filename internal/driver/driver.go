@@ -183,6 +183,17 @@ type Cluster interface {
 	Query(cql string, values []any) Source
 }
 
+// Unrouted is implemented by a Cluster whose driver may have no way to send
+// a request to a chosen node: gocql v1 (github.com/gocql/gocql) has none,
+// ScyllaDB's fork of it has Query.SetHostID. While Unrouted returns true, a
+// scan leaves Request.HostID empty, so each request goes where the driver's
+// host selection policy sends it: the ranges still cover the ring exactly,
+// but no request is routed to a range's replicas, and a failed request is
+// not sent to the next replica at once, only retried.
+type Unrouted interface {
+	Unrouted() bool
+}
+
 // Host is a node of the ring, as the driver reports it.
 type Host struct {
 	ID          string   // the host ID, for Request.HostID
