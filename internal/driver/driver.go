@@ -1,9 +1,12 @@
 // Package driver connects package cqlseq's engine to a Cassandra driver.
 //
 // It is internal to this repository: package [github.com/cqlseq/cqlseq]
-// runs over github.com/apache/cassandra-gocql-driver/v2 with it, and package
-// [github.com/cqlseq/cqlseq/cqlseqx] over gocqlx and ScyllaDB's fork of
-// gocql. A front end describes one query as a [Source] and hands it to
+// runs over github.com/apache/cassandra-gocql-driver/v2 with it, package
+// [github.com/cqlseq/cqlseq/cqlseqgocql] over github.com/gocql/gocql v1
+// (upstream or ScyllaDB's fork), and package
+// [github.com/cqlseq/cqlseq/cqlseqx] over gocqlx and the fork; the last two
+// share one Source, in module github.com/cqlseq/cqlseq/internal/gocqlsource.
+// A front end describes one query as a [Source] and hands it to
 // package cqlseq's Stream or Pages as a Statement ([NewStatement]), or a
 // session as a [Cluster] to Scan ([ScanOn]); the engine does the paging,
 // prefetching, retrying, mapping and cleanup. [Codec] implements the
@@ -12,7 +15,7 @@
 // here is API: the modules of this repository are released together, at
 // one version, and a front end outside it has no way in.
 //
-// Both drivers above fit: their iterators satisfy [Iter], and a type with a
+// The drivers above fit: their iterators satisfy [Iter], and a type with a
 // method UnmarshalCQL(TI, []byte) error satisfies their Unmarshaler when TI is
 // their TypeInfo.
 package driver
