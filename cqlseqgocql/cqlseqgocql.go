@@ -38,8 +38,8 @@
 // # Row types
 //
 // gocql has no struct mapper: rows are mapped by package cqlseq's rules
-// (a `db` tag, else the field name in snake_case; see "Row types" there),
-// so a struct written for cqlseq.Stream, or for gocqlx, reads the same
+// (gocqlx's: a `db` tag, else the field name in snake_case; see "Row
+// types" there), so a struct written for cqlseq.Stream reads the same
 // here. As in package cqlseq, a NULL gives the zero value (a type with its
 // own gocql.Unmarshaler is handed the NULL and decides), and an
 // empty-interface field gets the Go type gocql's MapScan gives the column:
