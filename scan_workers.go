@@ -323,7 +323,10 @@ func (s *scan[T]) readPages(ctx context.Context, i int, r ring.Task, hosts []str
 			trailing = info.Warnings
 		}
 	}
-	link := &rangeLink{limiter: s.limiter, route: newReplicaRoute(s.live, hosts, s.local), rowBufs: s.bufs}
+	link := &rangeLink{limiter: s.limiter, rowBufs: s.bufs}
+	if u, ok := s.tbl.(driver.Unrouted); !ok || !u.Unrouted() {
+		link.route = newReplicaRoute(s.live, hosts, s.local)
+	}
 	for p, err := range streamPages[T](ctx, src, &cfg, link) {
 		if err != nil {
 			// A row type that does not fit the columns is no failure of

@@ -122,13 +122,12 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
-	"slices"
-	"strings"
 
 	"github.com/scylladb/gocqlx/v3"
 
 	"github.com/cqlseq/cqlseq"
 	"github.com/cqlseq/cqlseq/internal/driver"
+	"github.com/cqlseq/cqlseq/internal/gocqlsource"
 )
 
 // Stream returns the rows of q, decoded into T, one at a time: it is
@@ -154,52 +153,33 @@ func statement[T any](q *gocqlx.Queryx) cqlseq.Statement {
 // prepare builds the source of one call of Stream or Pages. A problem with
 // q or T goes into the source's Query().Err, which cqlseq reports after
 // checking its own arguments. It sends nothing to Cassandra.
-func prepare[T any](q *gocqlx.Queryx) *source {
+func prepare[T any](q *gocqlx.Queryx) *gocqlsource.Source {
 	src := prepareQuery(q)
-	if src.query.Err == nil {
-		src.query.Err = checkRowType(reflect.TypeFor[T]())
-	}
+	src.Refuse(checkRowType(reflect.TypeFor[T]()))
 	return src
 }
 
-// prepareQuery is prepare without the row type.
-func prepareQuery(q *gocqlx.Queryx) *source {
-	src := &source{Codec: codec, turn: make(chan struct{}, 1)}
-	fail := func(err error) *source {
-		src.query.Err = err
-		return src
-	}
+// prepareQuery is prepare without the row type: the shared source of the
+// Queryx's gocql query and values, mapped by its mapper.
+func prepareQuery(q *gocqlx.Queryx) *gocqlsource.Source {
 	switch {
 	case q == nil || q.Query == nil:
-		return fail(errors.New("nil query"))
+		return refused(errors.New("nil query"))
 	case q.Err() != nil:
-		return fail(fmt.Errorf("binding the query's values: %w", q.Err()))
-	case strings.TrimSpace(q.Statement()) == "":
-		return src // cqlseq reports the empty statement
-	case q.GetSession() == nil:
-		return fail(errors.New("the query has no session"))
+		return refused(fmt.Errorf("binding the query's values: %w", q.Err()))
 	}
-	// A copy of the caller's query with bound values of its own.
-	src.base, src.mapper = *q.Query, q.Mapper
-	if src.mapper == nil {
-		src.mapper = gocqlx.DefaultMapper
+	m := q.Mapper
+	if m == nil {
+		m = gocqlx.DefaultMapper
 	}
-	b := &src.base
-	b.Bind(slices.Clone(q.Values())...)
-	b.Prefetch(0)
-	// Every page carries its own column metadata: see the core's newSource.
-	b.NoSkipMetadata()
-	src.query = driver.Query{
-		Keyspace:   b.Keyspace(),
-		CQL:        b.Statement(),
-		Values:     b.Values(), // base's own copy, never changed
-		Idempotent: b.IsIdempotent(),
-		Mapper:     src.mapper,
-		// Queryx.Strict has no getter; gocqlx.DefaultStrict, which makes
-		// every Queryx strict, and cqlseq.WithStrict do.
-		Strict: gocqlx.DefaultStrict,
-	}
-	return src
+	// Queryx.Strict has no getter; gocqlx.DefaultStrict, which makes every
+	// Queryx strict, and cqlseq.WithStrict do.
+	return gocqlsource.New(q.Query, q.Values(), sourceOptions(m))
+}
+
+// refused is the source of a query that cannot run, for err.
+func refused(err error) *gocqlsource.Source {
+	return gocqlsource.Refused(err, sourceOptions(gocqlx.DefaultMapper))
 }
 
 // checkRowType refuses a row type that points to a type embedding

@@ -9,6 +9,7 @@ replace github.com/gocql/gocql => github.com/scylladb/gocql v1.15.3
 require (
 	github.com/apache/cassandra-gocql-driver/v2 v2.1.2
 	github.com/cqlseq/cqlseq v0.1.0
+	github.com/cqlseq/cqlseq/internal/gocqlsource v0.1.0
 	github.com/gocql/gocql v1.7.0
 	github.com/google/go-cmp v0.7.0
 	github.com/scylladb/go-reflectx v1.0.1

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cqlseq/cqlseq"
 	"github.com/cqlseq/cqlseq/internal/driver"
+	"github.com/cqlseq/cqlseq/internal/gocqlsource"
 )
 
 // Scan returns every row of table ("keyspace.table"), decoded into T by
@@ -23,7 +24,7 @@ func Scan[T any](ctx context.Context, session gocqlx.Session, table string, opts
 			yield(zero, err)
 		}
 	}
-	return cqlseq.Scan[T](ctx, nil, table, scanOn(session, opts)...)
+	return cqlseq.Scan[T](ctx, nil, table, scanOn(ctx, session, opts)...)
 }
 
 // ScanPages is [Scan] a page at a time: it is [cqlseq.ScanPages] for a
@@ -34,13 +35,13 @@ func ScanPages[T any](ctx context.Context, session gocqlx.Session, table string,
 			yield(cqlseq.Page[T]{}, err)
 		}
 	}
-	return cqlseq.ScanPages[T](ctx, nil, table, scanOn(session, opts)...)
+	return cqlseq.ScanPages[T](ctx, nil, table, scanOn(ctx, session, opts)...)
 }
 
 // scanOn returns opts with the option that makes cqlseq's scan read
 // through session.
-func scanOn(session gocqlx.Session, opts []cqlseq.ScanOption) []cqlseq.ScanOption {
-	return append(slices.Clip(opts), driver.ScanOn(cluster{session}).(cqlseq.ScanOption))
+func scanOn(ctx context.Context, session gocqlx.Session, opts []cqlseq.ScanOption) []cqlseq.ScanOption {
+	return append(slices.Clip(opts), driver.ScanOn(cluster{ctx, session}).(cqlseq.ScanOption))
 }
 
 func scanArgs[T any](session gocqlx.Session) error {
@@ -50,16 +51,14 @@ func scanArgs[T any](session gocqlx.Session) error {
 	return checkRowType(reflect.TypeFor[T]())
 }
 
-// cluster is what a scan needs of a gocqlx session.
-type cluster struct{ s gocqlx.Session }
-
-func (c cluster) Hosts() ([]driver.Host, error) {
-	var hosts []driver.Host
-	for _, h := range c.s.Session.GetHosts() {
-		hosts = append(hosts, driver.Host{ID: h.HostID(), Addr: h.ConnectAddressAndPort(), DataCenter: h.DataCenter(), Rack: h.Rack(), Partitioner: h.Partitioner(), Tokens: h.Tokens(), Up: h.IsUp()})
-	}
-	return hosts, nil
+// cluster is what a scan needs of a gocqlx session: its nodes as the
+// fork lists them (Session.GetHosts), and queries mapped by its mapper.
+type cluster struct {
+	ctx context.Context
+	s   gocqlx.Session
 }
+
+func (c cluster) Hosts() ([]driver.Host, error) { return gocqlsource.Hosts(c.ctx, c.s.Session) }
 
 func (c cluster) Query(cql string, values []any) driver.Source {
 	return prepareQuery(c.s.Query(cql, nil).Bind(values...))

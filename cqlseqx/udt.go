@@ -10,6 +10,7 @@ import (
 	"github.com/scylladb/gocqlx/v3"
 
 	"github.com/cqlseq/cqlseq/internal/driver"
+	"github.com/cqlseq/cqlseq/internal/gocqlsource"
 )
 
 // gocqlx decodes a value whose type embeds gocqlx.UDT by its own rules,
@@ -124,7 +125,7 @@ func (u *udtDest) UnmarshalCQL(info gocql.TypeInfo, data []byte) error {
 		reflectx.FieldByIndexes(u.v, path)
 	}
 	if info.Type() != gocql.TypeUDT {
-		return fmt.Errorf("%v embeds gocqlx.UDT, so it takes a user-defined type, not %s", u.l.typ, typeName(info))
+		return fmt.Errorf("%v embeds gocqlx.UDT, so it takes a user-defined type, not %s", u.l.typ, gocqlsource.TypeName(info))
 	}
 	// The driver walks the UDT's elements and calls UnmarshalUDT for each,
 	// as it does for gocqlx's wrapper. elements is not a gocql.Unmarshaler,

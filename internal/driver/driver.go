@@ -1,9 +1,12 @@
 // Package driver connects package cqlseq's engine to a Cassandra driver.
 //
 // It is internal to this repository: package [github.com/cqlseq/cqlseq]
-// runs over github.com/apache/cassandra-gocql-driver/v2 with it, and package
-// [github.com/cqlseq/cqlseq/cqlseqx] over gocqlx and ScyllaDB's fork of
-// gocql. A front end describes one query as a [Source] and hands it to
+// runs over github.com/apache/cassandra-gocql-driver/v2 with it, package
+// [github.com/cqlseq/cqlseq/cqlseqgocql] over github.com/gocql/gocql v1
+// (upstream or ScyllaDB's fork), and package
+// [github.com/cqlseq/cqlseq/cqlseqx] over gocqlx and the fork; the last two
+// share one Source, in module github.com/cqlseq/cqlseq/internal/gocqlsource.
+// A front end describes one query as a [Source] and hands it to
 // package cqlseq's Stream or Pages as a Statement ([NewStatement]), or a
 // session as a [Cluster] to Scan ([ScanOn]); the engine does the paging,
 // prefetching, retrying, mapping and cleanup. [Codec] implements the
@@ -12,7 +15,7 @@
 // here is API: the modules of this repository are released together, at
 // one version, and a front end outside it has no way in.
 //
-// Both drivers above fit: their iterators satisfy [Iter], and a type with a
+// The drivers above fit: their iterators satisfy [Iter], and a type with a
 // method UnmarshalCQL(TI, []byte) error satisfies their Unmarshaler when TI is
 // their TypeInfo.
 package driver
@@ -188,6 +191,17 @@ type Cluster interface {
 	// goes to the node its Request.HostID names, or where the driver's
 	// policy sends it.
 	Query(cql string, values []any) Source
+}
+
+// Unrouted is implemented by a Cluster whose driver may have no way to send
+// a request to a chosen node: gocql v1 (github.com/gocql/gocql) has none,
+// ScyllaDB's fork of it has Query.SetHostID. While Unrouted returns true, a
+// scan leaves Request.HostID empty, so each request goes where the driver's
+// host selection policy sends it: the ranges still cover the ring exactly,
+// but no request is routed to a range's replicas, and a failed request is
+// not sent to the next replica at once, only retried.
+type Unrouted interface {
+	Unrouted() bool
 }
 
 // Host is a node of the ring, as the driver reports it.

@@ -1,7 +1,8 @@
 // Package drivertest holds the behavioural tests that every cqlseq front end
 // must pass against a real Cassandra: written once, run by the tests of each
-// front end (package cqlseq's over the v2 driver, cqlseqx's over gocqlx), as
-// testing/fstest serves implementations of fs.FS. The fixtures are created
+// front end (package cqlseq's over the v2 driver, cqlseqgocql's over gocql
+// v1, upstream and the fork, cqlseqx's over gocqlx), as testing/fstest
+// serves implementations of fs.FS. The fixtures are created
 // with the v2 driver, through package cqlseqtest.
 package drivertest
 
