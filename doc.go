@@ -16,13 +16,16 @@
 // All drive Cassandra's paging on demand: a
 // page is requested when the loop needs it (with prefetching, the default,
 // one page ahead of it), so a table larger than memory streams in the memory
-// of two pages. Package [github.com/cqlseq/cqlseq/cqlseqx] offers the same
-// for gocqlx queries, with the same options, pages and errors.
+// of two pages. Packages [github.com/cqlseq/cqlseq/cqlseqgocql] and
+// [github.com/cqlseq/cqlseq/cqlseqx] offer the same for queries of
+// github.com/gocql/gocql and of gocqlx, with the same options, pages and
+// errors.
 //
 // # The contract
 //
 // This section is the contract of every sequence the package and its front
-// end [github.com/cqlseq/cqlseq/cqlseqx] return; function docs refer to it.
+// ends [github.com/cqlseq/cqlseq/cqlseqgocql] and
+// [github.com/cqlseq/cqlseq/cqlseqx] return; function docs refer to it.
 // [ReadPage] keeps it too, returning what a sequence would yield.
 //
 // Nothing needs closing. However the loop ends (the last row, break, return,
@@ -205,7 +208,7 @@
 //     itself, has another count of values than markers, or that the table
 //     or Cassandra refuses;
 //   - a front end's own: cqlseqx's query whose values failed to bind or that
-//     has no session.
+//     has no session; cqlseqgocql's nil query or nil session.
 //
 // # Tracing
 //
@@ -283,9 +286,12 @@
 //
 // # Other drivers
 //
-// Package [github.com/cqlseq/cqlseq/cqlseqx] runs Stream, Pages, Scan and
-// ScanPages over gocqlx queries and sessions (and ScyllaDB's fork of
-// gocql), with these options, pages and errors. Both front ends reach one
-// engine through an internal package: they are released together, at one
-// version.
+// Package [github.com/cqlseq/cqlseq/cqlseqgocql] runs Stream, Pages, Scan
+// and ScanPages over queries and sessions of github.com/gocql/gocql,
+// upstream v1.x or ScyllaDB's fork (through upstream, which cannot send a
+// request to a chosen node, a scan's requests go where the session's host
+// policy sends them), and [github.com/cqlseq/cqlseq/cqlseqx] over gocqlx
+// queries and sessions, with these options, pages and errors. The front
+// ends reach one engine through internal packages: they are released
+// together, at one version.
 package cqlseq

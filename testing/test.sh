@@ -39,6 +39,16 @@ command -v go >/dev/null || { echo "test.sh: Go is not installed (https://go.dev
 # nested modules (front ends, examples, benchmarks, fault tests) that keep
 # their dependencies out of the core's go.mod.
 mapfile -t modules < <(git ls-files --cached --others --exclude-standard '*go.mod' | xargs -n1 dirname | sort)
+# A module with a go.upstream.work (cqlseqgocql) is also checked, built and
+# tested in that workspace: on upstream gocql, where the repository's
+# workspace builds every module against ScyllaDB's fork (cqlseqx's replace
+# applies to all of them; see README.md). GOWORK must be an absolute path.
+upstream=()
+for m in "${modules[@]}"; do
+	[[ -f $m/go.upstream.work ]] && upstream+=("$m")
+done
+root=$PWD
+upstream_work() { echo "$root/$1/go.upstream.work"; }
 
 short=false
 if [[ ${CI:-} != true ]]; then
@@ -79,6 +89,9 @@ fi
 for m in "${modules[@]}"; do
 	(cd "$m" && go vet -race ./...)
 done
+for m in "${upstream[@]}"; do
+	(cd "$m" && GOWORK=$(upstream_work "$m") go vet -race ./...)
+done
 
 # staticcheck at a pinned version, so that a new release finds nothing new
 # in a run of old code; built once per Go version into the cache directory
@@ -95,6 +108,9 @@ lint_status=0
 for m in "${modules[@]}"; do
 	(cd "$m" && GOFLAGS="${GOFLAGS:+$GOFLAGS }-race" "$tools/staticcheck" ./...) || lint_status=$?
 done
+for m in "${upstream[@]}"; do
+	(cd "$m" && GOWORK=$(upstream_work "$m") GOFLAGS="${GOFLAGS:+$GOFLAGS }-race" "$tools/staticcheck" ./...) || lint_status=$?
+done
 if [[ $lint_status != 0 ]]; then
 	echo "test.sh: staticcheck found the problems above; the tests run all the same, and the run fails" >&2
 fi
@@ -108,6 +124,9 @@ say "building the tests"
 bin=$(mktemp -d -t cqlseq-tests.XXXXXX)
 for m in "${modules[@]}"; do
 	(cd "$m" && go test -race -c -o "$bin/" ./...)
+done
+for m in "${upstream[@]}"; do
+	(cd "$m" && GOWORK=$(upstream_work "$m") go test -race -c -o "$bin/" ./...)
 done
 mkdir "$bin/norace"
 go test -c -o "$bin/norace/" ./...
@@ -190,12 +209,16 @@ if [[ $# -gt 0 ]]; then
 	for m in "${modules[@]}"; do
 		gotest "$m" "" "$@" || status=$?
 		[[ $status == 0 ]] || break
+		if [[ " ${upstream[*]} " == *" $m "* ]]; then
+			GOWORK=$(upstream_work "$m") gotest "$m" " on upstream gocql" "$@" || status=$?
+			[[ $status == 0 ]] || break
+		fi
 	done
 else
 	# The modules with tests on the cluster, in this order; the fault tests
 	# last, as they kill its nodes.
 	cluster_modules=()
-	for m in . cqlseqx testing/faults; do
+	for m in . cqlseqx cqlseqgocql testing/faults; do
 		[[ " ${modules[*]} " == *" $m "* ]] && cluster_modules+=("$m")
 	done
 	(
@@ -206,12 +229,19 @@ else
 			else
 				gotest "$m" " (all but TestCluster*)" -skip '^TestCluster' || exit
 			fi
+			if [[ " ${upstream[*]} " == *" $m "* ]]; then
+				GOWORK=$(upstream_work "$m") gotest "$m" " on upstream gocql (all but TestCluster*)" -skip '^TestCluster' || exit
+			fi
 		done
 	) >"$beside_log" 2>&1 &
 	beside=$!
 	for m in "${cluster_modules[@]}"; do
 		gotest "$m" " (TestCluster*)" -run '^TestCluster' || status=$?
 		[[ $status == 0 ]] || break
+		if [[ " ${upstream[*]} " == *" $m "* ]]; then
+			GOWORK=$(upstream_work "$m") gotest "$m" " on upstream gocql (TestCluster*)" -run '^TestCluster' || status=$?
+			[[ $status == 0 ]] || break
+		fi
 	done
 	wait "$beside" || { rc=$?; [[ $status != 0 ]] || status=$rc; }
 	say "the tests beside those on the cluster:"
