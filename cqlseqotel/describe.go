@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/cqlseq/cqlseq"
+	"github.com/cqlseq/cqlseq/internal/cql"
 )
 
 // description is what the conventions ask to know of a stream's statement.
@@ -49,10 +50,10 @@ func target(statement string) (operation, keyspace, table string) {
 	var into string
 loop:
 	for t := range lex(statement) {
-		text := statement[t.start:t.end]
+		text := statement[t.Start:t.End]
 		switch state {
 		case 0:
-			if t.kind != identToken {
+			if t.Kind != cql.Ident {
 				break loop
 			}
 			operation = text
@@ -67,21 +68,21 @@ loop:
 				break loop
 			}
 		case 1:
-			if t.kind == identToken && strings.EqualFold(text, into) {
+			if t.Kind == cql.Ident && strings.EqualFold(text, into) {
 				state = 2
 			}
 		case 2:
-			switch t.kind {
-			case identToken:
+			switch t.Kind {
+			case cql.Ident:
 				parts = append(parts, text)
-			case quotedToken:
+			case cql.Quoted:
 				parts = append(parts, strings.ReplaceAll(text[1:max(1, len(text)-1)], `""`, `"`))
 			default:
 				break loop
 			}
 			state = 3
 		case 3:
-			if t.kind != punctToken || text != "." || len(parts) == 2 {
+			if t.Kind != cql.Punct || text != "." || len(parts) == 2 {
 				break loop
 			}
 			state = 2
