@@ -6,8 +6,9 @@ import "strings"
 // cursor needs to know: "" when it has neither a LIMIT nor a PER PARTITION
 // LIMIT, else what it has, worded to follow "the statement has": "a LIMIT",
 // "a PER PARTITION LIMIT", or both. A statement it cannot read to its end
-// (a string, quoted name or comment left open) may hide one: Limit says
-// that instead ("an unterminated string"), and never "" for it.
+// (a string, quoted name or comment left open) may hide either: for one,
+// Limit says what was left open ("an unterminated string") and open is
+// true.
 //
 // The keyword is looked for as Cassandra's lexer would find it, outside
 // strings, quoted names and comments: LIMIT is a reserved word, so an
@@ -17,18 +18,18 @@ import "strings"
 // refuse, _limit or one with non-ASCII letters; a bind marker :limit), a
 // run that holds the letters "limit" counts as a LIMIT: Limit may find one
 // that is not there, never miss one that is.
-func Limit(stmt string) string {
+func Limit(stmt string) (has string, open bool) {
 	var limit, perPartition bool
 	var prev [2]string // the two tokens before, lowercased if identifiers
 	for t := range Lex(stmt) {
 		if t.Open {
 			switch t.Kind {
 			case Comment:
-				return "an unterminated comment"
+				return "an unterminated comment", true
 			case Quoted, Marker:
-				return "an unterminated quoted name"
+				return "an unterminated quoted name", true
 			}
-			return "an unterminated string"
+			return "an unterminated string", true
 		}
 		if t.Kind == Comment {
 			continue
@@ -49,13 +50,13 @@ func Limit(stmt string) string {
 	}
 	switch {
 	case limit && perPartition:
-		return "a PER PARTITION LIMIT and a LIMIT"
+		return "a PER PARTITION LIMIT and a LIMIT", false
 	case perPartition:
-		return "a PER PARTITION LIMIT"
+		return "a PER PARTITION LIMIT", false
 	case limit:
-		return "a LIMIT"
+		return "a LIMIT", false
 	}
-	return ""
+	return "", false
 }
 
 // isLimit reports whether Cassandra's lexer may find the keyword LIMIT in

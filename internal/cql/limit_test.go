@@ -1,6 +1,9 @@
 package cql
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // LIMIT is found where Cassandra reads it, in any case and spacing, and
 // not in strings, quoted names, comments or longer names; a statement that
@@ -59,8 +62,9 @@ func TestLimit(t *testing.T) {
 		{"SELECT a FROM t /* LIMIT 10", "an unterminated comment"},
 		{"SELECT a FROM t LIMIT 10 'x", "an unterminated string"},
 	} {
-		if got := Limit(c.stmt); got != c.want {
-			t.Errorf("Limit(%q) = %q, want %q", c.stmt, got, c.want)
+		got, open := Limit(c.stmt)
+		if got != c.want || open != strings.HasPrefix(c.want, "an unterminated") {
+			t.Errorf("Limit(%q) = %q, %v; want %q", c.stmt, got, open, c.want)
 		}
 	}
 }
