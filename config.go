@@ -94,11 +94,12 @@ func startStream(ctx context.Context, src driver.Source, opts []StreamOption) (*
 	return resolveStream(opts, q)
 }
 
-// resolveStream resolves a stream's options for the query q. A cursor made
-// at another fetch size is refused when WithFetchSize asks for another, and
-// otherwise sets the fetch size to the cursor's: Cassandra resumes a query
-// with a LIMIT exactly only at the fetch size the paging state was made
-// with.
+// resolveStream resolves a stream's options for the query q. A cursor
+// sets the fetch size to the one it was made at, unless WithFetchSize asks
+// for another: that is refused, before any query is sent, for a statement
+// that Cassandra resumes exactly only at the fetch size its paging state
+// was made at (one with a LIMIT, see fetchSizeHeld), and followed for
+// every other.
 func resolveStream(opts []StreamOption, q driver.Query) (*config, error) {
 	c := newConfig(q)
 	for i, o := range opts {
@@ -116,13 +117,16 @@ func resolveStream(opts []StreamOption, q driver.Query) (*config, error) {
 		if err != nil {
 			return nil, err
 		}
-		if size != c.FetchSize {
-			if c.fetchSizeSet {
-				return nil, &wrapped{fmt.Sprintf("cqlseq: invalid cursor: it was made at fetch size %d and the stream asks for %d; "+
-					"Cassandra resumes exactly only at the fetch size the cursor was made with (a LIMIT above the fetch size is ignored on resume)", size, c.FetchSize),
-					[]error{ErrInvalidCursor, ErrInvalidArgument}}
-			}
+		switch {
+		case size == c.FetchSize:
+		case !c.fetchSizeSet:
 			c.FetchSize = size
+		default:
+			if held := fetchSizeHeld(q.CQL); held != "" {
+				return nil, cursorRefusef("it was made at fetch size %d and the stream asks for %d, and the statement has %s: "+
+					"such a cursor resumes only at its own fetch size (at one at or above the LIMIT, Cassandra reads the query without paging, from its first row again)",
+					size, c.FetchSize, held)
+			}
 		}
 		c.PageState = state
 	}

@@ -120,27 +120,36 @@
 // # Resuming: cursors and retries
 //
 // Every page carries a cursor ([PageInfo.Cursor], in each [Page] and in
-// what [WithPageCallback] receives): text that resumes the stream right after that
-// page, in this process or another, with [WithCursor]. A cursor holds
-// Cassandra's paging state, the fetch size it was made at, and a fingerprint
-// of the statement, its keyspace and its bound values: used with another
-// statement or other values, or with another fetch size, it is refused
-// before any query is sent ([ErrInvalidCursor]). The fingerprint reads
-// bound values only as far as their types export them: a struct by its
-// exported fields or, where its state is unexported, by its MarshalBinary
-// or MarshalText (big.Int, inf.Dec); values that differ only in unexported
-// fields, such as two UDTs bound through gocqlx (which wraps them in a
-// struct of unexported fields), share a fingerprint, and a cursor made for
-// one is not refused for the other. Cassandra resumes a query
-// with a LIMIT exactly only at the page size its paging state was made at,
-// so a resumed stream takes the cursor's fetch size. An unsigned cursor
-// carries a checksum that catches damage but not a deliberate change; with
-// [WithCursorKey] cursors are signed (HMAC-SHA256) and an altered or unsigned
-// one is refused: sign them whenever clients (an HTTP API) hand them back.
-// A cursor is as long as the last row's key (Cassandra allows 64 KiB per key
-// component): store it as text of up to 1 MiB, the longest WithCursor
-// accepts. [PageInfo.PageState] and [WithPageState] are the same position
-// without the checks.
+// what [WithPageCallback] receives): text that resumes the stream right
+// after that page, in this process or another, with [WithCursor]. A cursor
+// holds Cassandra's paging state, the fetch size it was made at, and a
+// fingerprint of the statement, its keyspace and its bound values: used
+// with another statement or other values it is refused before any query is
+// sent ([ErrInvalidCursor]). The fingerprint reads bound values only as far
+// as their types export them: a struct by its exported fields or, where its
+// state is unexported, by its MarshalBinary or MarshalText (big.Int,
+// inf.Dec); values that differ only in unexported fields, such as two UDTs
+// bound through gocqlx (which wraps them in a struct of unexported fields),
+// share a fingerprint, and a cursor made for one is not refused for the
+// other. A resumed stream takes the cursor's fetch size unless
+// [WithFetchSize] asks for another, which Cassandra follows exactly: a
+// client may change its page size from one page to the next (measured on
+// Cassandra 5.0, on protocols 4 and 5: whole tables, partitions, clustering
+// slices, ORDER BY, IN, ALLOW FILTERING, DISTINCT, GROUP BY, indexes, PER
+// PARTITION LIMIT, token ranges and so a scan's checkpoints). A LIMIT is
+// the exception: at a fetch size at or above the LIMIT, Cassandra reads the
+// query without paging and starts again from its first row. So a cursor of
+// a statement with a LIMIT (LIMIT ? too), or of one that cqlseq cannot read
+// to its end (an unterminated string, which may hide a LIMIT), is refused
+// at another fetch size than it was made at, before any query is sent
+// ([ErrInvalidCursor]). An unsigned cursor carries a checksum that catches
+// damage but not a deliberate change; with [WithCursorKey] cursors are
+// signed (HMAC-SHA256) and an altered or unsigned one is refused: sign them
+// whenever clients (an HTTP API) hand them back. A cursor is as long as the
+// last row's key (Cassandra allows 64 KiB per key component): store it as
+// text of up to 1 MiB, the longest WithCursor accepts.
+// [PageInfo.PageState] and [WithPageState] are the same position without
+// the checks.
 //
 // With [WithRetry], a page request that fails with an error that may pass is
 // sent again from the same paging state after a backoff, so a stream that
@@ -197,7 +206,8 @@
 //   - a rate limit that is not > 0;
 //   - both a cursor and a paging state, an empty cursor key, a cursor or
 //     checkpoint that cannot be used (also [ErrInvalidCursor]), a cursor made
-//     at another fetch size than WithFetchSize asks;
+//     at another fetch size than WithFetchSize asks for a statement with a
+//     LIMIT, or one left inside a string, quoted name or comment;
 //   - a scan's table name that is not "keyspace.table", a table it cannot
 //     scan (no such keyspace or table, a virtual table, a replication it
 //     cannot follow), a parallelism outside [1, 1024], a WithDataCenter

@@ -25,9 +25,10 @@ var (
 
 	// ErrInvalidCursor is matched by the error for a cursor that cannot be
 	// used (see [WithCursor]): malformed, truncated, made for another
-	// statement, other bound values or another fetch size, unsigned when a
-	// key is set, or with a signature that does not match. Such errors also
-	// match ErrInvalidArgument.
+	// statement or other bound values, made at another fetch size than a
+	// statement with a LIMIT is resumed at, unsigned when a key is set, or
+	// with a signature that does not match. Such errors also match
+	// ErrInvalidArgument.
 	ErrInvalidCursor = errors.New("invalid cursor")
 )
 

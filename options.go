@@ -52,7 +52,8 @@ const DefaultFetchSize = 5000
 // per page request, [DefaultFetchSize] without it. It must be in [1, 2^31).
 // The page size a session or a query was given (ClusterConfig.PageSize,
 // Query.PageSize) is not used: the drivers offer no way to read it, and a
-// cursor must name the fetch size it was made at.
+// cursor records the fetch size it was made at, which a statement with a
+// LIMIT must resume at.
 func WithFetchSize(n int) Option {
 	return option(func(c *config) { c.FetchSize, c.fetchSizeSet = n, true })
 }
@@ -69,9 +70,10 @@ func WithPageCallback(fn func(PageInfo)) Option {
 
 // WithCursor resumes the sequence right after the page whose
 // [PageInfo.Cursor] was saved, after checking that it was made for this
-// statement, these bound values and this fetch size (see "Resuming: cursors
-// and retries" in the package documentation). Without [WithFetchSize] the
-// stream takes the cursor's. A scan's checkpoint is checked against the
+// statement and these bound values (see "Resuming: cursors and retries" in
+// the package documentation). Without [WithFetchSize] the stream takes the
+// cursor's fetch size; with it, it may resume at another, unless the
+// statement has a LIMIT. A scan's checkpoint is checked against the
 // table, columns, filter and values; a scan may resume at another fetch
 // size (its ranges have no LIMIT to keep). A scan's checkpoint holds the
 // paging state of each range being read, up to one per worker: with the
@@ -160,11 +162,12 @@ func WithPrefetch(p float64) StreamOption { return streamOption(func(c *config) 
 func WithMaxPages(n int) StreamOption { return streamOption(func(c *config) { c.MaxPages = n }) }
 
 // WithPageState resumes the stream right after the page whose
-// [PageInfo.PageState] was saved. The statement, its bound values and the
-// fetch size must be the same as when it was saved; [WithCursor] checks all
-// three. A nil or empty state starts from the beginning. The paging state a
-// query was given (Query.PageState) is not used: the drivers offer no way
-// to read it. state is copied.
+// [PageInfo.PageState] was saved. The statement and its bound values must
+// be the same as when it was saved, and for a statement with a LIMIT the
+// fetch size too; [WithCursor] checks all three. A nil or empty state
+// starts from the beginning. The paging state a query was given
+// (Query.PageState) is not used: the drivers offer no way to read it.
+// state is copied.
 func WithPageState(state []byte) StreamOption {
 	state = bytes.Clone(state) // the caller may reuse its buffer
 	return streamOption(func(c *config) { c.PageState = state })

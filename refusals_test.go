@@ -43,6 +43,12 @@ func TestRefusalsAreListed(t *testing.T) {
 	}
 	var nilCtx context.Context
 	fp := cursor.NewFingerprint("", q.CQL, nil)
+	// limited resumes stmt's stream from a cursor made at fetch size made.
+	limited := func(stmt string, made int, opts ...StreamOption) error {
+		text := cursor.Encode(cursor.NewFingerprint("", stmt, nil), made, []byte("x"), nil)
+		_, err := resolveStream(append(opts, WithCursor(text)), driver.Query{CQL: stmt})
+		return err
+	}
 	type refusal struct {
 		name string
 		err  error
@@ -66,7 +72,10 @@ func TestRefusalsAreListed(t *testing.T) {
 		{"rate limit", stream(WithRateLimit(0)), "a rate limit that is not > 0"},
 		{"cursor and paging state", stream(WithCursor(cursor.Encode(fp, DefaultFetchSize, []byte("x"), nil)), WithPageState([]byte("x"))), "both a cursor and a paging state"},
 		{"empty cursor key", stream(WithCursorKey(nil)), "an empty cursor key"},
-		{"cursor at another fetch size", stream(WithCursor(cursor.Encode(fp, 7, []byte("x"), nil)), WithFetchSize(8)), "a cursor made\n//     at another fetch size"},
+		{"cursor of a LIMIT at another fetch size", limited("SELECT v FROM t LIMIT 10", 7, WithFetchSize(8)),
+			"a cursor made\n//     at another fetch size than WithFetchSize asks for a statement with a\n//     LIMIT"},
+		{"cursor of an unterminated string at another fetch size", limited("SELECT v FROM t WHERE k = 'x", 7, WithFetchSize(8)),
+			"or one left inside a string, quoted name or comment"},
 		{"cursor that cannot be used", stream(WithCursor("nonsense")), "a cursor or\n//     checkpoint that cannot be used"},
 		{"table name", first(Scan[int](ctx, nil, "t")), `a scan's table name that is not "keyspace.table"`},
 		{"table name not CQL", first(Scan[int](ctx, nil, "ks.t t")), `a scan's table name that is not "keyspace.table"`},
@@ -153,10 +162,10 @@ func invalidArgumentsSection(t *testing.T) string {
 var refusalDirs = []string{".", "internal/cursor"}
 
 // refusalFormats returns the messages of the argument and option checks of
-// the package's source: the format of every invalidf call and of every
-// error appended to config.errs, and the reason of every refusef call of
-// package cursor (which decodeCursor and decodeCheckpoint make the
-// package's errors).
+// the package's source: the format of every invalidf and cursorRefusef
+// call and of every error appended to config.errs, and the reason of every
+// refusef call of package cursor (which decodeCursor and decodeCheckpoint
+// make the package's errors).
 func refusalFormats(t *testing.T) []string {
 	fset := token.NewFileSet()
 	var formats []string
@@ -196,7 +205,7 @@ func fileRefusals(t *testing.T, fset *token.FileSet, name string) []string {
 		}
 		switch fn := call.Fun.(type) {
 		case *ast.Ident:
-			if fn.Name == "invalidf" || fn.Name == "refusef" {
+			if fn.Name == "invalidf" || fn.Name == "refusef" || fn.Name == "cursorRefusef" {
 				formats = append(formats, literal(t, call.Args[0]))
 			}
 			if fn.Name == "append" && len(call.Args) == 2 && isErrs(call.Args[0]) {
@@ -215,7 +224,12 @@ func isErrs(e ast.Expr) bool {
 	return ok && sel.Sel.Name == "errs"
 }
 
+// literal returns the string constant e, a literal or literals joined
+// with +.
 func literal(t *testing.T, e ast.Expr) string {
+	if sum, ok := e.(*ast.BinaryExpr); ok && sum.Op == token.ADD {
+		return literal(t, sum.X) + literal(t, sum.Y)
+	}
 	lit, ok := e.(*ast.BasicLit)
 	if !ok || lit.Kind != token.STRING {
 		t.Fatalf("a refusal whose message is not a literal: %#v", e)

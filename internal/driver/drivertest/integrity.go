@@ -50,6 +50,7 @@ func integrityTests() []test {
 		{"SkippedCompositeColumns", skippedComposites},
 		{"NullIntoInterface", nullIntoInterface},
 		{"CursorOfLimitQuery", cursorOfLimit},
+		{"CursorAtAnotherFetchSize", cursorAtAnotherFetchSize},
 		{"CancelAfterLastRow", cancelAfterLastRow},
 		{"DecodeErrorNamesColumn", decodeErrorNamesColumn},
 	}
@@ -331,6 +332,49 @@ func cursorOfLimit(t *testing.T, fe FrontEnd) {
 		t.Fatalf("resumed from the paging state at the same fetch size: %v, %v", got, err)
 	}
 	t.Logf("another fetch size: %v", refused)
+}
+
+// A cursor of a statement without a LIMIT resumes at the fetch size
+// WithFetchSize asks for, smaller or larger than its own, and at its own
+// without WithFetchSize: Cassandra resumes such a paging state exactly at
+// any page size.
+func cursorAtAnotherFetchSize(t *testing.T, fe FrontEnd) {
+	s, table := Fixture(t)
+	all := Ordered(t, s, table)
+	var cursor string
+	for p, err := range fe.Pages(context.Background(), selectAll(table), cqlseq.WithFetchSize(100)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Number == 3 {
+			cursor = p.Cursor
+			break
+		}
+	}
+	for _, size := range []int{0, 7, 100, 2500} { // 0: no WithFetchSize
+		t.Run(fmt.Sprint("fetch size ", size), func(t *testing.T) {
+			opts := []cqlseq.StreamOption{cqlseq.WithCursor(cursor), cqlseq.WithMaxPages(3)}
+			want := size
+			if size > 0 {
+				opts = append(opts, cqlseq.WithFetchSize(size))
+			} else {
+				want = 100
+			}
+			var got []Row
+			for p, err := range fe.Pages(context.Background(), selectAll(table), opts...) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(p.Rows) != want {
+					t.Fatalf("page %d of the resumed stream has %d rows, want %d", p.Number, len(p.Rows), want)
+				}
+				got = append(got, p.Rows...)
+			}
+			if diff := cmp.Diff(all[300:300+3*want], got); diff != "" {
+				t.Fatalf("resumed rows (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 // Cancelling the context in the body of the last row does not turn a
