@@ -172,13 +172,14 @@ func TestClusterScan(t *testing.T) {
 	}
 
 	// Stopped at random pages and resumed from the checkpoint each time,
-	// at a random parallelism, on the cluster: every row exactly once.
+	// at a random parallelism and fetch size (a scan's token ranges resume
+	// exactly at any), on the cluster: every row exactly once.
 	seed := time.Now().UnixNano()
 	r := rand.New(rand.NewPCG(uint64(seed), 0))
 	t.Logf("random stops: seed %d", seed)
 	for round := range 3 {
 		resumed, stops := scanWithStops(t, r, 25, func(cursor string) iter.Seq2[Page[scanRow], error] {
-			return ScanPages[scanRow](ctx, s, table, WithParallelism(1+r.IntN(12)), WithFetchSize(50), WithCursor(cursor))
+			return ScanPages[scanRow](ctx, s, table, WithParallelism(1+r.IntN(12)), WithFetchSize(20+r.IntN(100)), WithCursor(cursor))
 		})
 		if diff := gocmp.Diff(want, resumed); diff != "" {
 			t.Fatalf("seed %d, round %d, %d stops and resumptions: (-want +got):\n%s", seed, round, stops, diff)
