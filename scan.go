@@ -131,6 +131,9 @@ func scanPages[T any](ctx context.Context, tbl driver.Cluster, table string, opt
 		if resumed, size, err = decodeCheckpoint(cfg.Cursor, fp, cfg.CursorKey); err != nil {
 			return failed(err)
 		}
+		// A range's statement has no LIMIT: its paging state resumes
+		// exactly at any fetch size (see fetchSizeHeld), so WithFetchSize
+		// may ask for another than the checkpoint's.
 		if !cfg.fetchSizeSet {
 			cfg.FetchSize = size
 		}
