@@ -17,7 +17,10 @@
 // one cqlseq.Pages with WithFetchSize(N), WithMaxPages(1) and WithCursor(C):
 // one request to Cassandra, one page in memory, and no state on the server
 // between requests, so any instance that has the same -cursor-key can serve
-// the next page. The cursors are cqlseq's, signed with WithCursorKey since
+// the next page. A client may ask for another limit from one page to the
+// next: the cursor resumes at any fetch size, the statement having no LIMIT
+// (one with a LIMIT would have its cursors refused at another, with a 400
+// as below). The cursors are cqlseq's, signed with WithCursorKey since
 // clients hand them back: one that is not base64url, truncated, altered,
 // signed with another key or made for another query is refused before
 // Cassandra sees it (cqlseq.ErrInvalidCursor), with a 400 that says why. The

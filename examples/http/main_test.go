@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -69,6 +70,46 @@ func TestWalk(t *testing.T) {
 			t.Errorf("limit %d: %d pages, want %d (or %d)", limit, pages, full, full+1)
 		}
 		t.Logf("limit %d: %d rows in %d pages", limit, len(got), pages)
+	}
+}
+
+// A client that changes its limit from one page to the next gets pages of
+// the limit it asks for, and every row once: the cursor of a page resumes
+// at any fetch size.
+func TestChangingLimit(t *testing.T) {
+	table := table(t)
+	srv := httptest.NewServer(Handler(cqlseqtest.Session(t), table, key))
+	defer srv.Close()
+	want := sample.Rows(buckets, perBucket)
+
+	limits := []int{700, 50, 1, 1000, 3, 137, 999, 500}
+	var got []sample.Event
+	cursor := ""
+	for page := 0; ; page++ {
+		limit := limits[page%len(limits)]
+		query := url.Values{"limit": {strconv.Itoa(limit)}}
+		if cursor != "" {
+			query.Set("cursor", cursor)
+		}
+		var resp Response
+		getJSON(t, srv, query.Encode(), http.StatusOK, &resp)
+		if len(resp.Rows) > limit || resp.Next != "" && len(resp.Rows) != limit {
+			t.Fatalf("page %d at limit %d: %d rows, next %q", page+1, limit, len(resp.Rows), resp.Next)
+		}
+		for _, e := range resp.Rows {
+			got = append(got, sample.Event(e))
+		}
+		if resp.Next == "" {
+			t.Logf("%d rows in %d pages at limits %v, in turn", len(got), page+1, limits)
+			break
+		}
+		cursor = resp.Next
+	}
+	slices.SortFunc(got, func(a, b sample.Event) int {
+		return cmp.Or(cmp.Compare(a.Bucket, b.Bucket), cmp.Compare(a.ID, b.ID))
+	})
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
 	}
 }
 
