@@ -30,8 +30,9 @@ type PageInfo struct {
 	// TotalRows is the number of rows read so far, this page included.
 	TotalRows int64
 	// Cursor resumes the sequence right after this page ([WithCursor]): it
-	// is PageState as text, tied to the statement, its bound values and
-	// the fetch size (and checked, or signed with [WithCursorKey]). It is
+	// is PageState as text, tied to the statement and its bound values,
+	// carrying the fetch size it was made at (which a statement with a
+	// LIMIT must resume at), and checked, or signed with [WithCursorKey]. It is
 	// empty exactly when PageState is nil. A scan's pages carry a
 	// checkpoint of the whole scan instead (see [ScanPages]); resuming
 	// from the last page's yields no rows, though it may still ask the
