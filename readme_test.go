@@ -28,24 +28,30 @@ func goBlocks(t *testing.T, path string) []string {
 // function's signature) before it.
 func buildSnippet(t *testing.T, dir, header, code string) {
 	t.Helper()
+	buildProgram(t, dir, header+code+"\treturn nil\n}\n\nfunc main() { _ = run }\n")
+}
+
+// buildProgram builds src, a whole program, inside the module in dir.
+func buildProgram(t *testing.T, dir, src string) {
+	t.Helper()
 	tmp, err := os.MkdirTemp(dir, "zz_readme_")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
-	src := header + code + "\treturn nil\n}\n\nfunc main() { _ = run }\n"
 	if err := os.WriteFile(filepath.Join(tmp, "main.go"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("go", "build", "-o", os.DevNull, "./"+filepath.Base(tmp))
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("README example does not compile: %v\n%s\n%s", err, out, src)
+		t.Fatalf("README program does not compile: %v\n%s\n%s", err, out, src)
 	}
 }
 
-// The README's examples for this package compile, as the body of a
-// function that has a context and a session.
+// The README's examples for this package compile: a whole program as it
+// is, the others as the body of a function that has a context and a
+// session.
 func TestREADMEExamplesCompile(t *testing.T) {
 	n := 0
 	for _, code := range goBlocks(t, "README.md") {
@@ -53,6 +59,10 @@ func TestREADMEExamplesCompile(t *testing.T) {
 			continue
 		}
 		n++
+		if strings.HasPrefix(code, "package main\n") {
+			buildProgram(t, ".", code) // a whole program, built as it is
+			continue
+		}
 		buildSnippet(t, ".", `package main
 
 import (
