@@ -123,10 +123,11 @@ func Pages[T any](ctx context.Context, q *gocql.Query, opts ...cqlseq.StreamOpti
 }
 
 // options are how this package's sources decode: by package cqlseq's
-// rules, and a request a scan sent to a chosen node that reached no node
-// is taken as not sent, whatever the fork's error for it (this package
-// compiles against upstream gocql too, which has none of those errors).
-var options = &gocqlsource.Options{Codec: gocqlsource.Codec, Unreached: true}
+// rules (WithStrict refuses a field without a column too), and a request a
+// scan sent to a chosen node that reached no node is taken as not sent,
+// whatever the fork's error for it (this package compiles against upstream
+// gocql too, which has none of those errors).
+var options = &gocqlsource.Options{Codec: gocqlsource.Codec, Unreached: true, StrictFields: true}
 
 // statement returns the cqlseq.Statement that runs q. It sends nothing to
 // Cassandra; a problem with q is reported by cqlseq after its own

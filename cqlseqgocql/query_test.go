@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -266,4 +267,27 @@ func TestConcurrentRangesTokenAware(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// WithStrict refuses both ways here, as in package cqlseq: a column
+// without a field, and a field without a column (a misspelt name), before
+// the first row; without it the misspelt field stays zero.
+func TestStrictBothWays(t *testing.T) {
+	s := session(t)
+	table := itemsTable(t, 5)
+	type misspelt struct {
+		P, C int
+		Vv   string
+	}
+	ctx := context.Background()
+	q := func() *gocql.Query { return s.Query("SELECT p, c, v FROM "+table+" WHERE p = ?", 0) }
+	var me *cqlseq.MappingError
+	got, err := cqlseq.Collect(cqlseqgocql.Stream[misspelt](ctx, q(), cqlseq.WithStrict()))
+	if !errors.As(err, &me) || !strings.Contains(me.Msg, "field misspelt.Vv") || len(got) != 0 {
+		t.Fatalf("a field without a column under WithStrict: %d rows, %v; want a MappingError naming misspelt.Vv", len(got), err)
+	}
+	rows, err := cqlseq.Collect(cqlseqgocql.Stream[misspelt](ctx, q()))
+	if err != nil || len(rows) != 5 || rows[0].Vv != "" {
+		t.Fatalf("without WithStrict: %v rows, %v; want 5 rows with Vv zero", len(rows), err)
+	}
 }

@@ -39,10 +39,12 @@ import (
 type Options struct {
 	// Codec decodes values; required.
 	Codec *driver.Codec[gocql.TypeInfo, gocql.Type]
-	// Mapper maps columns to fields (nil: gocqlx's rules) and Strict
-	// refuses a column without a field: see driver.Query.
-	Mapper *reflectx.Mapper
-	Strict bool
+	// Mapper maps columns to fields (nil: gocqlx's rules), Strict refuses a
+	// column without a field, and StrictFields makes cqlseq.WithStrict
+	// refuse a field without a column too: see driver.Query.
+	Mapper       *reflectx.Mapper
+	Strict       bool
+	StrictFields bool
 	// Dest, if set, is asked first for the destination of a column or tuple
 	// element (see driver.Source.Dest); nil from it leaves the choice to
 	// Codec.
@@ -106,6 +108,9 @@ func New(q *gocql.Query, values []any, o *Options) *Source {
 		Idempotent: b.IsIdempotent(),
 		Mapper:     o.Mapper,
 		Strict:     o.Strict,
+		// WithStrict's two directions, as in the core, where the front end
+		// asks for them (cqlseqx keeps gocqlx's one).
+		StrictFields: o.StrictFields,
 	}
 	return s
 }
@@ -249,7 +254,14 @@ func (s *Source) Retryable(err error) driver.Retryability {
 	if errors.As(err, &u) {
 		return driver.NotSent
 	}
-	return driver.Classify(err, slices.Concat(notSent, s.opts.NotSent), slices.Concat(maybeSent, s.opts.MaybeSent))
+	c := driver.Classify(err, slices.Concat(notSent, s.opts.NotSent), slices.Concat(maybeSent, s.opts.MaybeSent))
+	if c == driver.NotSent && mayHaveRun(err) {
+		// The fork's error is its last attempt's, which may not have been
+		// sent (a host down, no stream), while an earlier attempt of the
+		// same request may have run: the driver says so.
+		return driver.MaybeSent
+	}
+	return c
 }
 
 // Dest returns the destination of one column or tuple element: Options.Dest's,

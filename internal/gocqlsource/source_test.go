@@ -59,6 +59,11 @@ func TestRetryable(t *testing.T) {
 		{mine, driver.NotSent},
 		{errors.New("something else"), driver.Final},
 		{unreached{errors.New("host is nil or down")}, driver.NotSent},
+		// The last attempt was not sent, an earlier one may have run.
+		{potentiallyExecuted{gocql.ErrNoStreams, true}, driver.MaybeSent},
+		{potentiallyExecuted{mine, true}, driver.MaybeSent},
+		{potentiallyExecuted{gocql.ErrNoStreams, false}, driver.NotSent},
+		{potentiallyExecuted{gocql.ErrTimeoutNoResponse, true}, driver.MaybeSent},
 	} {
 		if got := s.Retryable(tt.err); got != tt.want {
 			t.Errorf("Retryable(%v) = %v, want %v", tt.err, got, tt.want)
