@@ -86,6 +86,7 @@ func TestRefusalsAreListed(t *testing.T) {
 		{"marker in a column", scan(WithColumns("?")), "holds\n//     a bind marker"},
 		{"not a condition", scan(WithFilter(" ")), "WithFilter that is not a condition"},
 		{"clause in a filter", scan(WithFilter("v > 1 LIMIT 2")), "holds a clause the scan writes\n//     itself"},
+		{"LIMIT glued to a number in a filter", scan(WithFilter("v > 1LIMIT 2")), "holds a clause the scan writes\n//     itself"},
 		{"values for markers", scan(WithFilter("v > ?")), "has another count of values than markers"},
 	}
 	// Every refusal of a cursor (by Stream and Pages) and of a checkpoint

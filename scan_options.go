@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cqlseq/cqlseq/internal/cql"
 )
 
 // maxParallelism bounds WithParallelism: a scan cuts the ring into 4
@@ -128,6 +130,12 @@ func (c *config) checkFilter() {
 			c.errs = append(c.errs, fmt.Errorf("WithFilter(%q) holds %s; give a condition alone: the scan writes the rest of its statement", c.scanFilter, clause))
 			return
 		}
+	}
+	// A LIMIT the words miss: one glued to a number (1LIMIT), which
+	// Cassandra's lexer reads as 1 LIMIT, as internal/cql.Limit does.
+	if has, open := cql.Limit(c.scanFilter); has != "" && !open {
+		c.errs = append(c.errs, fmt.Errorf("WithFilter(%q) holds %s; give a condition alone: the scan writes the rest of its statement", c.scanFilter, strings.TrimPrefix(has, "a ")))
+		return
 	}
 	if markers != len(c.scanValues) {
 		c.errs = append(c.errs, fmt.Errorf("WithFilter(%q): %s and %s; each marker takes one value, a named one each time it appears",

@@ -39,6 +39,10 @@ command -v go >/dev/null || { echo "test.sh: Go is not installed (https://go.dev
 # nested modules (front ends, examples, benchmarks, fault tests) that keep
 # their dependencies out of the core's go.mod.
 mapfile -t modules < <(git ls-files --cached --others --exclude-standard '*go.mod' | xargs -n1 dirname | sort)
+if [[ ${#modules[@]} == 0 || ${modules[0]} != . ]]; then
+	echo "test.sh: found no Go modules here (run it in a git checkout of cqlseq): git ls-files listed ${modules[*]:-none}" >&2
+	exit 1
+fi
 # A module with a go.upstream.work (cqlseqgocql) is also checked, built and
 # tested in that workspace: on upstream gocql, where the repository's
 # workspace builds every module against ScyllaDB's fork (cqlseqx's replace
