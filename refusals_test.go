@@ -305,6 +305,9 @@ func hostileCursors(t *testing.T, fp cursor.Fingerprint) []hostileCursor {
 	// A cursor whose checksum holds and whose page size does not.
 	size := append(bytes.Clone(plain[:cursor.HeaderLen]), binary.AppendUvarint(nil, 1<<40)...)
 	size = binary.BigEndian.AppendUint32(append(size, 's'), crc32.Checksum(append(size, 's'), crc32.MakeTable(crc32.Castagnoli)))
+	// And one whose page size is 0, which would turn paging off.
+	zero := append(bytes.Clone(plain[:cursor.HeaderLen]), binary.AppendUvarint(nil, 0)...)
+	zero = binary.BigEndian.AppendUint32(append(zero, 's'), crc32.Checksum(append(zero, 's'), crc32.MakeTable(crc32.Castagnoli)))
 	return []hostileCursor{
 		{"too long", strings.Repeat("A", 1<<20+1), nil},
 		{"not base64url", "!!!", nil},
@@ -321,6 +324,7 @@ func hostileCursors(t *testing.T, fp cursor.Fingerprint) []hostileCursor {
 		{"damaged", b64(with(plain, len(plain)-5, 'x')), nil},
 		{"another statement", cursor.Encode(cursor.NewFingerprint("", "SELECT w FROM t", nil), DefaultFetchSize, []byte("state"), nil), nil},
 		{"page size", b64(size), nil},
+		{"page size 0", b64(zero), nil},
 		{"no paging state", cursor.Encode(fp, DefaultFetchSize, nil, nil), nil},
 	}
 }

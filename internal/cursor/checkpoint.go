@@ -285,7 +285,7 @@ func decodeCheckpoint(text string, fp Fingerprint, key []byte, maxLen int) ([]ri
 		return true
 	}
 	size, ok := uvarint()
-	if !ok || size > math.MaxInt32 {
+	if !ok || size < 1 || size > math.MaxInt32 { // 0 would turn paging off
 		return nil, 0, refusef("its page size is malformed")
 	}
 	n, ok := uvarint()

@@ -163,7 +163,7 @@ func Decode(cursor string, fp Fingerprint, key []byte) (state []byte, pageSize i
 		return nil, 0, refusef("it was made for another statement or other bound values")
 	}
 	size, n := binary.Uvarint(body[HeaderLen:])
-	if n <= 0 || size > math.MaxInt32 {
+	if n <= 0 || size < 1 || size > math.MaxInt32 { // 0 would turn paging off
 		return nil, 0, refusef("its page size is malformed")
 	}
 	state = body[HeaderLen+n:]
