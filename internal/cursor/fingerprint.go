@@ -26,16 +26,19 @@ type Fingerprint [FingerprintLen]byte
 // reading, maps in key order) so that the same values give the same
 // fingerprint in another process.
 //
-// A value is read only as far as its type's API shows it: no unexported
-// field of a struct is read. A struct is written as its type's name and
-// its exported fields (its own, and those promoted from unexported
-// embedded structs); one that has unexported fields and a MarshalBinary or
-// MarshalText method (encoding.BinaryMarshaler, encoding.TextMarshaler, on
-// its value or its pointer), such as big.Int and inf.Dec, is written by
-// that method instead (MarshalBinary if it has both; by its exported
-// fields if the method fails), and a time.Time as above. So values of one struct type that differ only in unexported
-// fields, and have neither method, share a fingerprint. gocqlx binds a UDT
-// so: in a wrapper struct whose fields, all unexported, hold the UDT in
+// No unexported field of a struct is read by this package. A struct is
+// written as its type's name and its exported fields (its own, and those
+// promoted from unexported embedded structs). One that has unexported
+// fields is written instead by its MarshalBinary or MarshalText method
+// (encoding.BinaryMarshaler, encoding.TextMarshaler, on its value or its
+// pointer; MarshalBinary if it has both), such as big.Int and inf.Dec;
+// else, if it holds plain data alone (no pointer, interface, channel or
+// function at any depth), as fmt's %#v writes it (an ID type such as
+// struct{ v uint64 } with a MarshalCQL method); a type defined as a
+// time.Time is written as the time. So only values of a struct type with
+// unexported fields, neither method and a pointer or interface inside, that
+// differ only in those fields share a fingerprint. gocqlx binds a UDT so:
+// in a wrapper struct whose fields, all unexported, hold the UDT in
 // reflect.Values; the wrapper is written as its type alone, and two
 // statements that differ only in a UDT bound through gocqlx share a
 // fingerprint. Values that differ only deeper than maxDepth share one too.
@@ -124,9 +127,19 @@ func canonical(b []byte, v reflect.Value, depth int) []byte {
 		}
 		return b
 	case reflect.Struct:
+		if v.Type().ConvertibleTo(timeType) { // type T time.Time: as the time
+			return canonical(append(b, 'T'), v.Convert(timeType), depth+1)
+		}
 		if hasUnexported(v.Type()) {
 			if m, ok := marshal(v); ok {
 				return appendString(append(b, 'M'), string(m))
+			}
+			if v.CanInterface() && plain(v.Type(), 0) {
+				// State of plain data alone (numbers, strings, and arrays,
+				// slices, maps and structs of them): fmt's Go syntax writes
+				// all of it, the same in every process, and a pointer
+				// nowhere.
+				return appendString(append(b, 'G'), fmt.Sprintf("%#v", v.Interface()))
 			}
 		}
 		fields := exportedFields(v.Type())
@@ -159,6 +172,33 @@ func canonical(b []byte, v reflect.Value, depth int) []byte {
 		return binary.BigEndian.AppendUint64(b, math.Float64bits(imag(c)))
 	}
 	return appendString(append(b, 'x'), fmt.Sprintf("%v", v)) // chan, func: not CQL values
+}
+
+// plain reports whether values of type t hold plain data alone: no
+// pointer, interface, channel or function, at any depth, so that fmt
+// writes them in full and the same in every process.
+func plain(t reflect.Type, depth int) bool {
+	if depth > maxDepth {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128, reflect.String:
+		return true
+	case reflect.Array, reflect.Slice:
+		return plain(t.Elem(), depth+1)
+	case reflect.Map:
+		return plain(t.Key(), depth+1) && plain(t.Elem(), depth+1)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !plain(t.Field(i).Type, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // hasUnexported reports whether struct type t has an unexported field.

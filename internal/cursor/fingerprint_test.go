@@ -182,19 +182,36 @@ func TestFingerprintFollows(t *testing.T) {
 	}
 }
 
-// The documented limit: a struct's unexported fields are not read, so
-// values of a struct type whose state is all unexported, and that has no
-// MarshalBinary or MarshalText, fingerprint by their type alone, and
-// values that differ only in unexported fields fingerprint alike. gocqlx
-// binds a UDT so: in a wrapper whose fields, all unexported, are
-// reflect.Values (wrapper, below, holds one the same way).
+// Unexported state of plain data (an ID type such as struct{ v uint64 })
+// counts, as fmt writes it, and a type defined as a time.Time is its time;
+// the documented limit is state behind a pointer or an interface in
+// unexported fields, with no MarshalBinary or MarshalText: such values
+// fingerprint by their type and exported fields alone. gocqlx binds a UDT
+// so: in a wrapper whose fields, all unexported, are reflect.Values
+// (wrapper, below, holds one the same way).
 func TestFingerprintOfUnexportedState(t *testing.T) {
-	same := [][2]any{
+	type accountID struct{ v uint64 }
+	type myTime time.Time
+	at := time.Date(2026, 12, 8, 6, 0, 0, 0, time.UTC)
+	differ := [][2]any{
 		{opaque{1, 2}, opaque{3, 4}},
 		{&opaque{1, 2}, &opaque{3, 4}},
 		{mixed{Public: 1, private: 2}, mixed{Public: 1, private: 3}},
+		{accountID{1}, accountID{2}},
+		{myTime(at), myTime(at.Add(time.Second))},
+	}
+	for i, d := range differ {
+		if NewFingerprint("ks", "q", []any{d[0]}) == NewFingerprint("ks", "q", []any{d[1]}) {
+			t.Errorf("case %d: %#v and %#v fingerprint the same", i, d[0], d[1])
+		}
+	}
+	if NewFingerprint("ks", "q", []any{myTime(at)}) != NewFingerprint("ks", "q", []any{myTime(at.In(time.FixedZone("x", 3600)))}) {
+		t.Error("a time.Time-defined value fingerprints by its zone, not its instant")
+	}
+	same := [][2]any{
 		{wrap(&name{"Ann", "Lee"}), wrap(&name{"Bob", "Ray"})},
 		{reflect.ValueOf(1), reflect.ValueOf("one")},
+		{behind{&name{"Ann", "Lee"}}, behind{&name{"Bob", "Ray"}}},
 	}
 	for i, s := range same {
 		if NewFingerprint("ks", "q", []any{s[0]}) != NewFingerprint("ks", "q", []any{s[1]}) {
@@ -257,6 +274,9 @@ type wrapper struct {
 }
 
 type name struct{ First, Last string }
+
+// behind holds its state behind a pointer in an unexported field.
+type behind struct{ n *name }
 
 func wrap(n *name) wrapper {
 	v := reflect.ValueOf(n).Elem()
