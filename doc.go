@@ -125,13 +125,13 @@
 // holds Cassandra's paging state, the fetch size it was made at, and a
 // fingerprint of the statement, its keyspace and its bound values: used
 // with another statement or other values it is refused before any query is
-// sent ([ErrInvalidCursor]). The fingerprint reads bound values only as far
-// as their types export them: a struct by its exported fields or, where its
-// state is unexported, by its MarshalBinary or MarshalText (big.Int,
-// inf.Dec); values that differ only in unexported fields, such as two UDTs
-// bound through gocqlx (which wraps them in a struct of unexported fields),
-// share a fingerprint, and a cursor made for one is not refused for the
-// other. A resumed stream takes the cursor's fetch size unless
+// sent ([ErrInvalidCursor]). The fingerprint reads a struct by its
+// exported fields or, where its state is unexported, by its MarshalBinary
+// or MarshalText (big.Int, inf.Dec), else as fmt's %#v writes it when that
+// state is plain data (an ID type such as struct{ v uint64 }); values whose
+// unexported state lies behind a pointer or an interface, such as two UDTs
+// bound through gocqlx (which wraps them so), share a fingerprint, and a
+// cursor made for one is not refused for the other. A resumed stream takes the cursor's fetch size unless
 // [WithFetchSize] asks for another, which Cassandra follows exactly: a
 // client may change its page size from one page to the next (measured on
 // Cassandra 5.0, on protocols 4 and 5: whole tables, partitions, clustering
