@@ -14,7 +14,9 @@ import (
 // tags: the scope's version stays the module's.
 func TestVersion(t *testing.T) {
 	b, err := os.ReadFile("../CHANGELOG.md")
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) && os.Getenv("CI") != "true" {
+		// The module tested outside the repository (from the module
+		// cache): its CHANGELOG.md is not there. In CI it always is.
 		t.Skip("no CHANGELOG.md beside the module: not in the repository")
 	}
 	if err != nil {
